@@ -1,0 +1,11 @@
+// Command etcd is etcd's own server entry point, built from the pinned module so that
+// the tests need no downloaded release.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
