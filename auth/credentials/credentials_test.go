@@ -1,0 +1,180 @@
+package credentials_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-m2m/operator/auth/authtest"
+	"github.com/cognito-m2m/operator/auth/credentials"
+)
+
+const secret = "s3cr3t-value-never-printed"
+
+func complete() map[string]string {
+	return map[string]string{
+		"client_id":      "abc123\n",
+		"client_secret":  secret + "\n",
+		"token_endpoint": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
+		"scopes":         "MyService/weather_read  MyService/weather_write\n",
+		"issuer":         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+	}
+}
+
+func without(m map[string]string, keys ...string) map[string]string {
+	for _, k := range keys {
+		delete(m, k)
+	}
+	return m
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	m[k] = v
+	return m
+}
+
+func TestReadDir(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		want    credentials.Credentials
+		wantErr string
+	}{
+		{
+			name:  "complete",
+			files: complete(),
+			want: credentials.Credentials{
+				ClientID:      "abc123",
+				ClientSecret:  secret,
+				TokenEndpoint: "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
+				Scopes:        []string{"MyService/weather_read", "MyService/weather_write"},
+				Issuer:        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+			},
+		},
+		{
+			name:  "optional keys absent",
+			files: without(complete(), "scopes", "issuer"),
+			want: credentials.Credentials{
+				ClientID:      "abc123",
+				ClientSecret:  secret,
+				TokenEndpoint: "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
+			},
+		},
+		{
+			name:  "rotation in progress",
+			files: with(complete(), "client_secret_previous", "old-secret"),
+			want: credentials.Credentials{
+				ClientID:       "abc123",
+				ClientSecret:   secret,
+				PreviousSecret: "old-secret",
+				TokenEndpoint:  "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
+				Scopes:         []string{"MyService/weather_read", "MyService/weather_write"},
+				Issuer:         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+			},
+		},
+		{name: "no client id", files: without(complete(), "client_id"), wantErr: "client_id"},
+		{name: "no secret", files: without(complete(), "client_secret"), wantErr: "client_secret"},
+		{name: "empty secret", files: with(complete(), "client_secret", " \n"), wantErr: "client secret is empty"},
+		{name: "no endpoint", files: without(complete(), "token_endpoint"), wantErr: "token_endpoint"},
+		{name: "endpoint not a URL", files: with(complete(), "token_endpoint", "pool.example/oauth2/token"), wantErr: "not an http(s) URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := authtest.WriteSecretDir(dir, tt.files); err != nil {
+				t.Fatal(err)
+			}
+			got, err := credentials.ReadDir(dir)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ReadDir error = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error prints the secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ReadDir (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	c := credentials.Credentials{ClientID: "abc", ClientSecret: secret, PreviousSecret: secret + "-old"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		if got := fmt.Sprintf(verb, c); strings.Contains(got, secret) {
+			t.Errorf("Sprintf(%s) = %s, contains the secret", verb, got)
+		}
+		if got := fmt.Sprintf(verb, c.ClientSecret); strings.Contains(got, secret) {
+			t.Errorf("Sprintf(%s) of the Secret = %s, contains the secret", verb, got)
+		}
+	}
+	if got := c.ClientSecret.Reveal(); got != secret {
+		t.Errorf("Reveal = %q, want the secret", got)
+	}
+}
+
+func TestDirReload(t *testing.T) {
+	dir := t.TempDir()
+	if err := authtest.WriteSecretDir(dir, complete()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := credentials.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name        string
+		files       map[string]string
+		wantChanged bool
+		wantErr     bool
+		wantSecret  credentials.Secret
+		wantPrev    credentials.Secret
+	}{
+		{name: "unchanged", files: complete(), wantSecret: secret},
+		{name: "rotation starts", files: with(with(complete(), "client_secret", "new"), "client_secret_previous", secret), wantChanged: true, wantSecret: "new", wantPrev: secret},
+		{name: "rotation ends", files: with(complete(), "client_secret", "new"), wantChanged: true, wantSecret: "new"},
+		{name: "broken update keeps last good", files: without(complete(), "client_id"), wantErr: true, wantSecret: "new"},
+	}
+	for _, s := range steps {
+		if err := authtest.WriteSecretDir(dir, s.files); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := d.Reload()
+		if (err != nil) != s.wantErr || changed != s.wantChanged {
+			t.Errorf("%s: Reload = %v, %v; want changed %v, error %v", s.name, changed, err, s.wantChanged, s.wantErr)
+		}
+		got := d.Credentials()
+		if got.ClientSecret != s.wantSecret || got.PreviousSecret != s.wantPrev {
+			t.Errorf("%s: secrets after reload differ from the want", s.name)
+		}
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	env := map[string]string{
+		"M2M_CLIENT_ID":      "abc",
+		"M2M_CLIENT_SECRET":  secret,
+		"M2M_TOKEN_ENDPOINT": "http://localhost:9/oauth2/token",
+		"M2M_SCOPES":         "a/b c/d",
+	}
+	got, err := credentials.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := credentials.Credentials{ClientID: "abc", ClientSecret: secret, TokenEndpoint: "http://localhost:9/oauth2/token", Scopes: []string{"a/b", "c/d"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("FromEnv (-want +got):\n%s", diff)
+	}
+	delete(env, "M2M_CLIENT_ID")
+	if _, err := credentials.FromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Error("FromEnv without a client id: no error")
+	}
+}
