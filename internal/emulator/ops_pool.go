@@ -1,0 +1,300 @@
+package emulator
+
+import (
+	"strings"
+)
+
+const (
+	maxUserPools           = 1000
+	maxResourceServers     = 25
+	maxClientsPerPool      = 1000
+	maxScopesPerServer     = 100
+	maxScopesPerClient     = 50
+	maxSecretsPerClient    = 2
+	defaultTier            = "ESSENTIALS"
+	deletionProtectionOff  = "INACTIVE"
+	deletionProtectionOn   = "ACTIVE"
+	domainReservedWordsMsg = "Domain cannot contain reserved word: "
+)
+
+type createUserPoolInput struct {
+	PoolName           *string
+	UserPoolTags       map[string]string
+	DeletionProtection string
+	UserPoolTier       string
+}
+
+type userPoolOut struct {
+	Id                     string
+	Name                   string
+	Arn                    string
+	CreationDate           epoch
+	LastModifiedDate       epoch
+	Domain                 string `json:",omitempty"`
+	CustomDomain           string `json:",omitempty"`
+	DeletionProtection     string
+	MfaConfiguration       string
+	EstimatedNumberOfUsers int
+	UserPoolTier           string
+	UserPoolTags           map[string]string `json:",omitempty"`
+}
+
+func (p *pool) out() userPoolOut {
+	return userPoolOut{
+		Id: p.ID, Name: p.Name, Arn: p.ARN,
+		CreationDate: epoch(p.Created), LastModifiedDate: epoch(p.Modified),
+		Domain: p.Domain, CustomDomain: p.CustomDomain,
+		DeletionProtection: p.DeletionProtection, MfaConfiguration: "OFF",
+		UserPoolTier: p.Tier, UserPoolTags: p.Tags,
+	}
+}
+
+func (e *Emulator) createPool(in createUserPoolInput) (*pool, error) {
+	name, err := str("poolName", in.PoolName, true, 1, 128, nameRe)
+	if err != nil {
+		return nil, err
+	}
+	switch in.DeletionProtection {
+	case "":
+		in.DeletionProtection = deletionProtectionOff
+	case deletionProtectionOn, deletionProtectionOff:
+	default:
+		return nil, validationErr("deletionProtection", in.DeletionProtection, "Member must satisfy enum value set: [ACTIVE, INACTIVE]")
+	}
+	switch in.UserPoolTier {
+	case "":
+		in.UserPoolTier = defaultTier
+	case "LITE", "ESSENTIALS", "PLUS":
+	default:
+		return nil, validationErr("userPoolTier", in.UserPoolTier, "Member must satisfy enum value set: [LITE, ESSENTIALS, PLUS]")
+	}
+	if len(e.st.Pools) >= maxUserPools {
+		return nil, newErr(errLimitExceeded, "The limit of %d user pools has been reached.", maxUserPools)
+	}
+	now := e.now()
+	id := newPoolID(e.region)
+	p := &pool{
+		Seq: e.st.nextSeq(), ID: id, Name: name,
+		ARN:     "arn:aws:cognito-idp:" + e.region + ":" + accountID + ":userpool/" + id,
+		Created: now, Modified: now,
+		DeletionProtection: in.DeletionProtection, Tier: in.UserPoolTier, Tags: in.UserPoolTags,
+		ResourceServers: map[string]*resourceServer{}, Clients: map[string]*appClient{},
+	}
+	e.st.Pools[id] = p
+	return p, nil
+}
+
+func (e *Emulator) opCreateUserPool(body []byte) (any, error) {
+	var in createUserPoolInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.createPool(in)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"UserPool": p.out()}, nil
+}
+
+type poolRef struct{ UserPoolId *string }
+
+func (e *Emulator) opDescribeUserPool(body []byte) (any, error) {
+	var in poolRef
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"UserPool": p.out()}, nil
+}
+
+func (e *Emulator) opListUserPools(body []byte) (any, error) {
+	var in struct {
+		MaxResults *int32
+		NextToken  string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	n, err := maxResults("maxResults", in.MaxResults, true, 60)
+	if err != nil {
+		return nil, err
+	}
+	all := sortedBySeq(e.st.Pools, func(p *pool) int64 { return p.Seq })
+	pg, next, err := page(all, func(p *pool) int64 { return p.Seq }, n, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	type desc struct {
+		Id               string
+		Name             string
+		CreationDate     epoch
+		LastModifiedDate epoch
+		LambdaConfig     struct{}
+	}
+	out := struct {
+		UserPools []desc
+		NextToken string `json:",omitempty"`
+	}{UserPools: []desc{}, NextToken: next}
+	for _, p := range pg {
+		out.UserPools = append(out.UserPools, desc{Id: p.ID, Name: p.Name, CreationDate: epoch(p.Created), LastModifiedDate: epoch(p.Modified)})
+	}
+	return out, nil
+}
+
+func (e *Emulator) opDeleteUserPool(body []byte) (any, error) {
+	var in poolRef
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	if p.DeletionProtection == deletionProtectionOn {
+		return nil, invalidParam("The user pool %s cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.", p.ID)
+	}
+	delete(e.st.Pools, p.ID)
+	return struct{}{}, nil
+}
+
+// poolByDomain finds the pool that owns a prefix or custom domain.
+func (e *Emulator) poolByDomain(domain string) *pool {
+	for _, p := range e.st.Pools {
+		if domain != "" && (p.Domain == domain || p.CustomDomain == domain) {
+			return p
+		}
+	}
+	return nil
+}
+
+// createDomain attaches a prefix domain, or a custom domain when certARN is
+// set. Domains are unique across all pools, as in Cognito.
+func (e *Emulator) createDomain(p *pool, domain, certARN string) error {
+	custom := certARN != ""
+	re, maxLen := prefixDomRe, 63
+	if custom {
+		re, maxLen = customDomRe, 253
+	}
+	if _, err := str("domain", &domain, true, 1, maxLen, re); err != nil {
+		return err
+	}
+	if !custom {
+		for _, w := range []string{"aws", "amazon", "cognito"} {
+			if strings.Contains(domain, w) {
+				return invalidParam("%s%s", domainReservedWordsMsg, w)
+			}
+		}
+	}
+	if e.poolByDomain(domain) != nil {
+		return invalidParam("Domain already associated with another user pool.")
+	}
+	if (custom && p.CustomDomain != "") || (!custom && p.Domain != "") {
+		return invalidParam("User pool %s already has a domain configured.", p.ID)
+	}
+	now := e.now()
+	if custom {
+		p.CustomDomain, p.CertificateARN = domain, certARN
+	} else {
+		p.Domain = domain
+	}
+	p.DomainCreated, p.Modified = now, now
+	return nil
+}
+
+type domainInput struct {
+	Domain             *string
+	UserPoolId         *string
+	CustomDomainConfig *struct{ CertificateArn *string }
+}
+
+func (e *Emulator) opCreateUserPoolDomain(body []byte) (any, error) {
+	var in domainInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	domain, err := str("domain", in.Domain, true, 1, 253, nil)
+	if err != nil {
+		return nil, err
+	}
+	cert := ""
+	if in.CustomDomainConfig != nil {
+		if cert, err = str("customDomainConfig.certificateArn", in.CustomDomainConfig.CertificateArn, true, 20, 2048, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.createDomain(p, domain, cert); err != nil {
+		return nil, err
+	}
+	out := map[string]any{"ManagedLoginVersion": 1}
+	if cert != "" {
+		out["CloudFrontDomain"] = cloudFrontName(domain)
+	}
+	return out, nil
+}
+
+func cloudFrontName(domain string) string {
+	return "d" + strings.ReplaceAll(domain, ".", "-") + ".cloudfront.net"
+}
+
+func (e *Emulator) opDescribeUserPoolDomain(body []byte) (any, error) {
+	var in domainInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	domain, err := str("domain", in.Domain, true, 1, 253, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := e.poolByDomain(domain)
+	if p == nil {
+		// Cognito answers an unknown domain with an empty description, not
+		// an error; callers check for a missing UserPoolId.
+		return map[string]any{"DomainDescription": struct{}{}}, nil
+	}
+	d := map[string]any{
+		"UserPoolId":             p.ID,
+		"AWSAccountId":           accountID,
+		"Domain":                 domain,
+		"S3Bucket":               "aws-cognito-prod-" + e.region + "-assets",
+		"CloudFrontDistribution": cloudFrontName(domain),
+		"Version":                p.DomainCreated.UTC().Format("20060102150405"),
+		"Status":                 "ACTIVE",
+		"ManagedLoginVersion":    1,
+	}
+	if domain == p.CustomDomain {
+		d["CustomDomainConfig"] = map[string]string{"CertificateArn": p.CertificateARN}
+	}
+	return map[string]any{"DomainDescription": d}, nil
+}
+
+func (e *Emulator) opDeleteUserPoolDomain(body []byte) (any, error) {
+	var in domainInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	domain, err := str("domain", in.Domain, true, 1, 253, nil)
+	if err != nil {
+		return nil, err
+	}
+	switch domain {
+	case p.Domain:
+		p.Domain = ""
+	case p.CustomDomain:
+		p.CustomDomain, p.CertificateARN = "", ""
+	default:
+		return nil, invalidParam("No such domain or user pool exists.")
+	}
+	p.Modified = e.now()
+	return struct{}{}, nil
+}

@@ -1,0 +1,200 @@
+package emulator
+
+import "strconv"
+
+type resourceServerInput struct {
+	UserPoolId *string
+	Identifier *string
+	Name       *string
+	Scopes     []struct {
+		ScopeName        *string
+		ScopeDescription *string
+	}
+	MaxResults *int32
+	NextToken  string
+}
+
+type resourceServerOut struct {
+	UserPoolId string
+	Identifier string
+	Name       string
+	Scopes     []scope
+}
+
+func (rs *resourceServer) out(poolID string) resourceServerOut {
+	sc := rs.Scopes
+	if sc == nil {
+		sc = []scope{}
+	}
+	return resourceServerOut{UserPoolId: poolID, Identifier: rs.Identifier, Name: rs.Name, Scopes: sc}
+}
+
+// fields validates the settable members of a resource server.
+func (in *resourceServerInput) fields() (name string, scopes []scope, err error) {
+	if name, err = str("name", in.Name, true, 1, 256, nameRe); err != nil {
+		return "", nil, err
+	}
+	if len(in.Scopes) > maxScopesPerServer {
+		return "", nil, validationErr("scopes", "", "Member must have length less than or equal to "+strconv.Itoa(maxScopesPerServer))
+	}
+	seen := map[string]bool{}
+	for i, s := range in.Scopes {
+		field := "scopes." + strconv.Itoa(i+1)
+		n, err := str(field+".member.scopeName", s.ScopeName, true, 1, 256, scopeNameRe)
+		if err != nil {
+			return "", nil, err
+		}
+		d, err := str(field+".member.scopeDescription", s.ScopeDescription, true, 1, 256, descriptionRe)
+		if err != nil {
+			return "", nil, err
+		}
+		if seen[n] {
+			return "", nil, invalidParam("Duplicate scope names are not allowed: %s", n)
+		}
+		seen[n] = true
+		scopes = append(scopes, scope{ScopeName: n, ScopeDescription: d})
+	}
+	return name, scopes, nil
+}
+
+func (e *Emulator) rsLocked(in *resourceServerInput) (*pool, *resourceServer, error) {
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := str("identifier", in.Identifier, true, 1, 256, identifierRe)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, ok := p.ResourceServers[id]
+	if !ok {
+		return nil, nil, notFound("Resource server %s does not exist in user pool %s.", id, p.ID)
+	}
+	return p, rs, nil
+}
+
+func (e *Emulator) opCreateResourceServer(body []byte) (any, error) {
+	var in resourceServerInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	id, err := str("identifier", in.Identifier, true, 1, 256, identifierRe)
+	if err != nil {
+		return nil, err
+	}
+	name, scopes, err := in.fields()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.ResourceServers[id]; ok {
+		return nil, invalidParam("%s already exists in user pool %s.", id, p.ID)
+	}
+	if len(p.ResourceServers) >= maxResourceServers {
+		return nil, newErr(errLimitExceeded, "The limit of %d resource servers per user pool has been reached.", maxResourceServers)
+	}
+	rs := &resourceServer{Seq: e.st.nextSeq(), Identifier: id, Name: name, Scopes: scopes}
+	p.ResourceServers[id] = rs
+	p.Modified = e.now()
+	return map[string]any{"ResourceServer": rs.out(p.ID)}, nil
+}
+
+func (e *Emulator) opDescribeResourceServer(body []byte) (any, error) {
+	var in resourceServerInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, rs, err := e.rsLocked(&in)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ResourceServer": rs.out(p.ID)}, nil
+}
+
+// opUpdateResourceServer replaces name and scopes: as in Cognito, scopes left
+// out of the request are deleted.
+func (e *Emulator) opUpdateResourceServer(body []byte) (any, error) {
+	var in resourceServerInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, rs, err := e.rsLocked(&in)
+	if err != nil {
+		return nil, err
+	}
+	name, scopes, err := in.fields()
+	if err != nil {
+		return nil, err
+	}
+	rs.Name, rs.Scopes = name, scopes
+	p.Modified = e.now()
+	return map[string]any{"ResourceServer": rs.out(p.ID)}, nil
+}
+
+func (e *Emulator) opDeleteResourceServer(body []byte) (any, error) {
+	var in resourceServerInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, rs, err := e.rsLocked(&in)
+	if err != nil {
+		return nil, err
+	}
+	delete(p.ResourceServers, rs.Identifier)
+	p.Modified = e.now()
+	return struct{}{}, nil
+}
+
+func (e *Emulator) opListResourceServers(body []byte) (any, error) {
+	var in resourceServerInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	n, err := maxResults("maxResults", in.MaxResults, false, 50)
+	if err != nil {
+		return nil, err
+	}
+	seq := func(rs *resourceServer) int64 { return rs.Seq }
+	pg, next, err := page(sortedBySeq(p.ResourceServers, seq), seq, n, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		ResourceServers []resourceServerOut
+		NextToken       string `json:",omitempty"`
+	}{ResourceServers: []resourceServerOut{}, NextToken: next}
+	for _, rs := range pg {
+		out.ResourceServers = append(out.ResourceServers, rs.out(p.ID))
+	}
+	return out, nil
+}
+
+// scopeExists reports whether a full scope name ("<identifier>/<scope>") is
+// defined in the pool, or is one of Cognito's built-in scopes.
+func (p *pool) scopeExists(full string) bool {
+	if builtinScopes[full] {
+		return true
+	}
+	for id, rs := range p.ResourceServers {
+		if len(full) > len(id)+1 && full[:len(id)] == id && full[len(id)] == '/' {
+			name := full[len(id)+1:]
+			for _, s := range rs.Scopes {
+				if s.ScopeName == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var builtinScopes = map[string]bool{
+	"openid": true, "email": true, "phone": true, "profile": true, "aws.cognito.signin.user.admin": true,
+}
