@@ -1,0 +1,191 @@
+// Command cognito-emulator runs the project's local Amazon Cognito emulator
+// (package internal/emulator) as a server, for the quick start, the demo and
+// the end-to-end tests.
+//
+// When it is ready to serve it prints one JSON line on stdout, for scripts:
+//
+//	{"event":"ready","addr":"127.0.0.1:9229","baseUrl":"http://127.0.0.1:9229","region":"us-east-1","tokenEndpoint":"http://127.0.0.1:9229/oauth2/token","userPoolId":"us-east-1_AbC123xyZ","issuer":"http://127.0.0.1:9229/us-east-1_AbC123xyZ"}
+//
+// userPoolId and issuer appear only with --create-pool, domain only with
+// --create-pool-domain. Logs go to stderr. SIGINT or SIGTERM stops it
+// gracefully.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cognito-m2m/operator/internal/emulator"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// readyLine is the machine-readable start-up line on stdout.
+type readyLine struct {
+	Event         string `json:"event"`
+	Addr          string `json:"addr"`
+	BaseURL       string `json:"baseUrl,omitempty"`
+	Region        string `json:"region"`
+	TokenEndpoint string `json:"tokenEndpoint"`
+	UserPoolID    string `json:"userPoolId,omitempty"`
+	Issuer        string `json:"issuer,omitempty"`
+	Domain        string `json:"domain,omitempty"`
+}
+
+type config struct {
+	addr, baseURL, region, stateFile string
+	pool, poolDomain                 string
+	quotas                           bool
+	logFormat, logLevel              string
+}
+
+// Exit codes: 2 for bad flags, 1 for failures at run time.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "cognito-emulator: %v\n", err)
+		}
+		return exitUsage
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cognito-emulator: %v\n", err)
+		return exitUsage
+	}
+	emu, err := emulator.New(emulator.Options{
+		Region: cfg.region, BaseURL: cfg.baseURL, StateFile: cfg.stateFile, Logger: log,
+		Quotas: map[bool]*emulator.Quotas{true: emulator.DefaultQuotas()}[cfg.quotas],
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cognito-emulator: %v\n", err)
+		return exitFailure
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cognito-emulator: cannot listen on --addr %s: %v\n", cfg.addr, err)
+		return exitFailure
+	}
+	if cfg.baseURL == "" {
+		// A wildcard address has no single URL: take it from each request.
+		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsUnspecified() {
+			emu.SetBaseURL("http://" + ln.Addr().String())
+		}
+	}
+
+	ready := readyLine{
+		Event: "ready", Addr: ln.Addr().String(), BaseURL: emu.BaseURL(),
+		Region: emu.Region(), TokenEndpoint: emu.TokenURL(),
+	}
+	if cfg.pool != "" {
+		id, err := emu.EnsureUserPool(cfg.pool, cfg.poolDomain)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "cognito-emulator: --create-pool %s: %v\n", cfg.pool, err)
+			return exitFailure
+		}
+		ready.UserPoolID, ready.Issuer, ready.Domain = id, emu.IssuerURL(id), cfg.poolDomain
+	}
+
+	srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	line, _ := json.Marshal(ready)
+	fmt.Fprintln(stdout, string(line))
+	log.Info("Cognito emulator listening", "addr", ln.Addr().String(), "baseUrl", emu.BaseURL(), "stateFile", cfg.stateFile, "quotas", cfg.quotas)
+
+	select {
+	case err := <-served:
+		log.Error("Server stopped", "error", err)
+		return exitFailure
+	case <-ctx.Done():
+	}
+	log.Info("Shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("Shutdown incomplete", "error", err)
+		return exitFailure
+	}
+	return 0
+}
+
+// errReported marks an error already shown to the user.
+var errReported = errors.New("reported")
+
+var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("cognito-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:9229", "`host:port` to listen on; port 0 picks a free port")
+	fs.StringVar(&cfg.baseURL, "base-url", "", "`URL` clients reach the emulator at, used in issuers and the token endpoint (default: http://<addr>, or each request's host when listening on all interfaces)")
+	fs.StringVar(&cfg.region, "region", emulator.DefaultRegion, "AWS `region` in pool ids and ARNs")
+	fs.StringVar(&cfg.stateFile, "state-file", "", "`path` of a JSON file that keeps all state across restarts (default: in memory only)")
+	fs.StringVar(&cfg.pool, "create-pool", "", "`name` of a user pool to create at start-up, or reuse when the state file has one")
+	fs.StringVar(&cfg.poolDomain, "create-pool-domain", "", "prefix `domain` for the --create-pool pool")
+	fs.BoolVar(&cfg.quotas, "quotas", false, "enforce AWS-like request-rate quotas (TooManyRequestsException)")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return cfg, errors.Join(errReported, err) // the flag package printed it
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q: all settings are flags", fs.Arg(0))
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return cfg, fmt.Errorf("invalid --addr %q: want host:port: %v", cfg.addr, err)
+	}
+	if cfg.baseURL != "" {
+		u, err := url.Parse(cfg.baseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			return cfg, fmt.Errorf("invalid --base-url %q: want http(s)://host[:port] without a path", cfg.baseURL)
+		}
+	}
+	if !regionRe.MatchString(cfg.region) {
+		return cfg, fmt.Errorf("invalid --region %q: want a region name such as us-east-1", cfg.region)
+	}
+	if cfg.poolDomain != "" && cfg.pool == "" {
+		return cfg, errors.New("--create-pool-domain needs --create-pool")
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return cfg, fmt.Errorf("invalid --log-format %q: want text or json", cfg.logFormat)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", cfg.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the command once per test binary run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := mkdirTemp()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "cognito-emulator")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", &buildError{string(out), err}
+	}
+	return bin, nil
+})
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+// started is a running emulator process and its start-up line.
+type started struct {
+	cmd    *exec.Cmd
+	ready  readyLine
+	stderr *syncBuffer
+}
+
+func start(t *testing.T, args ...string) *started {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &started{cmd: cmd, stderr: &syncBuffer{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			t.Fatalf("no start-up line; stderr:\n%s", s.stderr)
+		}
+		if err := json.Unmarshal([]byte(line), &s.ready); err != nil {
+			t.Fatalf("start-up line %q is not JSON: %v", line, err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no start-up line within 20s; stderr:\n%s", s.stderr)
+	}
+	return s
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (s *started) stop(t *testing.T) int {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case <-done:
+		return s.cmd.ProcessState.ExitCode()
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10s of SIGTERM")
+		return -1
+	}
+}
+
+func TestBinaryStartsServesAndStops(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	s := start(t, "--addr", "127.0.0.1:0", "--region", "eu-central-1", "--create-pool", "demo",
+		"--create-pool-domain", "demo-auth", "--state-file", state)
+	r := s.ready
+	if !regexp.MustCompile(`^eu-central-1_[0-9A-Za-z]{9}$`).MatchString(r.UserPoolID) {
+		t.Errorf("userPoolId %q is not a pool id", r.UserPoolID)
+	}
+	base := "http://" + r.Addr
+	want := readyLine{Event: "ready", Addr: r.Addr, BaseURL: base, Region: "eu-central-1",
+		TokenEndpoint: base + "/oauth2/token", UserPoolID: r.UserPoolID, Issuer: base + "/" + r.UserPoolID, Domain: "demo-auth"}
+	if r != want {
+		t.Errorf("start-up line = %+v, want %+v", r, want)
+	}
+
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(r.Issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || doc.Issuer != r.Issuer {
+		t.Errorf("discovery issuer %q (%v), want %q", doc.Issuer, err, r.Issuer)
+	}
+	// Every call is logged, without secrets.
+	req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(`{"UserPoolId":"`+r.UserPoolID+`"}`))
+	req.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.DescribeUserPool")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/cognito-idp/aws4_request, Signature=topsecretsig")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("DescribeUserPool: %d", resp.StatusCode)
+	}
+
+	if code := s.stop(t); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0; stderr:\n%s", code, s.stderr)
+	}
+	logs := s.stderr.String()
+	if !strings.Contains(logs, "operation=DescribeUserPool") || !strings.Contains(logs, "userPoolId="+r.UserPoolID) {
+		t.Errorf("no log record of the call:\n%s", logs)
+	}
+	if strings.Contains(logs, "topsecretsig") {
+		t.Error("logs contain the Authorization header")
+	}
+
+	// With the same state file, a restart keeps the pool id.
+	again := start(t, "--addr", "127.0.0.1:0", "--region", "eu-central-1", "--create-pool", "demo", "--state-file", state)
+	if again.ready.UserPoolID != r.UserPoolID {
+		t.Errorf("after restart userPoolId = %q, want %q", again.ready.UserPoolID, r.UserPoolID)
+	}
+}
+
+func TestBinaryRefusesBadStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cases := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"port in use", []string{"--addr", ln.Addr().String()}, 1, "--addr " + ln.Addr().String()},
+		{"address without port", []string{"--addr", "localhost"}, 2, "--addr"},
+		{"unknown flag", []string{"--port", "9"}, 2, "-port"},
+		{"bad region", []string{"--region", "mars"}, 2, "--region"},
+		{"bad base URL", []string{"--base-url", "ftp://x"}, 2, "--base-url"},
+		{"domain without pool", []string{"--create-pool-domain", "x"}, 2, "--create-pool"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary(t), tc.args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := cmd.ProcessState.ExitCode()
+			if err == nil || code != tc.wantCode {
+				t.Errorf("exit code %d (%v), want %d", code, err, tc.wantCode)
+			}
+			if !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("stderr does not name %q:\n%s", tc.wantErr, stderr.String())
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and the
+// test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
