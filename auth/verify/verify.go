@@ -1,0 +1,346 @@
+// Package verify checks Cognito access tokens in the service that receives them:
+// a Verifier (RS256 only, issuer, token_use, optional client ids, exp/nbf/iat with
+// a leeway), a JWKS cache that refreshes itself without letting forged tokens
+// trigger a fetch storm, a bounded cache of verified tokens, and net/http
+// middleware that enforces scopes with RFC 6750 responses.
+//
+// The checks are AWS's documented steps for verifying a Cognito JWT. What is
+// refused on purpose: any alg but RS256 (so "none" and HS256 signed with the
+// public key fail before a key is looked up), and headers that carry or point to
+// their own key (jwk, jku, x5u, x5c) or demand extensions (crit), since the only
+// keys trusted are those in the issuer's JWKS.
+package verify
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Config configures a Verifier. Issuer, or Region and UserPoolID, is required.
+type Config struct {
+	// Issuer is the user pool's issuer URL,
+	// https://cognito-idp.<region>.amazonaws.com/<userPoolId>.
+	Issuer string
+	// Region and UserPoolID give the issuer when Issuer is empty.
+	Region, UserPoolID string
+	// JWKSURL defaults to Issuer + "/.well-known/jwks.json".
+	JWKSURL string
+	// TokenUse is the accepted token_use claim; default "access".
+	TokenUse string
+	// ClientIDs, when not empty, are the only app clients whose tokens are accepted.
+	ClientIDs []string
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration
+	// MaxTokenSize is the longest token accepted, in bytes; default 8 KiB.
+	MaxTokenSize int
+	// CacheSize bounds the verified-token cache; default 4096 entries, negative
+	// disables it.
+	CacheSize int
+	// RefreshInterval is how often Run refetches the JWKS; default 15 minutes.
+	RefreshInterval time.Duration
+	// MinRefreshInterval is the least time between two fetches triggered by tokens
+	// with an unknown kid; default 10 seconds.
+	MinRefreshInterval time.Duration
+	// FetchTimeout bounds one JWKS fetch; default 5 seconds.
+	FetchTimeout time.Duration
+	// HTTPClient fetches the JWKS; default a client with no extra settings.
+	HTTPClient *http.Client
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// IssuerFor returns the issuer URL of a Cognito user pool.
+func IssuerFor(region, userPoolID string) string {
+	return "https://cognito-idp." + region + ".amazonaws.com/" + userPoolID
+}
+
+// forbiddenHeaders are header parameters that bring their own key or require
+// processing this verifier does not do.
+var forbiddenHeaders = []string{"jwk", "jku", "x5u", "x5c", "crit"}
+
+// Verifier verifies Cognito access tokens. It is safe for concurrent use.
+type Verifier struct {
+	cfg       Config
+	parser    *jwt.Parser
+	clientIDs map[string]bool
+	cache     *tokenCache
+
+	keys       atomic.Pointer[keySet]
+	fetchMu    sync.Mutex
+	lastFetch  atomic.Int64 // unix nanoseconds of the last fetch start
+	refreshing atomic.Bool
+	lastErr    atomic.Pointer[error]
+
+	stats verifierStats
+}
+
+type verifierStats struct {
+	verified     atomic.Uint64
+	cacheHits    atomic.Uint64
+	jwksFetches  atomic.Uint64
+	jwksFailures atomic.Uint64
+	rejected     []atomic.Uint64 // by reasonIndex
+}
+
+// New returns a Verifier. It fetches no keys: call Run (or Refresh) to load them,
+// or let the first token trigger a fetch.
+func New(cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" {
+		if cfg.Region == "" || cfg.UserPoolID == "" {
+			return nil, errors.New("verifier needs an issuer, or a region and a user pool id")
+		}
+		cfg.Issuer = IssuerFor(cfg.Region, cfg.UserPoolID)
+	}
+	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	if cfg.JWKSURL == "" {
+		cfg.JWKSURL = cfg.Issuer + "/.well-known/jwks.json"
+	}
+	if cfg.TokenUse == "" {
+		cfg.TokenUse = "access"
+	}
+	if cfg.MaxTokenSize <= 0 {
+		cfg.MaxTokenSize = 8 << 10
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 4096
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = 15 * time.Minute
+	}
+	if cfg.MinRefreshInterval <= 0 {
+		cfg.MinRefreshInterval = 10 * time.Second
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 5 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Leeway < 0 {
+		return nil, errors.New("verifier leeway is negative")
+	}
+	v := &Verifier{cfg: cfg, cache: newTokenCache(cfg.CacheSize)}
+	v.stats.rejected = make([]atomic.Uint64, len(reasons)+1)
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding(),
+	)
+	if len(cfg.ClientIDs) > 0 {
+		v.clientIDs = map[string]bool{}
+		for _, id := range cfg.ClientIDs {
+			v.clientIDs[id] = true
+		}
+	}
+	return v, nil
+}
+
+// Issuer returns the accepted issuer.
+func (v *Verifier) Issuer() string { return v.cfg.Issuer }
+
+// Ready reports whether signing keys are loaded; the error says why not.
+func (v *Verifier) Ready() error {
+	if v.keys.Load() != nil {
+		return nil
+	}
+	if p := v.lastErr.Load(); p != nil {
+		return fmt.Errorf("%w: %w", ErrKeysNotReady, *p)
+	}
+	return ErrKeysNotReady
+}
+
+// Verify checks a token and returns its claims. It never waits on the network:
+// a token signed with a key not yet known starts a background JWKS refresh (at
+// most one per MinRefreshInterval) and is rejected.
+func (v *Verifier) Verify(token string) (*Claims, error) {
+	c, err := v.verify(token)
+	if err != nil {
+		v.stats.rejected[reasonIndex(err)].Add(1)
+	}
+	return c, err
+}
+
+func (v *Verifier) verify(token string) (*Claims, error) {
+	if token == "" {
+		return nil, ErrMissing
+	}
+	if len(token) > v.cfg.MaxTokenSize {
+		return nil, ErrTooLarge
+	}
+	now := v.cfg.Now()
+	var h uint64
+	if v.cache != nil {
+		h = v.cache.hash(token)
+		if e := v.cache.get(h, token); e != nil {
+			if ks := v.keys.Load(); now.UnixNano() < e.notAfter && ks != nil && ks.keys[e.kid] == e.key {
+				v.stats.cacheHits.Add(1)
+				return e.claims, nil
+			}
+			v.cache.remove(h, e)
+		}
+	}
+	c, kid, key, err := v.verifyCold(token)
+	if err != nil {
+		return nil, err
+	}
+	v.stats.verified.Add(1)
+	if v.cache != nil {
+		v.cache.put(h, &cacheEntry{
+			token:    token,
+			claims:   c,
+			kid:      kid,
+			key:      key,
+			notAfter: c.ExpiresAt.Add(v.cfg.Leeway).UnixNano(),
+		}, now.UnixNano())
+	}
+	return c, nil
+}
+
+func (v *Verifier) verifyCold(token string) (*Claims, string, *rsa.PublicKey, error) {
+	var (
+		c   Claims
+		kid string
+		key *rsa.PublicKey
+	)
+	t, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		for _, name := range forbiddenHeaders {
+			if _, ok := t.Header[name]; ok {
+				return nil, fmt.Errorf("%w: %s parameter", ErrHeader, name)
+			}
+		}
+		k, ok := t.Header["kid"].(string)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%w: no kid", ErrHeader)
+		}
+		ks := v.keys.Load()
+		if ks == nil {
+			v.refreshSoon()
+			return nil, ErrKeysNotReady
+		}
+		pub := ks.keys[k]
+		if pub == nil {
+			v.refreshSoon()
+			return nil, ErrUnknownKey
+		}
+		kid, key = k, pub
+		return pub, nil
+	})
+	if err != nil {
+		return nil, "", nil, classify(t, &c, err)
+	}
+	if c.TokenUse != v.cfg.TokenUse {
+		return nil, "", nil, fmt.Errorf("%w: %q", ErrTokenUse, c.TokenUse)
+	}
+	if v.clientIDs != nil && !v.clientIDs[c.ClientID] {
+		return nil, "", nil, ErrClientID
+	}
+	c.splitScopes()
+	return &c, kid, key, nil
+}
+
+// classify maps golang-jwt's errors onto this package's reasons.
+func classify(t *jwt.Token, c *Claims, err error) error {
+	for _, own := range []error{ErrHeader, ErrKeysNotReady, ErrUnknownKey} {
+		if errors.Is(err, own) {
+			return own
+		}
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ErrMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if t != nil && t.Header["alg"] != "RS256" {
+			return ErrAlgorithm
+		}
+		return ErrSignature
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		// An alg golang-jwt does not know.
+		return ErrAlgorithm
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ErrNotYetValid
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return ErrIssuer
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.Issuer == "":
+		return ErrIssuer
+	}
+	return ErrMalformed
+}
+
+// Stats are counters of a Verifier, for metrics.
+type Stats struct {
+	// Verified counts tokens verified with a signature check.
+	Verified uint64
+	// CacheHits counts tokens accepted from the verified-token cache.
+	CacheHits uint64
+	// CacheEntries is the number of cached verified tokens.
+	CacheEntries int
+	// Rejected counts rejected tokens by reason (see Reason).
+	Rejected map[string]uint64
+	// JWKSFetches and JWKSFailures count JWKS downloads and failed ones.
+	JWKSFetches, JWKSFailures uint64
+	// Keys is the number of trusted signing keys.
+	Keys int
+	// KeysFetched is when the trusted keys were fetched; zero if never.
+	KeysFetched time.Time
+}
+
+// Stats returns the verifier's counters.
+func (v *Verifier) Stats() Stats {
+	s := Stats{
+		Verified:     v.stats.verified.Load(),
+		CacheHits:    v.stats.cacheHits.Load(),
+		JWKSFetches:  v.stats.jwksFetches.Load(),
+		JWKSFailures: v.stats.jwksFailures.Load(),
+		Rejected:     map[string]uint64{},
+	}
+	for i, r := range reasons {
+		s.Rejected[r.name] = v.stats.rejected[i].Load()
+	}
+	s.Rejected["other"] = v.stats.rejected[len(reasons)].Load()
+	if v.cache != nil {
+		s.CacheEntries = v.cache.len()
+	}
+	if ks := v.keys.Load(); ks != nil {
+		s.Keys = len(ks.keys)
+		s.KeysFetched = ks.fetched
+	}
+	return s
+}
+
+// KeyIDs returns the kids of the trusted keys, sorted.
+func (v *Verifier) KeyIDs() []string {
+	ks := v.keys.Load()
+	if ks == nil {
+		return nil
+	}
+	var ids []string
+	for id := range ks.keys {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// jitter returns d plus or minus 10%.
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + time.Duration(rand.Int64N(int64(d/5)+1))
+}
