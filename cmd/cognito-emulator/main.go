@@ -7,7 +7,9 @@
 //	{"event":"ready","addr":"127.0.0.1:9229","baseUrl":"http://127.0.0.1:9229","region":"us-east-1","tokenEndpoint":"http://127.0.0.1:9229/oauth2/token","userPoolId":"us-east-1_AbC123xyZ","issuer":"http://127.0.0.1:9229/us-east-1_AbC123xyZ"}
 //
 // userPoolId and issuer appear only with --create-pool, domain only with
-// --create-pool-domain. Logs go to stderr. SIGINT or SIGTERM stops it
+// --create-pool-domain; baseUrl, tokenEndpoint and issuer are left out when
+// listening on all interfaces without --base-url, since the URL then comes
+// from each request's Host. Logs go to stderr. SIGINT or SIGTERM stops it
 // gracefully.
 package main
 
@@ -44,7 +46,7 @@ type readyLine struct {
 	Addr          string `json:"addr"`
 	BaseURL       string `json:"baseUrl,omitempty"`
 	Region        string `json:"region"`
-	TokenEndpoint string `json:"tokenEndpoint"`
+	TokenEndpoint string `json:"tokenEndpoint,omitempty"`
 	UserPoolID    string `json:"userPoolId,omitempty"`
 	Issuer        string `json:"issuer,omitempty"`
 	Domain        string `json:"domain,omitempty"`
@@ -96,9 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ready := readyLine{
-		Event: "ready", Addr: ln.Addr().String(), BaseURL: emu.BaseURL(),
-		Region: emu.Region(), TokenEndpoint: emu.TokenURL(),
+	ready := readyLine{Event: "ready", Addr: ln.Addr().String(), BaseURL: emu.BaseURL(), Region: emu.Region()}
+	if emu.BaseURL() != "" {
+		ready.TokenEndpoint = emu.TokenURL()
 	}
 	if cfg.pool != "" {
 		id, err := emu.EnsureUserPool(cfg.pool, cfg.poolDomain)
@@ -107,7 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "cognito-emulator: --create-pool %s: %v\n", cfg.pool, err)
 			return exitFailure
 		}
-		ready.UserPoolID, ready.Issuer, ready.Domain = id, emu.IssuerURL(id), cfg.poolDomain
+		ready.UserPoolID, ready.Domain = id, cfg.poolDomain
+		if emu.BaseURL() != "" {
+			ready.Issuer = emu.IssuerURL(id)
+		}
 	}
 
 	srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second}

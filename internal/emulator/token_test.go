@@ -446,3 +446,31 @@ func TestConcurrentClientsAndTokens(t *testing.T) {
 		t.Errorf("token calls = %d, want %d", got, workers*perWorker)
 	}
 }
+
+// TestDeletedScopesAreNotGranted: a scope removed from its resource server
+// stops appearing in tokens even though the client still lists it.
+func TestDeletedScopesAreNotGranted(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, Options{})
+	id, secret := *f.client.ClientId, *f.client.ClientSecret
+	if _, err := f.sdk.UpdateResourceServer(ctx, &cip.UpdateResourceServerInput{UserPoolId: &f.poolID,
+		Identifier: aws.String("orders"), Name: aws.String("Orders API"), Scopes: scopes("read")}); err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, f.emu.IssuerURL(f.poolID))
+	idt, err := v.Verify(ctx, fetchToken(t, f.emu.TokenURL(), id, secret, oauth2.AuthStyleInHeader).AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c claims
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Scope != "orders/read" {
+		t.Errorf("scope = %q, want only the remaining orders/read", c.Scope)
+	}
+	got := postToken(t, f.emu.TokenURL(), url.Values{"grant_type": {"client_credentials"}, "scope": {"orders/write"}}, id, secret)
+	if got.status != 400 || got.body["error"] != "invalid_scope" {
+		t.Errorf("deleted scope requested: %d %v, want 400 invalid_scope", got.status, got.body)
+	}
+}
