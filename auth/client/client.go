@@ -1,0 +1,454 @@
+// Package client is the calling side of machine-to-machine auth: a TokenSource
+// that obtains Cognito access tokens with the client-credentials grant and keeps
+// one warm, and an http.RoundTripper that attaches it to requests.
+//
+// Cognito bills and rate-limits every token request, so the design spends as few
+// as it can: one token is shared by all requests and renewed in the background at
+// about 75% of its lifetime (with jitter, so that replicas do not renew together);
+// however many requests are in flight, only one renewal runs; a failed renewal
+// keeps serving the cached token until it really expires and retries with
+// exponential backoff and jitter; and a 401 from the called service triggers at
+// most one renewal per token, within a budget. The hot path is one atomic load.
+//
+// The client authenticates with client_secret_basic only, never probing for the
+// style. Credentials come from a credentials.Source; a credentials.Dir is re-read
+// before every token request, so a rotated Secret is picked up without a restart,
+// and when Cognito answers invalid_client the previous secret of a rotation in
+// progress is tried.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/cognito-m2m/operator/auth/credentials"
+)
+
+// Clock is the time source of a TokenSource; tests replace it with a fake.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc runs f after d; stop cancels it.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// Config configures a TokenSource. Only Credentials is required.
+type Config struct {
+	// Credentials gives the client id, secrets, token endpoint and scopes.
+	Credentials credentials.Source
+	// HTTPClient sends the token requests; default a client with no extra settings.
+	HTTPClient *http.Client
+	// FetchTimeout bounds one renewal, all attempts included; default 10 seconds.
+	// It is independent of any caller's context.
+	FetchTimeout time.Duration
+	// RenewAt is the fraction of a token's lifetime after which it is renewed;
+	// default 0.75.
+	RenewAt float64
+	// RenewJitter spreads renewals by plus or minus this fraction of the lifetime;
+	// default 0.05.
+	RenewJitter float64
+	// ExpiryMargin: a token is not handed out within this time of its expiry, so
+	// that it does not expire in flight; default 10 seconds (at most a quarter of
+	// the lifetime).
+	ExpiryMargin time.Duration
+	// MinBackoff and MaxBackoff bound the wait between failed renewals; defaults 1
+	// second and 1 minute.
+	MinBackoff, MaxBackoff time.Duration
+	// RetryBudget is how many renewals 401 responses can trigger in a burst;
+	// default 3. One more is allowed every RetryRefill (default 1 minute).
+	RetryBudget int
+	RetryRefill time.Duration
+	// Clock defaults to the system clock.
+	Clock Clock
+}
+
+// Token lifetime assumed when the token endpoint gives no expires_in: Cognito's
+// shortest access-token validity.
+const assumedLifetime = 5 * time.Minute
+
+// Errors returned by a TokenSource besides *FetchError.
+var (
+	// ErrBackoff: no usable token, and the last renewal failed too recently to
+	// try again; it wraps the last failure.
+	ErrBackoff = errors.New("token renewal backing off after a failure")
+	// ErrRetryBudget: a 401 asked for a renewal but the retry budget is spent.
+	ErrRetryBudget = errors.New("token retry budget exhausted")
+	// ErrClosed: the TokenSource was closed.
+	ErrClosed = errors.New("token source closed")
+)
+
+// cachedToken is one access token and its schedule.
+type cachedToken struct {
+	tok         *oauth2.Token
+	header      string // "Bearer <token>"
+	obtained    time.Time
+	expiry      time.Time
+	usableUntil time.Time
+	renewAt     time.Time
+}
+
+// call is one renewal that callers can wait for.
+type call struct {
+	done chan struct{}
+	tok  *cachedToken
+	err  error
+}
+
+// TokenSource obtains, caches and renews access tokens. It implements
+// oauth2.TokenSource and is safe for concurrent use.
+type TokenSource struct {
+	cfg   Config
+	clock Clock
+	http  *http.Client
+
+	cur         atomic.Pointer[cachedToken]
+	nextAttempt atomic.Int64 // unix nanoseconds before which no renewal starts after a failure
+
+	mu        sync.Mutex
+	inflight  *call
+	failures  int
+	lastErr   error
+	stopTimer func() bool
+	closed    bool
+	budget    float64
+	budgetAt  time.Time
+
+	stats clientStats
+}
+
+// New returns a TokenSource. It requests nothing until a token is first needed.
+func New(cfg Config) (*TokenSource, error) {
+	if cfg.Credentials == nil {
+		return nil, errors.New("token source needs credentials")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 10 * time.Second
+	}
+	if cfg.RenewAt <= 0 || cfg.RenewAt >= 1 {
+		cfg.RenewAt = 0.75
+	}
+	if cfg.RenewJitter <= 0 {
+		cfg.RenewJitter = 0.05
+	}
+	cfg.RenewJitter = min(cfg.RenewJitter, cfg.RenewAt/2, (1-cfg.RenewAt)/2)
+	if cfg.ExpiryMargin <= 0 {
+		cfg.ExpiryMargin = 10 * time.Second
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(time.Minute, cfg.MinBackoff)
+	}
+	if cfg.RetryBudget <= 0 {
+		cfg.RetryBudget = 3
+	}
+	if cfg.RetryRefill <= 0 {
+		cfg.RetryRefill = time.Minute
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	ts := &TokenSource{cfg: cfg, clock: cfg.Clock, http: cfg.HTTPClient, budget: float64(cfg.RetryBudget)}
+	ts.budgetAt = ts.clock.Now()
+	return ts, nil
+}
+
+// Token returns a valid access token, waiting at most FetchTimeout for a renewal.
+func (ts *TokenSource) Token() (*oauth2.Token, error) {
+	return ts.TokenContext(context.Background())
+}
+
+// TokenContext returns a valid access token. ctx bounds only this caller's wait:
+// a renewal it started goes on for the others.
+func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	t, err := ts.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok := *t.tok
+	tok.Expiry = t.expiry
+	return &tok, nil
+}
+
+// token is the hot path: a valid cached token costs one atomic load and a clock read.
+func (ts *TokenSource) token(ctx context.Context) (*cachedToken, error) {
+	now := ts.clock.Now()
+	if t := ts.cur.Load(); t != nil && now.Before(t.usableUntil) {
+		if !now.Before(t.renewAt) && now.UnixNano() >= ts.nextAttempt.Load() {
+			// The background timer normally does this; a request that sees the
+			// renewal overdue starts it without waiting for it.
+			ts.mu.Lock()
+			if ts.inflight == nil && !ts.closed {
+				ts.startLocked()
+			}
+			ts.mu.Unlock()
+		}
+		return t, nil
+	}
+	ts.mu.Lock()
+	if t := ts.cur.Load(); t != nil && now.Before(t.usableUntil) {
+		// A renewal landed since the load above.
+		ts.mu.Unlock()
+		return t, nil
+	}
+	c := ts.inflight
+	if c == nil {
+		if err := ts.refuseLocked(now); err != nil {
+			ts.mu.Unlock()
+			return nil, err
+		}
+		c = ts.startLocked()
+	}
+	ts.mu.Unlock()
+	return wait(ctx, c)
+}
+
+// refuseLocked says why no renewal may start now, if so.
+func (ts *TokenSource) refuseLocked(now time.Time) error {
+	if ts.closed {
+		return ErrClosed
+	}
+	if now.UnixNano() < ts.nextAttempt.Load() {
+		return fmt.Errorf("%w: %w", ErrBackoff, ts.lastErr)
+	}
+	return nil
+}
+
+func wait(ctx context.Context, c *call) (*cachedToken, error) {
+	select {
+	case <-c.done:
+		return c.tok, c.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for access token: %w", ctx.Err())
+	}
+}
+
+// renewAfterReject is called when the service rejected rejected with a 401. If the
+// token was already renewed, the new one is returned; otherwise one renewal is
+// started (or joined), if the retry budget allows.
+func (ts *TokenSource) renewAfterReject(ctx context.Context, rejected *cachedToken) (*cachedToken, error) {
+	now := ts.clock.Now()
+	ts.mu.Lock()
+	if cur := ts.cur.Load(); cur != nil && cur != rejected && now.Before(cur.usableUntil) {
+		ts.mu.Unlock()
+		return cur, nil
+	}
+	c := ts.inflight
+	if c == nil {
+		if err := ts.refuseLocked(now); err != nil {
+			ts.mu.Unlock()
+			return nil, err
+		}
+		if !ts.takeBudgetLocked(now) {
+			ts.mu.Unlock()
+			ts.stats.budgetExhausted.Add(1)
+			return nil, ErrRetryBudget
+		}
+		ts.stats.forcedRenewals.Add(1)
+		c = ts.startLocked()
+	}
+	ts.mu.Unlock()
+	return wait(ctx, c)
+}
+
+// takeBudgetLocked takes one forced renewal from a token bucket.
+func (ts *TokenSource) takeBudgetLocked(now time.Time) bool {
+	ts.budget = min(float64(ts.cfg.RetryBudget), ts.budget+float64(now.Sub(ts.budgetAt))/float64(ts.cfg.RetryRefill))
+	ts.budgetAt = now
+	if ts.budget < 1 {
+		return false
+	}
+	ts.budget--
+	return true
+}
+
+func (ts *TokenSource) startLocked() *call {
+	c := &call{done: make(chan struct{})}
+	ts.inflight = c
+	go ts.renew(c)
+	return c
+}
+
+func (ts *TokenSource) renew(c *call) {
+	ctx, cancel := context.WithTimeout(context.Background(), ts.cfg.FetchTimeout)
+	t, err := ts.fetch(ctx)
+	cancel()
+	now := ts.clock.Now()
+
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.inflight = nil
+	c.tok, c.err = t, err
+	defer close(c.done)
+	if err == nil {
+		ts.cur.Store(t)
+		ts.failures, ts.lastErr = 0, nil
+		ts.nextAttempt.Store(0)
+		ts.stats.renewals.Add(1)
+		ts.scheduleLocked(t.renewAt.Sub(now))
+		return
+	}
+	ts.failures++
+	ts.lastErr = err
+	b := backoff(ts.failures, ts.cfg.MinBackoff, ts.cfg.MaxBackoff)
+	ts.nextAttempt.Store(now.Add(b).UnixNano())
+	if cur := ts.cur.Load(); cur != nil && now.Add(b).Before(cur.usableUntil) {
+		ts.scheduleLocked(b)
+	}
+}
+
+// scheduleLocked arms the one background renewal timer.
+func (ts *TokenSource) scheduleLocked(d time.Duration) {
+	if ts.closed {
+		return
+	}
+	if ts.stopTimer != nil {
+		ts.stopTimer()
+	}
+	ts.stopTimer = ts.clock.AfterFunc(d, func() {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if ts.inflight == nil && !ts.closed {
+			ts.startLocked()
+		}
+	})
+}
+
+// backoff returns the wait after n consecutive failures: exponential from min,
+// capped at max, with jitter over its upper half.
+func backoff(n int, lo, hi time.Duration) time.Duration {
+	d := lo
+	for i := 1; i < n && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Close stops background renewals. Cached tokens are still handed out until they
+// expire; nothing new is requested.
+func (ts *TokenSource) Close() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.closed = true
+	if ts.stopTimer != nil {
+		ts.stopTimer()
+	}
+}
+
+// fetch obtains a new token with the current credentials, trying the previous
+// secret of a rotation in progress when the current one is rejected.
+func (ts *TokenSource) fetch(ctx context.Context) (*cachedToken, error) {
+	var reloadErr error
+	if r, ok := ts.cfg.Credentials.(credentials.Reloader); ok {
+		if _, err := r.Reload(); err != nil {
+			reloadErr = err // keep using the last good credentials
+		}
+	}
+	c := ts.cfg.Credentials.Credentials()
+	if err := c.Validate(); err != nil {
+		ts.stats.fail(ReasonCredentials)
+		return nil, &FetchError{Reason: ReasonCredentials, ClientID: c.ClientID, Endpoint: c.TokenEndpoint, err: errors.Join(err, reloadErr)}
+	}
+	secrets := []credentials.Secret{c.ClientSecret}
+	if c.PreviousSecret != "" && c.PreviousSecret != c.ClientSecret {
+		secrets = append(secrets, c.PreviousSecret)
+	}
+	var err error
+	for _, s := range secrets {
+		var t *cachedToken
+		t, err = ts.exchange(ctx, c, s)
+		if err == nil {
+			return t, nil
+		}
+		var fe *FetchError
+		if !errors.As(err, &fe) || fe.Reason != ReasonInvalidClient {
+			break
+		}
+	}
+	if reloadErr != nil {
+		err = fmt.Errorf("%w (and reloading credentials failed: %w)", err, reloadErr)
+	}
+	return nil, err
+}
+
+// exchange makes one token request.
+func (ts *TokenSource) exchange(ctx context.Context, c credentials.Credentials, secret credentials.Secret) (*cachedToken, error) {
+	cc := clientcredentials.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: secret.Reveal(),
+		TokenURL:     c.TokenEndpoint,
+		Scopes:       c.Scopes,
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}
+	obtained := ts.clock.Now()
+	ts.stats.requests.Add(1)
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, ts.http))
+	if err != nil {
+		fe := newFetchError(err, c, secret)
+		ts.stats.fail(fe.Reason)
+		return nil, fe
+	}
+	if !strings.EqualFold(tok.Type(), "Bearer") {
+		ts.stats.fail(ReasonBadResponse)
+		return nil, &FetchError{Reason: ReasonBadResponse, ClientID: c.ClientID, Endpoint: c.TokenEndpoint, Description: "token type " + tok.Type()}
+	}
+	lifetime := lifetimeOf(tok)
+	margin := min(ts.cfg.ExpiryMargin, lifetime/4)
+	frac := ts.cfg.RenewAt - ts.cfg.RenewJitter + 2*ts.cfg.RenewJitter*rand.Float64()
+	expiry := obtained.Add(lifetime)
+	return &cachedToken{
+		tok:         tok,
+		header:      "Bearer " + tok.AccessToken,
+		obtained:    obtained,
+		expiry:      expiry,
+		usableUntil: expiry.Add(-margin),
+		renewAt:     obtained.Add(time.Duration(frac * float64(lifetime))),
+	}, nil
+}
+
+// Client returns an http.Client whose requests carry the token.
+func (ts *TokenSource) Client(base http.RoundTripper) *http.Client {
+	return &http.Client{Transport: &Transport{Source: ts, Base: base}}
+}
+
+// lifetimeOf returns the token's expires_in. clientcredentials turns it into an
+// Expiry on the system clock and keeps the raw value among the extras, which is
+// what is read here so that a fake clock sees the true lifetime.
+func lifetimeOf(tok *oauth2.Token) time.Duration {
+	var secs float64
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		secs = v
+	case string:
+		secs, _ = strconv.ParseFloat(v, 64)
+	}
+	if secs <= 0 && !tok.Expiry.IsZero() {
+		secs = time.Until(tok.Expiry).Seconds()
+	}
+	if secs <= 0 {
+		return assumedLifetime
+	}
+	return time.Duration(secs * float64(time.Second))
+}
