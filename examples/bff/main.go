@@ -1,0 +1,144 @@
+// Command bff is the example backend-for-frontend: GET /weatherforecast calls the
+// weather service with an access token obtained from Cognito with the client
+// credentials of a mounted M2MClient Secret. A rotated Secret is picked up
+// without a restart. It also serves /healthz, /readyz (a token can be obtained)
+// and /metrics.
+//
+// Configuration, by flag or environment variable (flags win):
+//
+//	--listen           BFF_LISTEN           address to listen on (default :8080)
+//	--credentials-dir  BFF_CREDENTIALS_DIR  the mounted Secret with client_id,
+//	                                        client_secret, token_endpoint, scopes
+//	                                        (default /var/run/secrets/m2m)
+//	--weather-url      BFF_WEATHER_URL      base URL of weather (default http://weather:8080)
+//	--weather-timeout  BFF_WEATHER_TIMEOUT  bound on one weather call (default 10s)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cognito-m2m/operator/auth/authprom"
+	"github.com/cognito-m2m/operator/auth/client"
+	"github.com/cognito-m2m/operator/auth/credentials"
+	"github.com/cognito-m2m/operator/examples/bff/bffapi"
+)
+
+type config struct {
+	Listen         string
+	CredentialsDir string
+	WeatherURL     string
+	WeatherTimeout time.Duration
+
+	clock client.Clock // tests only
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	var timeout string
+	fs := flag.NewFlagSet("bff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Listen, "listen", env("BFF_LISTEN", ":8080"), "address to listen on")
+	fs.StringVar(&c.CredentialsDir, "credentials-dir", env("BFF_CREDENTIALS_DIR", "/var/run/secrets/m2m"), "directory of the mounted M2MClient Secret")
+	fs.StringVar(&c.WeatherURL, "weather-url", env("BFF_WEATHER_URL", "http://weather:8080"), "base URL of the weather service")
+	fs.StringVar(&timeout, "weather-timeout", env("BFF_WEATHER_TIMEOUT", "10s"), "bound on one weather call")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	var err error
+	if c.WeatherTimeout, err = time.ParseDuration(timeout); err != nil {
+		return config{}, fmt.Errorf("weather timeout: %w", err)
+	}
+	return c, nil
+}
+
+// run serves on ln until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error {
+	creds, err := credentials.OpenDir(c.CredentialsDir)
+	if err != nil {
+		return err
+	}
+	ts, err := client.New(client.Config{Credentials: creds, Clock: c.clock})
+	if err != nil {
+		return err
+	}
+	defer ts.Close()
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	weather := &http.Client{Transport: &client.Transport{Source: ts, Base: base}, Timeout: c.WeatherTimeout}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(authprom.NewClientCollector("weather", ts))
+	mux := http.NewServeMux()
+	mux.Handle("/", bffapi.NewHandler(bffapi.Options{
+		Client:     weather,
+		WeatherURL: c.WeatherURL,
+		Logger:     log,
+		Ready: func(ctx context.Context) error {
+			_, err := ts.TokenContext(ctx)
+			return err
+		},
+	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      c.WeatherTimeout + 10*time.Second,
+		IdleTimeout:       time.Minute,
+	}
+	cr := creds.Credentials()
+	log.Info("Serving", "addr", ln.Addr().String(), "weather", c.WeatherURL, "clientID", cr.ClientID, "tokenEndpoint", cr.TokenEndpoint, "scopes", cr.Scopes)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("Shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		log.Error("Invalid configuration", "error", err)
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		log.Error("Cannot listen", "error", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c, ln, log); err != nil {
+		log.Error("Server failed", "error", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-m2m/operator/auth/authtest"
+	"github.com/cognito-m2m/operator/auth/verify"
+	"github.com/cognito-m2m/operator/examples/bff/bffapi"
+	"github.com/cognito-m2m/operator/examples/weather/weatherapi"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr bool
+	}{
+		{
+			name: "defaults",
+			want: config{Listen: ":8080", CredentialsDir: "/var/run/secrets/m2m", WeatherURL: "http://weather:8080", WeatherTimeout: 10 * time.Second},
+		},
+		{
+			name: "environment, then flags",
+			args: []string{"--weather-url", "http://127.0.0.1:9001"},
+			env:  map[string]string{"BFF_LISTEN": ":9000", "BFF_CREDENTIALS_DIR": "/tmp/creds", "BFF_WEATHER_URL": "http://ignored", "BFF_WEATHER_TIMEOUT": "3s"},
+			want: config{Listen: ":9000", CredentialsDir: "/tmp/creds", WeatherURL: "http://127.0.0.1:9001", WeatherTimeout: 3 * time.Second},
+		},
+		{name: "bad timeout", args: []string{"--weather-timeout", "x"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(config{})); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// syncBuffer collects the services' logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const (
+	bffClientID = "bff-client-id"
+	oldSecret   = "old-secret-0123456789"
+	newSecret   = "new-secret-9876543210"
+	readScope   = "MyService/weather_read"
+)
+
+// TestEndToEnd runs weather and the BFF against a stand-in for Cognito: the BFF
+// gets its credentials from a directory written like a mounted Secret, and
+// keeps working through a secret rotation without a restart.
+func TestEndToEnd(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := authtest.NewClock(start)
+	cognito := authtest.NewServer(t)
+	cognito.SetClock(clock.Now)
+	cognito.AddClient(bffClientID, oldSecret, readScope)
+	cognito.AddClient("writer", "writer-secret", "MyService/weather_write")
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	// weather
+	v, err := verify.New(verify.Config{Issuer: cognito.Issuer, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	weather := httptest.NewServer(weatherapi.NewHandler(weatherapi.Options{Verifier: v, Logger: log, Now: clock.Now}))
+	defer weather.Close()
+
+	// The M2MClient Secret, mounted.
+	dir := t.TempDir()
+	writeSecret := func(secret, previous string) {
+		t.Helper()
+		files := map[string]string{
+			"client_id":      bffClientID,
+			"client_secret":  secret,
+			"token_endpoint": cognito.TokenEndpoint,
+			"scopes":         readScope,
+			"issuer":         cognito.Issuer,
+		}
+		if previous != "" {
+			files["client_secret_previous"] = previous
+		}
+		if err := authtest.WriteSecretDir(dir, files); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeSecret(oldSecret, "")
+
+	// bff, the real command's run function.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{CredentialsDir: dir, WeatherURL: weather.URL, WeatherTimeout: 10 * time.Second, clock: clock}, ln, log)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("bff shutdown: %v", err)
+		}
+	}()
+	bff := "http://" + ln.Addr().String()
+
+	call := func(url, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	forecasts := func(step string) {
+		t.Helper()
+		status, body := call(bff+"/weatherforecast", "")
+		if status != 200 {
+			t.Fatalf("%s: BFF status %d (%s), want 200", step, status, body)
+		}
+		var f []bffapi.Forecast
+		if err := json.Unmarshal([]byte(body), &f); err != nil || len(f) != 5 {
+			t.Fatalf("%s: BFF body %q: want five forecasts", step, body)
+		}
+		if f[0].Date != "2026-03-02" {
+			t.Errorf("%s: first forecast for %s", step, f[0].Date)
+		}
+	}
+	waitUses := func(secret string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for cognito.SecretUses(bffClientID, secret) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("the BFF did not renew its token with the secret (%d uses, want %d)", cognito.SecretUses(bffClientID, secret), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	// The BFF call goes through.
+	forecasts("first call")
+	if status, _ := call(bff+"/readyz", ""); status != 200 {
+		t.Errorf("bff readyz %d, want 200", status)
+	}
+
+	// weather refuses a caller without a token, and one without the scope.
+	status, _ := call(weather.URL+"/weatherforecast", "")
+	if status != 401 {
+		t.Errorf("weather without a token: %d, want 401", status)
+	}
+	status, _ = call(weather.URL+"/weatherforecast", cognito.AccessToken("writer", "MyService/weather_write"))
+	if status != 403 {
+		t.Errorf("weather with a token lacking the scope: %d, want 403", status)
+	}
+
+	// Rotation, as the operator does it: a second secret at Cognito, the Secret
+	// rewritten with the new one and the previous one.
+	cognito.AddSecret(bffClientID, newSecret)
+	writeSecret(newSecret, oldSecret)
+	clock.Advance(50 * time.Minute) // past the renewal point of the first token
+	waitUses(newSecret, 1)
+	forecasts("during the rotation")
+
+	// After a grace period the old secret is revoked and leaves the Secret.
+	cognito.RevokeSecret(bffClientID, oldSecret)
+	writeSecret(newSecret, "")
+	clock.Advance(50 * time.Minute) // the first token has expired by now
+	waitUses(newSecret, 2)
+	forecasts("after the rotation")
+
+	want := map[string]int{"old secret": 1, "new secret": 2, "token requests": 3}
+	got := map[string]int{
+		"old secret":     cognito.SecretUses(bffClientID, oldSecret),
+		"new secret":     cognito.SecretUses(bffClientID, newSecret),
+		"token requests": cognito.TokenRequests(),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("token endpoint use (-want +got):\n%s", diff)
+	}
+
+	// Neither service logged a secret or a token.
+	out := logs.String()
+	for _, s := range []string{oldSecret, newSecret, "eyJ"} {
+		if strings.Contains(out, s) {
+			t.Errorf("logs contain %q:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(out, `"reason":"missing"`) || !strings.Contains(out, `"reason":"scope"`) {
+		t.Errorf("weather did not log its rejections:\n%s", out)
+	}
+}

@@ -1,0 +1,165 @@
+// Command weather is the example resource server: GET /weatherforecast returns
+// five days of forecasts to callers whose Cognito access token grants the read
+// scope. It also serves /healthz, /readyz (signing keys loaded) and /metrics.
+//
+// Configuration, by flag or environment variable (flags win):
+//
+//	--listen        WEATHER_LISTEN         address to listen on (default :8080)
+//	--issuer        WEATHER_ISSUER         the user pool's issuer URL, or
+//	--issuer-file   WEATHER_ISSUER_FILE    a file holding it, such as the issuer key
+//	                                       of a mounted M2MClient Secret, or
+//	--region and --user-pool-id            WEATHER_REGION, WEATHER_USER_POOL_ID
+//	--scope         WEATHER_SCOPE          required scope (default MyService/weather_read)
+//	--client-ids    WEATHER_CLIENT_IDS     comma-separated accepted client ids (default any)
+//	--jwks-url      WEATHER_JWKS_URL       JWKS location (default <issuer>/.well-known/jwks.json)
+//	--leeway        WEATHER_LEEWAY         clock skew allowed on exp, nbf and iat (default 0s)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cognito-m2m/operator/auth/authprom"
+	"github.com/cognito-m2m/operator/auth/verify"
+	"github.com/cognito-m2m/operator/examples/weather/weatherapi"
+)
+
+type config struct {
+	Listen     string
+	Issuer     string
+	IssuerFile string
+	Region     string
+	UserPoolID string
+	Scope      string
+	ClientIDs  []string
+	JWKSURL    string
+	Leeway     time.Duration
+}
+
+// parseConfig reads flags, falling back to environment variables.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	var clientIDs string
+	var leeway string
+	fs := flag.NewFlagSet("weather", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Listen, "listen", env("WEATHER_LISTEN", ":8080"), "address to listen on")
+	fs.StringVar(&c.Issuer, "issuer", env("WEATHER_ISSUER", ""), "issuer URL of the user pool")
+	fs.StringVar(&c.IssuerFile, "issuer-file", env("WEATHER_ISSUER_FILE", ""), "file holding the issuer URL")
+	fs.StringVar(&c.Region, "region", env("WEATHER_REGION", ""), "AWS region of the user pool (with --user-pool-id)")
+	fs.StringVar(&c.UserPoolID, "user-pool-id", env("WEATHER_USER_POOL_ID", ""), "user pool id (with --region)")
+	fs.StringVar(&c.Scope, "scope", env("WEATHER_SCOPE", weatherapi.DefaultScope), "scope required of callers")
+	fs.StringVar(&clientIDs, "client-ids", env("WEATHER_CLIENT_IDS", ""), "comma-separated accepted client ids; empty accepts any")
+	fs.StringVar(&c.JWKSURL, "jwks-url", env("WEATHER_JWKS_URL", ""), "JWKS URL; default <issuer>/.well-known/jwks.json")
+	fs.StringVar(&leeway, "leeway", env("WEATHER_LEEWAY", "0s"), "clock skew allowed on exp, nbf and iat")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	for _, id := range strings.Split(clientIDs, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.ClientIDs = append(c.ClientIDs, id)
+		}
+	}
+	var err error
+	if c.Leeway, err = time.ParseDuration(leeway); err != nil {
+		return config{}, fmt.Errorf("leeway: %w", err)
+	}
+	if c.Issuer == "" && c.IssuerFile != "" {
+		b, err := os.ReadFile(c.IssuerFile)
+		if err != nil {
+			return config{}, fmt.Errorf("issuer file: %w", err)
+		}
+		c.Issuer = strings.TrimSpace(string(b))
+	}
+	if c.Issuer == "" && (c.Region == "" || c.UserPoolID == "") {
+		return config{}, errors.New("set --issuer, --issuer-file, or --region and --user-pool-id")
+	}
+	return c, nil
+}
+
+// run serves on ln until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error {
+	v, err := verify.New(verify.Config{
+		Issuer:     c.Issuer,
+		Region:     c.Region,
+		UserPoolID: c.UserPoolID,
+		ClientIDs:  c.ClientIDs,
+		JWKSURL:    c.JWKSURL,
+		Leeway:     c.Leeway,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go v.Run(ctx)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(authprom.NewVerifierCollector("weather", v))
+	mux := http.NewServeMux()
+	mux.Handle("/", weatherapi.NewHandler(weatherapi.Options{Verifier: v, Scope: c.Scope, Logger: log}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+	log.Info("Serving", "addr", ln.Addr().String(), "issuer", v.Issuer(), "scope", c.Scope)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("Shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		log.Error("Invalid configuration", "error", err)
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		log.Error("Cannot listen", "error", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c, ln, log); err != nil {
+		log.Error("Server failed", "error", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-m2m/operator/auth/authtest"
+)
+
+func TestParseConfig(t *testing.T) {
+	issuerFile := filepath.Join(t.TempDir(), "issuer")
+	os.WriteFile(issuerFile, []byte("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_F\n"), 0o600)
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr bool
+	}{
+		{
+			name: "flags",
+			args: []string{"--listen", ":9000", "--issuer", "https://i.example/p", "--scope", "S/read", "--client-ids", "a, b", "--leeway", "5s"},
+			want: config{Listen: ":9000", Issuer: "https://i.example/p", Scope: "S/read", ClientIDs: []string{"a", "b"}, Leeway: 5 * time.Second},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"WEATHER_LISTEN": ":7000", "WEATHER_REGION": "eu-west-1", "WEATHER_USER_POOL_ID": "eu-west-1_X"},
+			want: config{Listen: ":7000", Region: "eu-west-1", UserPoolID: "eu-west-1_X", Scope: "MyService/weather_read"},
+		},
+		{
+			name: "flag beats environment",
+			args: []string{"--scope", "S/flag"},
+			env:  map[string]string{"WEATHER_SCOPE": "S/env", "WEATHER_ISSUER": "https://i.example/p"},
+			want: config{Listen: ":8080", Issuer: "https://i.example/p", Scope: "S/flag"},
+		},
+		{
+			name: "issuer from the mounted Secret",
+			env:  map[string]string{"WEATHER_ISSUER_FILE": issuerFile},
+			want: config{Listen: ":8080", Issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_F", IssuerFile: issuerFile, Scope: "MyService/weather_read"},
+		},
+		{name: "no issuer", wantErr: true},
+		{name: "bad leeway", args: []string{"--issuer", "https://i.example/p", "--leeway", "soon"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	srv := authtest.NewServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{Issuer: srv.Issuer, Scope: "MyService/weather_read"}, ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	base := "http://" + ln.Addr().String()
+	// Ready once Run has loaded the keys.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("weather never became ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", base+"/weatherforecast", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.AccessToken("c", "MyService/weather_read"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("forecast status %d, want 200", resp.StatusCode)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `m2m_verifier_tokens_verified_total{verifier="weather"} 1`) {
+		t.Errorf("metrics do not count the verified token:\n%s", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after shutdown: %v", err)
+	}
+}
