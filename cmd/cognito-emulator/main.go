@@ -6,8 +6,8 @@
 //
 //	{"event":"ready","addr":"127.0.0.1:9229","baseUrl":"http://127.0.0.1:9229","region":"us-east-1","tokenEndpoint":"http://127.0.0.1:9229/oauth2/token","userPoolId":"us-east-1_AbC123xyZ","issuer":"http://127.0.0.1:9229/us-east-1_AbC123xyZ"}
 //
-// userPoolId and issuer appear only with --create-pool, domain only with
-// --create-pool-domain; baseUrl, tokenEndpoint and issuer are left out when
+// userPoolId and issuer appear only with --create-pool (the id is random
+// unless --create-pool-id fixes it), domain only with --create-pool-domain; baseUrl, tokenEndpoint and issuer are left out when
 // listening on all interfaces without --base-url, since the URL then comes
 // from each request's Host. Logs go to stderr. SIGINT or SIGTERM stops it
 // gracefully.
@@ -54,7 +54,7 @@ type readyLine struct {
 
 type config struct {
 	addr, baseURL, region, stateFile string
-	pool, poolDomain                 string
+	pool, poolID, poolDomain         string
 	quotas                           bool
 	logFormat, logLevel              string
 }
@@ -103,7 +103,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ready.TokenEndpoint = emu.TokenURL()
 	}
 	if cfg.pool != "" {
-		id, err := emu.EnsureUserPool(cfg.pool, cfg.poolDomain)
+		ensure := emu.EnsureUserPool
+		if cfg.poolID != "" {
+			ensure = func(name, domain string) (string, error) {
+				return emu.EnsureUserPoolWithID(cfg.poolID, name, domain)
+			}
+		}
+		id, err := ensure(cfg.pool, cfg.poolDomain)
 		if err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "cognito-emulator: --create-pool %s: %v\n", cfg.pool, err)
@@ -141,7 +147,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // errReported marks an error already shown to the user.
 var errReported = errors.New("reported")
 
-var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+var (
+	regionRe       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	poolIDSuffixRe = regexp.MustCompile(`^[0-9a-zA-Z]+$`)
+)
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
@@ -152,6 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.region, "region", emulator.DefaultRegion, "AWS `region` in pool ids and ARNs")
 	fs.StringVar(&cfg.stateFile, "state-file", "", "`path` of a JSON file that keeps all state across restarts (default: in memory only)")
 	fs.StringVar(&cfg.pool, "create-pool", "", "`name` of a user pool to create at start-up, or reuse when the state file has one")
+	fs.StringVar(&cfg.poolID, "create-pool-id", "", "`id` to give the --create-pool pool instead of a random one, such as us-east-1_local0000 (the region must be --region's), so that clients can be configured with it in advance")
 	fs.StringVar(&cfg.poolDomain, "create-pool-domain", "", "prefix `domain` for the --create-pool pool")
 	fs.BoolVar(&cfg.quotas, "quotas", false, "enforce AWS-like request-rate quotas (TooManyRequestsException)")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
@@ -176,6 +186,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.poolDomain != "" && cfg.pool == "" {
 		return cfg, errors.New("--create-pool-domain needs --create-pool")
+	}
+	if cfg.poolID != "" && cfg.pool == "" {
+		return cfg, errors.New("--create-pool-id needs --create-pool")
+	}
+	if suffix, ok := strings.CutPrefix(cfg.poolID, cfg.region+"_"); cfg.poolID != "" && (!ok || !poolIDSuffixRe.MatchString(suffix)) {
+		return cfg, fmt.Errorf("invalid --create-pool-id %q: want %s_ followed by letters and digits", cfg.poolID, cfg.region)
 	}
 	if cfg.logFormat != "text" && cfg.logFormat != "json" {
 		return cfg, fmt.Errorf("invalid --log-format %q: want text or json", cfg.logFormat)

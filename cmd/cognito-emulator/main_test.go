@@ -178,6 +178,37 @@ func TestBinaryStartsServesAndStops(t *testing.T) {
 	}
 }
 
+func TestBinaryCreatesPoolWithFixedID(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	args := []string{"--addr", "127.0.0.1:0", "--create-pool", "local", "--create-pool-id", "us-east-1_local0000",
+		"--create-pool-domain", "local-auth", "--state-file", state}
+	s := start(t, args...)
+	base := "http://" + s.ready.Addr
+	want := readyLine{Event: "ready", Addr: s.ready.Addr, BaseURL: base, Region: "us-east-1",
+		TokenEndpoint: base + "/oauth2/token", UserPoolID: "us-east-1_local0000", Issuer: base + "/us-east-1_local0000", Domain: "local-auth"}
+	if s.ready != want {
+		t.Errorf("start-up line = %+v, want %+v", s.ready, want)
+	}
+	resp, err := http.Get(s.ready.Issuer + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("JWKS of the fixed pool: %d", resp.StatusCode)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0; stderr:\n%s", code, s.stderr)
+	}
+
+	// A restart on the same state file reuses the pool rather than failing
+	// or adding a second one.
+	again := start(t, args...)
+	if again.ready.UserPoolID != "us-east-1_local0000" {
+		t.Errorf("after restart userPoolId = %q", again.ready.UserPoolID)
+	}
+}
+
 func TestBinaryRefusesBadStart(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,6 +227,9 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 		{"bad region", []string{"--region", "mars"}, 2, "--region"},
 		{"bad base URL", []string{"--base-url", "ftp://x"}, 2, "--base-url"},
 		{"domain without pool", []string{"--create-pool-domain", "x"}, 2, "--create-pool"},
+		{"pool id without pool", []string{"--create-pool-id", "us-east-1_local0000"}, 2, "--create-pool-id needs --create-pool"},
+		{"pool id of another region", []string{"--region", "eu-west-1", "--create-pool", "p", "--create-pool-id", "us-east-1_local0000"}, 2, "--create-pool-id"},
+		{"pool id with a dash", []string{"--create-pool", "p", "--create-pool-id", "us-east-1_a-b"}, 2, "--create-pool-id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -280,3 +280,60 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 		t.Error("New accepted a corrupt state file")
 	}
 }
+
+func TestEnsureUserPoolWithID(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.json")
+	emu, url := NewServer(t, Options{Region: "eu-west-1", StateFile: path})
+	sdk := newSDK(t, url)
+
+	const id = "eu-west-1_local0000"
+	got, err := emu.EnsureUserPoolWithID(id, "dev", "dev-auth")
+	if err != nil || got != id {
+		t.Fatalf("EnsureUserPoolWithID = %q, %v; want %q", got, err, id)
+	}
+	pool, err := sdk.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &types.UserPoolType{Id: aws.String(id), Name: aws.String("dev"), Domain: aws.String("dev-auth"),
+		Arn: aws.String("arn:aws:cognito-idp:eu-west-1:" + accountID + ":userpool/" + id)}
+	if diff := cmp.Diff(want, pool.UserPool, cmpopts.IgnoreUnexported(types.UserPoolType{}),
+		cmpopts.IgnoreFields(types.UserPoolType{}, "CreationDate", "LastModifiedDate", "DeletionProtection",
+			"MfaConfiguration", "EstimatedNumberOfUsers", "UserPoolTier", "LambdaConfig")); diff != "" {
+		t.Errorf("pool (-want +got):\n%s", diff)
+	}
+
+	// Idempotent, also across a restart on the same state file.
+	emu2, _ := NewServer(t, Options{Region: "eu-west-1", StateFile: path})
+	for name, e := range map[string]*Emulator{"same emulator": emu, "after restart": emu2} {
+		if got, err := e.EnsureUserPoolWithID(id, "dev", "dev-auth"); err != nil || got != id {
+			t.Errorf("%s: EnsureUserPoolWithID again = %q, %v; want %q", name, got, err, id)
+		}
+	}
+	list, err := newSDK(t, url).ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	if err != nil || len(list.UserPools) != 1 {
+		t.Errorf("ListUserPools = %d pools (%v), want 1", len(list.UserPools), err)
+	}
+
+	bad := []struct {
+		name, id, pool, wantErr string
+	}{
+		{"other region", "us-east-1_local0000", "dev", "eu-west-1_"},
+		{"no region", "local0000", "dev", "invalid user pool id"},
+		{"empty suffix", "eu-west-1_", "dev", "invalid user pool id"},
+		{"underscore in suffix", "eu-west-1_a_b", "dev", "invalid user pool id"},
+		{"dash in suffix", "eu-west-1_a-b", "dev", "invalid user pool id"},
+		{"too long", "eu-west-1_" + strings.Repeat("a", 46), "dev", "invalid user pool id"},
+		{"taken by another name", id, "prod", `exists with name "dev"`},
+		{"bad name", "eu-west-1_other1", "no/slash", "poolName"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := emu.EnsureUserPoolWithID(tc.id, tc.pool, "")
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("EnsureUserPoolWithID(%q, %q) = %v, want an error containing %q", tc.id, tc.pool, err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -182,9 +182,47 @@ func (e *Emulator) EnsureUserPool(name, domain string) (string, error) {
 			p = c
 		}
 	}
+	return e.ensurePoolLocked(p, "", name, domain)
+}
+
+// EnsureUserPoolWithID returns id after making sure a user pool with that id
+// and name exists, creating it when there is none; domain is handled as in
+// EnsureUserPool. It lets a deployment fix the pool id in advance, so that
+// clients configured before the emulator starts (an operator's default pool
+// in a Helm chart) agree with it. The id must have Cognito's shape with this
+// emulator's region, "<region>_<alphanumerics>", and an existing pool with
+// that id must have the same name.
+func (e *Emulator) EnsureUserPoolWithID(id, name, domain string) (string, error) {
+	if err := e.checkPoolID(id); err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.st.Pools[id]
+	if p != nil && p.Name != name {
+		return "", fmt.Errorf("user pool %s exists with name %q, not %q", id, p.Name, name)
+	}
+	return e.ensurePoolLocked(p, id, name, domain)
+}
+
+// poolIDSuffixRe is what follows "<region>_" in a pool id (see poolIDRe).
+var poolIDSuffixRe = regexp.MustCompile(`^[0-9a-zA-Z]+$`)
+
+// checkPoolID reports whether id can name a pool of this emulator.
+func (e *Emulator) checkPoolID(id string) error {
+	suffix, ok := strings.CutPrefix(id, e.region+"_")
+	if !ok || len(id) > 55 || !poolIDSuffixRe.MatchString(suffix) {
+		return fmt.Errorf("invalid user pool id %q: want %s_ followed by 1 to %d letters and digits", id, e.region, 55-len(e.region)-1)
+	}
+	return nil
+}
+
+// ensurePoolLocked creates the pool when p is nil (with id, or a random id
+// when it is empty), adds the prefix domain when missing, and saves.
+func (e *Emulator) ensurePoolLocked(p *pool, id, name, domain string) (string, error) {
 	if p == nil {
 		var err error
-		if p, err = e.createPool(createUserPoolInput{PoolName: &name}); err != nil {
+		if p, err = e.createPool(createUserPoolInput{PoolName: &name}, id); err != nil {
 			return "", err
 		}
 	}

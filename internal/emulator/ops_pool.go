@@ -49,7 +49,9 @@ func (p *pool) out() userPoolOut {
 	}
 }
 
-func (e *Emulator) createPool(in createUserPoolInput) (*pool, error) {
+// createPool creates a user pool with the given id, or a random one when id
+// is empty; callers check a given id with checkPoolID first.
+func (e *Emulator) createPool(in createUserPoolInput, id string) (*pool, error) {
 	name, err := str("poolName", in.PoolName, true, 1, 128, nameRe)
 	if err != nil {
 		return nil, err
@@ -71,8 +73,10 @@ func (e *Emulator) createPool(in createUserPoolInput) (*pool, error) {
 	if len(e.st.Pools) >= maxUserPools {
 		return nil, newErr(errLimitExceeded, "The limit of %d user pools has been reached.", maxUserPools)
 	}
+	if id == "" {
+		id = newPoolID(e.region)
+	}
 	now := e.now()
-	id := newPoolID(e.region)
 	p := &pool{
 		Seq: e.st.nextSeq(), ID: id, Name: name,
 		ARN:     "arn:aws:cognito-idp:" + e.region + ":" + accountID + ":userpool/" + id,
@@ -89,7 +93,7 @@ func (e *Emulator) opCreateUserPool(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.createPool(in)
+	p, err := e.createPool(in, "")
 	if err != nil {
 		return nil, err
 	}
