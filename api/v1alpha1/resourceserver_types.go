@@ -1,0 +1,142 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ResourceServerSpec is a service's API in Cognito: the identifier that prefixes its
+// scopes, a display name and the scopes it offers. The validation rules repeat
+// Cognito's own, so that a bad object is refused at `kubectl apply` instead of failing
+// later in the operator.
+// +kubebuilder:validation:XValidation:rule="has(self.userPoolId) == has(oldSelf.userPoolId) && (!has(self.userPoolId) || self.userPoolId == oldSelf.userPoolId)",message="userPoolId is immutable: create a new ResourceServer to move to another pool"
+type ResourceServerSpec struct {
+	// Identifier is the resource server's unique name in the pool, usually a URL or a
+	// short service name; every scope's full name is `<identifier>/<scope>`.
+	// Immutable: Cognito cannot rename a resource server.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\x21\x23-\x5B\x5D-\x7E]+$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="identifier is immutable: create a new ResourceServer for a new identifier"
+	Identifier string `json:"identifier"`
+
+	// Name is the display name shown in the Cognito console.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\w\s+=,.@-]+$`
+	Name string `json:"name"`
+
+	// Scopes are the permissions this API offers. Cognito allows at most 100.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Scopes []ResourceServerScope `json:"scopes,omitempty"`
+
+	// UserPoolID is the Cognito user pool; the operator's --user-pool-id when empty.
+	// +kubebuilder:validation:MaxLength=55
+	// +kubebuilder:validation:Pattern=`^[\w-]+_[0-9a-zA-Z]+$`
+	// +optional
+	UserPoolID string `json:"userPoolId,omitempty"`
+
+	// DeletionPolicy says whether deleting this object deletes the resource server in
+	// Cognito (Delete, the default) or leaves it (Retain).
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// AllowedNamespaces says which namespaces' M2MClients may be granted this
+	// server's scopes. The ResourceServer's own namespace is always allowed. Empty
+	// means only its own namespace.
+	// +optional
+	AllowedNamespaces *NamespaceGrant `json:"allowedNamespaces,omitempty"`
+}
+
+// ResourceServerScope is one permission a resource server offers.
+type ResourceServerScope struct {
+	// Name is the scope's short name, without the identifier prefix.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$`
+	Name string `json:"name"`
+
+	// Description says what the scope allows. Cognito requires one.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Description string `json:"description"`
+
+	// AllowedNamespaces narrows, for this scope only, the namespaces granted by the
+	// server's allowedNamespaces. Unset means the server's grant applies.
+	// +optional
+	AllowedNamespaces *NamespaceGrant `json:"allowedNamespaces,omitempty"`
+}
+
+// NamespaceGrant names the namespaces whose M2MClients may be granted scopes, by name,
+// by label, or both (a namespace matching either is granted).
+type NamespaceGrant struct {
+	// Names lists namespaces by name.
+	// +optional
+	// +listType=set
+	Names []string `json:"names,omitempty"`
+
+	// Selector selects namespaces by their labels. An empty selector ({}) selects all.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// ResourceServerStatus is what the operator observed and did.
+type ResourceServerStatus struct {
+	// Conditions: Ready, and Reconciling or Stalled while they are true.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation last reconciled to Ready or Stalled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// UserPoolID is the pool the resource server lives in.
+	// +optional
+	UserPoolID string `json:"userPoolId,omitempty"`
+
+	// Scopes are the full scope names (`<identifier>/<scope>`) the server provides in
+	// Cognito, for M2MClients to request.
+	// +optional
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// ResourceServer is a service's API identifier and scopes, reconciled into an Amazon
+// Cognito resource server.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rs;cogrs,categories=cognito
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Identifier",type=string,JSONPath=`.spec.identifier`
+// +kubebuilder:printcolumn:name="Pool",type=string,JSONPath=`.status.userPoolId`,priority=1
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ResourceServer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ResourceServerSpec   `json:"spec,omitempty"`
+	Status ResourceServerStatus `json:"status,omitempty"`
+}
+
+// ResourceServerList is a list of ResourceServers.
+// +kubebuilder:object:root=true
+type ResourceServerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ResourceServer `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ResourceServer{}, &ResourceServerList{})
+}
+
+// FullScopeName is the name Cognito gives a scope: `<identifier>/<scope>`.
+func FullScopeName(identifier, scope string) string { return identifier + "/" + scope }
+
+// GetConditions returns the object's conditions, for the shared status helpers.
+func (r *ResourceServer) GetConditions() *[]metav1.Condition { return &r.Status.Conditions }

@@ -1,0 +1,47 @@
+package controllers
+
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+// granted reports whether a resource server lets M2MClients in namespace ns have
+// scope s. The server's own namespace is always granted; other namespaces need the
+// server's allowedNamespaces, narrowed by the scope's own when it has one. A grant
+// that cannot be read (a malformed selector) grants nothing.
+func granted(rs *v1alpha1.ResourceServer, s v1alpha1.ResourceServerScope, ns *corev1.Namespace) bool {
+	if ns.Name == rs.Namespace {
+		return true
+	}
+	if !matches(rs.Spec.AllowedNamespaces, ns) {
+		return false
+	}
+	return s.AllowedNamespaces == nil || matches(s.AllowedNamespaces, ns)
+}
+
+func matches(g *v1alpha1.NamespaceGrant, ns *corev1.Namespace) bool {
+	if g == nil {
+		return false
+	}
+	if slices.Contains(g.Names, ns.Name) {
+		return true
+	}
+	if g.Selector == nil {
+		return false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(g.Selector)
+	if err != nil {
+		return false
+	}
+	return sel.Matches(labels.Set(ns.Labels))
+}
+
+func sortedUnique(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}

@@ -1,0 +1,229 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+const (
+	// resourceServerRefIndex indexes M2MClients by the ResourceServers they request
+	// scopes of ("<namespace>/<name>"), so a ResourceServer change wakes its clients.
+	resourceServerRefIndex = "spec.scopes.resourceServer"
+	// namespaceIndex indexes M2MClients by namespace, so a namespace's label change
+	// (which can grant or withdraw scopes) wakes the clients in it.
+	namespaceIndex = "metadata.namespace"
+)
+
+// M2MClientReconciler keeps a Cognito app client and a credentials Secret in step
+// with each M2MClient object.
+type M2MClientReconciler struct {
+	client.Client
+	Options *Options
+	pools   poolEndpoints
+}
+
+// +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients/finalizers,verbs=update
+// +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// Reconcile brings one app client and its Secret in line with the object: scopes
+// resolved from ResourceServers and their grants, the app client created (once, even
+// across a crash) or updated, a due rotation step taken, the Secret written.
+func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	obj := &v1alpha1.M2MClient{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	st := newStatusWriter(r.Client, obj)
+	defer func() {
+		res, retErr = finishStatus(obj, res, retErr, fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
+		obj.Status.ObservedGeneration = observedGeneration(obj, st.initial.Status.ObservedGeneration)
+		readyTransition(r.Options.Recorder, obj, st.initial.Status.Conditions)
+		retErr = errors.Join(retErr, st.patch(ctx))
+	}()
+
+	if !obj.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, obj)
+	}
+	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	pool, err := r.Options.userPool(obj.Spec.UserPoolID)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	scopes, scopeErr := r.resolveScopes(ctx, obj, pool)
+	if len(scopes) == 0 && obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
+		return ctrl.Result{}, scopeErr
+	}
+	ep, err := r.pools.get(ctx, r.Options, pool)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	app, err := r.reconcileClient(ctx, obj, st, pool, scopes)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	next, vals, err := r.reconcileRotation(ctx, obj, st, app)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcileSecret(ctx, obj, app, ep, vals); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: min(next, jittered(r.Options.driftPeriod()))}, scopeErr
+}
+
+// resolveScopes turns the spec's references into full scope names, keeping only the
+// scopes that exist in Cognito and that the client's namespace is granted. The error
+// names what is missing or refused; the object waits on a watch for it to change.
+func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M2MClient, pool string) ([]string, error) {
+	var (
+		scopes   []string
+		problems []string
+		reason   = v1alpha1.ReasonScopesUnavailable
+	)
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, types.NamespacedName{Name: obj.Namespace}, ns); err != nil {
+		return nil, fmt.Errorf("reading namespace %s for scope grants: %w", obj.Namespace, err)
+	}
+	for i, req := range obj.Spec.Scopes {
+		ref := refKey(obj.Namespace, req.ResourceServer)
+		rs := &v1alpha1.ResourceServer{}
+		err := r.Get(ctx, ref, rs)
+		switch {
+		case client.IgnoreNotFound(err) != nil:
+			return nil, err
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s not found", i, ref))
+			continue
+		case !apimeta.IsStatusConditionTrue(rs.Status.Conditions, v1alpha1.ConditionReady) || rs.Status.ObservedGeneration != rs.Generation:
+			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s is not Ready", i, ref))
+			continue
+		case rs.Status.UserPoolID != pool:
+			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s is in pool %s, not %s", i, ref, rs.Status.UserPoolID, pool))
+			continue
+		}
+		offered := map[string]v1alpha1.ResourceServerScope{}
+		for _, s := range rs.Spec.Scopes {
+			offered[s.Name] = s
+		}
+		for _, name := range req.Scopes {
+			s, ok := offered[name]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s has no scope %q", i, ref, name))
+				continue
+			}
+			if !granted(rs, s, ns) {
+				reason = v1alpha1.ReasonScopeNotGranted
+				problems = append(problems, fmt.Sprintf("scope %s: ResourceServer %s does not grant it to namespace %s", v1alpha1.FullScopeName(rs.Spec.Identifier, name), ref, obj.Namespace))
+				continue
+			}
+			scopes = append(scopes, v1alpha1.FullScopeName(rs.Spec.Identifier, name))
+		}
+	}
+	scopes = sortedUnique(scopes)
+	if len(problems) > 0 {
+		return scopes, waiting(reason, "%s", strings.Join(problems, "; "))
+	}
+	return scopes, nil
+}
+
+func refKey(ns string, ref v1alpha1.ObjectReference) types.NamespacedName {
+	if ref.Namespace != "" {
+		ns = ref.Namespace
+	}
+	return types.NamespacedName{Namespace: ns, Name: ref.Name}
+}
+
+// statusWriter patches an object's status from the last state written, so that a
+// mid-reconcile write (the create-pending guard) and the final write both send only
+// what changed since.
+type statusWriter struct {
+	c       client.Client
+	obj     *v1alpha1.M2MClient
+	initial *v1alpha1.M2MClient
+	base    *v1alpha1.M2MClient
+}
+
+func newStatusWriter(c client.Client, obj *v1alpha1.M2MClient) *statusWriter {
+	return &statusWriter{c: c, obj: obj, initial: obj.DeepCopy(), base: obj.DeepCopy()}
+}
+
+func (w *statusWriter) patch(ctx context.Context) error {
+	if err := patchStatus(ctx, w.c, w.obj, w.base); err != nil {
+		return err
+	}
+	w.base = w.obj.DeepCopy()
+	return nil
+}
+
+func now() *metav1.Time { t := metav1.Now(); return &t }
+
+// SetupWithManager registers the reconciler, its indexes and its watches: owned
+// Secrets (a deleted or edited Secret is restored), the ResourceServers a client
+// refers to, and namespaces (whose labels can grant scopes).
+func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ctx := context.Background()
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &v1alpha1.M2MClient{}, resourceServerRefIndex, func(o client.Object) []string {
+		c := o.(*v1alpha1.M2MClient)
+		var keys []string
+		for _, s := range c.Spec.Scopes {
+			keys = append(keys, refKey(c.Namespace, s.ResourceServer).String())
+		}
+		return keys
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.M2MClient{}, namespaceIndex, func(o client.Object) []string {
+		return []string{o.GetNamespace()}
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.M2MClient{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clientsInNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Named("m2mclient").
+		Complete(r)
+}
+
+func (r *M2MClientReconciler) clientsOfResourceServer(ctx context.Context, o client.Object) []ctrl.Request {
+	return r.requestsFor(ctx, client.MatchingFields{resourceServerRefIndex: client.ObjectKeyFromObject(o).String()})
+}
+
+func (r *M2MClientReconciler) clientsInNamespace(ctx context.Context, o client.Object) []ctrl.Request {
+	return r.requestsFor(ctx, client.MatchingFields{namespaceIndex: o.GetName()})
+}
+
+func (r *M2MClientReconciler) requestsFor(ctx context.Context, sel client.MatchingFields) []ctrl.Request {
+	var list v1alpha1.M2MClientList
+	if err := r.List(ctx, &list, sel); err != nil {
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for _, c := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+	}
+	return reqs
+}

@@ -1,0 +1,261 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/internal/cognito"
+)
+
+// DefaultGracePeriod is how long both secrets stay valid during a rotation when the
+// spec does not say: the kubelet refreshes mounted Secrets within about a minute, and
+// consumers need a moment more to reload.
+const DefaultGracePeriod = 5 * time.Minute
+
+// idle is how long to wait when no rotation is scheduled.
+const idle = 24 * time.Hour
+
+// reconcileRotation takes the rotation step that is due and returns when the next one
+// is, and the secret values the Secret must hold now.
+//
+// The sequence, each step recorded in status before its effect so that a restarted
+// operator resumes it:
+//
+//	Adding:   a new secret value is generated and staged in the Secret, then added in
+//	          Cognito with that value (so the value is never only in Cognito's answer);
+//	          the Secret then holds it as client_secret, the old one as
+//	          client_secret_previous.
+//	Grace:    both are valid; consumers reload the mounted Secret.
+//	Retiring: the old secret is deleted in Cognito (never the only one), then dropped
+//	          from the Secret.
+func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType) (time.Duration, secretValues, error) {
+	request := obj.Annotations[v1alpha1.RotateAnnotation]
+	if obj.Spec.Rotation == nil && obj.Status.Rotation == nil && request == "" {
+		return idle, secretValues{}, nil
+	}
+	if obj.Status.Rotation == nil {
+		obj.Status.Rotation = &v1alpha1.RotationStatus{}
+	}
+	rot := obj.Status.Rotation
+	t := time.Now()
+	switch rot.Phase {
+	case v1alpha1.RotationAdding:
+		return r.addSecret(ctx, obj, st, app)
+	case v1alpha1.RotationGrace:
+		data, err := r.secretData(ctx, obj)
+		if err != nil {
+			return 0, secretValues{}, err
+		}
+		vals := secretValues{current: string(data[KeyClientSecret]), previous: string(data[KeyClientSecretPrevious])}
+		if vals.current == "" || vals.previous == "" {
+			return r.abortRotation(ctx, obj, st)
+		}
+		if left := rot.PhaseSince.Add(gracePeriod(obj)).Sub(t); left > 0 {
+			return left, vals, nil
+		}
+		rot.Phase, rot.PhaseSince = v1alpha1.RotationRetiring, now()
+		if err := st.patch(ctx); err != nil {
+			return 0, secretValues{}, err
+		}
+		return r.retireSecret(ctx, obj, st, vals)
+	case v1alpha1.RotationRetiring:
+		data, err := r.secretData(ctx, obj)
+		if err != nil {
+			return 0, secretValues{}, err
+		}
+		return r.retireSecret(ctx, obj, st, secretValues{current: string(data[KeyClientSecret])})
+	}
+
+	// Idle: keep the schedule, and start when it is due or asked for.
+	if rot.CurrentSecretCreated == nil && app.CreationDate != nil {
+		rot.CurrentSecretCreated = &metav1.Time{Time: *app.CreationDate}
+	}
+	rot.NextRotation = nil
+	if obj.Spec.Rotation != nil && obj.Spec.Rotation.Interval != nil && rot.CurrentSecretCreated != nil {
+		rot.NextRotation = &metav1.Time{Time: rot.CurrentSecretCreated.Add(obj.Spec.Rotation.Interval.Duration)}
+	}
+	asked := request != "" && request != rot.LastRequest
+	if !asked && (rot.NextRotation == nil || t.Before(rot.NextRotation.Time)) {
+		if rot.NextRotation == nil {
+			return idle, secretValues{}, nil
+		}
+		return rot.NextRotation.Sub(t), secretValues{}, nil
+	}
+	return r.startRotation(ctx, obj, st, app, request)
+}
+
+// startRotation records which secret is being retired and moves to Adding. A client
+// made before rotation existed has one secret that may not be listable: it is
+// adopted as the old one.
+func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, request string) (time.Duration, secretValues, error) {
+	secrets, err := r.listSecrets(ctx, obj)
+	if err != nil {
+		return 0, secretValues{}, err
+	}
+	if len(secrets) > 1 {
+		return 0, secretValues{}, retrying(v1alpha1.ReasonRotating, "app client %s already has %d secrets; Cognito allows two, and the operator does not know which is in use: delete the one not in Secret %s", obj.Status.ClientID, len(secrets), obj.SecretName())
+	}
+	rot := obj.Status.Rotation
+	rot.PreviousSecretID = ""
+	if len(secrets) == 1 {
+		rot.PreviousSecretID = aws.ToString(secrets[0].ClientSecretId)
+	}
+	rot.Phase, rot.PhaseSince, rot.LastRequest = v1alpha1.RotationAdding, now(), request
+	if err := st.patch(ctx); err != nil {
+		return 0, secretValues{}, err
+	}
+	logf.FromContext(ctx).Info("Starting secret rotation", "clientId", obj.Status.ClientID)
+	r.event(obj, v1alpha1.ReasonRotating, "rotating the secret of app client %s", obj.Status.ClientID)
+	return r.addSecret(ctx, obj, st, app)
+}
+
+// addSecret stages a new value in the Secret, adds it in Cognito unless a previous
+// attempt already did, and moves to Grace with both values in the Secret.
+func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType) (time.Duration, secretValues, error) {
+	rot := obj.Status.Rotation
+	data, err := r.secretData(ctx, obj)
+	if err != nil {
+		return 0, secretValues{}, err
+	}
+	old := string(data[KeyClientSecret])
+	if old == "" {
+		old = aws.ToString(app.ClientSecret)
+	}
+	next := string(data[keyClientSecretNext])
+	if next == "" {
+		next = newSecretValue()
+		// Staged first: if the operator stops after Cognito accepts the value, the
+		// value is still here to write out.
+		staged := secretValues{current: old, next: next}
+		ep, err := r.pools.get(ctx, r.Options, obj.Status.UserPoolID)
+		if err != nil {
+			return 0, secretValues{}, err
+		}
+		if err := r.reconcileSecret(ctx, obj, app, ep, staged); err != nil {
+			return 0, secretValues{}, err
+		}
+	}
+	secrets, err := r.listSecrets(ctx, obj)
+	if err != nil {
+		return 0, secretValues{}, err
+	}
+	var added *types.ClientSecretDescriptorType
+	for i := range secrets {
+		if id := aws.ToString(secrets[i].ClientSecretId); id != rot.PreviousSecretID && (rot.PreviousSecretID != "" || len(secrets) > 1) {
+			added = &secrets[i]
+		}
+	}
+	if added == nil {
+		out, err := r.Options.Cognito.AddUserPoolClientSecret(ctx, &cip.AddUserPoolClientSecretInput{
+			UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecret: aws.String(next),
+		})
+		if err != nil {
+			return 0, secretValues{}, cognitoFailed("AddUserPoolClientSecret", err)
+		}
+		added = out.ClientSecretDescriptor
+	}
+	rot.CurrentSecretID = aws.ToString(added.ClientSecretId)
+	if added.ClientSecretCreateDate != nil {
+		rot.CurrentSecretCreated = &metav1.Time{Time: *added.ClientSecretCreateDate}
+	} else {
+		rot.CurrentSecretCreated = now()
+	}
+	rot.Phase, rot.PhaseSince = v1alpha1.RotationGrace, now()
+	logf.FromContext(ctx).Info("Added new client secret; both valid during the grace period", "clientId", obj.Status.ClientID, "secretId", rot.CurrentSecretID, "grace", gracePeriod(obj))
+	return gracePeriod(obj), secretValues{current: next, previous: old}, nil
+}
+
+// retireSecret deletes the old secret in Cognito, if it is still there and not the
+// only one, and ends the rotation.
+func (r *M2MClientReconciler) retireSecret(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, vals secretValues) (time.Duration, secretValues, error) {
+	rot := obj.Status.Rotation
+	secrets, err := r.listSecrets(ctx, obj)
+	if err != nil {
+		return 0, secretValues{}, err
+	}
+	if len(secrets) > 1 {
+		for _, s := range secrets {
+			id := aws.ToString(s.ClientSecretId)
+			if id == rot.CurrentSecretID || (rot.PreviousSecretID != "" && id != rot.PreviousSecretID) {
+				continue
+			}
+			_, err := r.Options.Cognito.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{
+				UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecretId: aws.String(id),
+			})
+			if err != nil && !cognito.IsNotFound(err) {
+				return 0, secretValues{}, cognitoFailed("DeleteUserPoolClientSecret", err)
+			}
+		}
+	}
+	rot.Phase, rot.PhaseSince, rot.PreviousSecretID = "", nil, ""
+	rot.NextRotation = nil
+	if obj.Spec.Rotation != nil && obj.Spec.Rotation.Interval != nil {
+		rot.NextRotation = &metav1.Time{Time: rot.CurrentSecretCreated.Add(obj.Spec.Rotation.Interval.Duration)}
+	}
+	logf.FromContext(ctx).Info("Retired the old client secret", "clientId", obj.Status.ClientID, "secretId", rot.CurrentSecretID)
+	r.event(obj, v1alpha1.ReasonRotated, "rotated the secret of app client %s; secret %s is current", obj.Status.ClientID, rot.CurrentSecretID)
+	next := idle
+	if rot.NextRotation != nil {
+		next = time.Until(rot.NextRotation.Time)
+	}
+	return next, secretValues{current: vals.current}, nil
+}
+
+// abortRotation handles a Secret lost during the grace period: the new value is gone
+// with it, so the new secret is deleted in Cognito and the old one, which Cognito
+// still returns, stays current.
+func (r *M2MClientReconciler) abortRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter) (time.Duration, secretValues, error) {
+	rot := obj.Status.Rotation
+	secrets, err := r.listSecrets(ctx, obj)
+	if err != nil {
+		return 0, secretValues{}, err
+	}
+	if len(secrets) > 1 && rot.CurrentSecretID != "" {
+		_, err := r.Options.Cognito.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{
+			UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecretId: aws.String(rot.CurrentSecretID),
+		})
+		if err != nil && !cognito.IsNotFound(err) {
+			return 0, secretValues{}, cognitoFailed("DeleteUserPoolClientSecret", err)
+		}
+	}
+	logf.FromContext(ctx).Info("Secret was lost during a rotation; kept the old client secret", "clientId", obj.Status.ClientID)
+	rot.CurrentSecretID, rot.PreviousSecretID, rot.Phase, rot.PhaseSince, rot.CurrentSecretCreated = rot.PreviousSecretID, "", "", nil, nil
+	return time.Minute, secretValues{}, st.patch(ctx)
+}
+
+func (r *M2MClientReconciler) listSecrets(ctx context.Context, obj *v1alpha1.M2MClient) ([]types.ClientSecretDescriptorType, error) {
+	out, err := r.Options.Cognito.ListUserPoolClientSecrets(ctx, &cip.ListUserPoolClientSecretsInput{
+		UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID),
+	})
+	if err != nil {
+		return nil, cognitoFailed("ListUserPoolClientSecrets", err)
+	}
+	return out.ClientSecrets, nil
+}
+
+func gracePeriod(obj *v1alpha1.M2MClient) time.Duration {
+	if obj.Spec.Rotation != nil && obj.Spec.Rotation.GracePeriod != nil {
+		return obj.Spec.Rotation.GracePeriod.Duration
+	}
+	return DefaultGracePeriod
+}
+
+// newSecretValue is a client secret as strong as Cognito's own: 256 random bits.
+func newSecretValue() string {
+	return fmt.Sprintf("%x", randomBytes(32))
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}

@@ -1,0 +1,172 @@
+package controllers
+
+import (
+	"context"
+	"maps"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+// Keys of the credentials Secret. They are file names when the Secret is mounted,
+// and what the auth package reads.
+const (
+	KeyClientID             = "client_id"
+	KeyClientSecret         = "client_secret"
+	KeyClientSecretPrevious = "client_secret_previous"
+	keyClientSecretNext     = "client_secret_next"
+	KeyTokenEndpoint        = "token_endpoint"
+	KeyIssuer               = "issuer"
+	KeyScopes               = "scopes"
+	KeyUserPoolID           = "user_pool_id"
+)
+
+// ManagedByLabel marks the Secrets the operator writes; its cache holds only those.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "cognito-m2m-operator"
+)
+
+// secretValues are the client secrets to write: the current one, and during a
+// rotation the one being retired.
+type secretValues struct {
+	current, previous, next string
+}
+
+// reconcileSecret writes the credentials Secret when its contents differ from what
+// they should be, so that a deleted or edited Secret is restored and a steady state
+// writes nothing. It never takes over a Secret that the object does not control.
+func (r *M2MClientReconciler) reconcileSecret(ctx context.Context, obj *v1alpha1.M2MClient, app *types.UserPoolClientType, ep endpoints, vals secretValues) error {
+	name := obj.SecretName()
+	if vals.current == "" {
+		vals.current = aws.ToString(app.ClientSecret)
+	}
+	data := map[string][]byte{
+		KeyClientID:      []byte(aws.ToString(app.ClientId)),
+		KeyClientSecret:  []byte(vals.current),
+		KeyTokenEndpoint: []byte(ep.tokenEndpoint),
+		KeyIssuer:        []byte(ep.issuer),
+		KeyScopes:        []byte(strings.Join(obj.Status.Scopes, " ")),
+		KeyUserPoolID:    []byte(obj.Status.UserPoolID),
+	}
+	if vals.previous != "" {
+		data[KeyClientSecretPrevious] = []byte(vals.previous)
+	}
+	if vals.next != "" {
+		data[keyClientSecretNext] = []byte(vals.next)
+	}
+	changed, err := r.writeSecret(ctx, obj, name, data)
+	if err != nil {
+		return err
+	}
+	if obj.Status.SecretName != "" && obj.Status.SecretName != name {
+		if err := r.deleteSecret(ctx, obj, obj.Status.SecretName); err != nil {
+			return err
+		}
+	}
+	obj.Status.SecretName = name
+	if changed {
+		obj.Status.CredentialsWrittenAt = now()
+		logf.FromContext(ctx).Info("Wrote credentials Secret", "secret", name, "clientId", aws.ToString(app.ClientId))
+		r.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
+	}
+	return nil
+}
+
+// writeSecret creates or updates the Secret with data, the spec's labels and
+// annotations, and the object as its controller. It reports whether it wrote.
+func (r *M2MClientReconciler) writeSecret(ctx context.Context, obj *v1alpha1.M2MClient, name string, data map[string][]byte) (bool, error) {
+	labels := map[string]string{}
+	maps.Copy(labels, obj.Spec.Secret.Labels)
+	labels[ManagedByLabel] = ManagedByValue
+	want := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace, Labels: labels, Annotations: obj.Spec.Secret.Annotations},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       data,
+	}
+	if err := controllerutil.SetControllerReference(obj, want, r.Scheme()); err != nil {
+		return false, err
+	}
+	got := &corev1.Secret{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if apierrors.IsNotFound(err) {
+		err = r.Create(ctx, want)
+		if apierrors.IsAlreadyExists(err) {
+			// Not in the cache, which holds only the operator's Secrets: someone else's.
+			return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", name, "it has no "+ManagedByLabel+"="+ManagedByValue+" label"))
+		}
+		return err == nil, err
+	}
+	if err != nil {
+		return false, err
+	}
+	if !metav1.IsControlledBy(got, obj) {
+		return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", name, "another object controls it"))
+	}
+	if maps.EqualFunc(got.Data, data, bytesEqual) && subset(labels, got.Labels) && subset(want.Annotations, got.Annotations) {
+		return false, nil
+	}
+	got.Data = data
+	got.Labels = mergeMaps(got.Labels, labels)
+	got.Annotations = mergeMaps(got.Annotations, want.Annotations)
+	return true, r.Update(ctx, got)
+}
+
+// secretData reads the object's Secret as it is now, or nil.
+func (r *M2MClientReconciler) secretData(ctx context.Context, obj *v1alpha1.M2MClient) (map[string][]byte, error) {
+	s := &corev1.Secret{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.SecretName()}, s)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !metav1.IsControlledBy(s, obj) {
+		return nil, nil
+	}
+	return s.Data, nil
+}
+
+// deleteSecret deletes a Secret the object controls; anything else is left alone.
+func (r *M2MClientReconciler) deleteSecret(ctx context.Context, obj *v1alpha1.M2MClient, name string) error {
+	if name == "" {
+		return nil
+	}
+	s := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, s); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(s, obj) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Delete(ctx, s, client.Preconditions{UID: &s.UID}))
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+func subset(want, got map[string]string) bool {
+	for k, v := range want {
+		if gv, ok := got[k]; !ok || gv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mergeMaps(dst, src map[string]string) map[string]string {
+	if dst == nil && len(src) > 0 {
+		dst = map[string]string{}
+	}
+	maps.Copy(dst, src)
+	return dst
+}
