@@ -25,6 +25,7 @@ type Claims struct {
 	Version int `json:"version,omitempty"`
 
 	scopes []string
+	dates  [4]jwt.NumericDate // backing store of the dates above
 }
 
 // Scopes returns the granted scopes.

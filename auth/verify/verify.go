@@ -71,7 +71,6 @@ var forbiddenHeaders = []string{"jwk", "jku", "x5u", "x5c", "crit"}
 // Verifier verifies Cognito access tokens. It is safe for concurrent use.
 type Verifier struct {
 	cfg       Config
-	parser    *jwt.Parser
 	clientIDs map[string]bool
 	cache     *tokenCache
 
@@ -134,15 +133,6 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{cfg: cfg, cache: newTokenCache(cfg.CacheSize)}
 	v.stats.rejected = make([]atomic.Uint64, len(reasons)+1)
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{"RS256"}),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(cfg.Now),
-		jwt.WithStrictDecoding(),
-	)
 	if len(cfg.ClientIDs) > 0 {
 		v.clientIDs = map[string]bool{}
 		for _, id := range cfg.ClientIDs {
@@ -196,7 +186,7 @@ func (v *Verifier) verify(token string) (*Claims, error) {
 			v.cache.remove(h, e)
 		}
 	}
-	c, kid, key, err := v.verifyCold(token)
+	c, kid, key, err := v.verifyCold(token, now)
 	if err != nil {
 		return nil, err
 	}
@@ -213,76 +203,69 @@ func (v *Verifier) verify(token string) (*Claims, error) {
 	return c, nil
 }
 
-func (v *Verifier) verifyCold(token string) (*Claims, string, *rsa.PublicKey, error) {
-	var (
-		c   Claims
-		kid string
-		key *rsa.PublicKey
-	)
-	t, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		for _, name := range forbiddenHeaders {
-			if _, ok := t.Header[name]; ok {
-				return nil, fmt.Errorf("%w: %s parameter", ErrHeader, name)
-			}
-		}
-		k, ok := t.Header["kid"].(string)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%w: no kid", ErrHeader)
-		}
-		ks := v.keys.Load()
-		if ks == nil {
-			v.refreshSoon()
-			return nil, ErrKeysNotReady
-		}
-		pub := ks.keys[k]
-		if pub == nil {
-			v.refreshSoon()
-			return nil, ErrUnknownKey
-		}
-		kid, key = k, pub
-		return pub, nil
-	})
+func (v *Verifier) verifyCold(token string, now time.Time) (*Claims, string, *rsa.PublicKey, error) {
+	raw, err := split(token)
 	if err != nil {
-		return nil, "", nil, classify(t, &c, err)
+		return nil, "", nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if c.TokenUse != v.cfg.TokenUse {
-		return nil, "", nil, fmt.Errorf("%w: %q", ErrTokenUse, c.TokenUse)
+	h, err := parseHeader(raw.header)
+	switch {
+	case err != nil:
+		return nil, "", nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	case h.alg != "RS256":
+		return nil, "", nil, fmt.Errorf("%w: %q", ErrAlgorithm, h.alg)
+	case h.forbidden != "":
+		return nil, "", nil, fmt.Errorf("%w: %s parameter", ErrHeader, h.forbidden)
+	case h.kid == "":
+		return nil, "", nil, fmt.Errorf("%w: no kid", ErrHeader)
 	}
-	if v.clientIDs != nil && !v.clientIDs[c.ClientID] {
-		return nil, "", nil, ErrClientID
+	// The claims are checked before the signature: they are cheap, and a token
+	// that fails them costs no RSA operation and triggers no key refresh.
+	c := new(Claims)
+	if err := parseClaims(raw.claims, c); err != nil {
+		return nil, "", nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	if err := v.checkClaims(c, now); err != nil {
+		return nil, "", nil, err
+	}
+	ks := v.keys.Load()
+	if ks == nil {
+		v.refreshSoon()
+		return nil, "", nil, ErrKeysNotReady
+	}
+	key := ks.keys[h.kid]
+	if key == nil {
+		v.refreshSoon()
+		return nil, "", nil, ErrUnknownKey
+	}
+	if err := jwt.SigningMethodRS256.Verify(raw.signingInput, raw.signature, key); err != nil {
+		return nil, "", nil, ErrSignature
 	}
 	c.splitScopes()
-	return &c, kid, key, nil
+	return c, h.kid, key, nil
 }
 
-// classify maps golang-jwt's errors onto this package's reasons.
-func classify(t *jwt.Token, c *Claims, err error) error {
-	for _, own := range []error{ErrHeader, ErrKeysNotReady, ErrUnknownKey} {
-		if errors.Is(err, own) {
-			return own
-		}
-	}
+// checkClaims applies AWS's checks besides the signature, with golang-jwt's
+// semantics for exp, nbf and iat.
+func (v *Verifier) checkClaims(c *Claims, now time.Time) error {
+	l := v.cfg.Leeway
 	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return ErrMalformed
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		if t != nil && t.Header["alg"] != "RS256" {
-			return ErrAlgorithm
-		}
-		return ErrSignature
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		// An alg golang-jwt does not know.
-		return ErrAlgorithm
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case c.ExpiresAt == nil:
+		return fmt.Errorf("%w: no exp", ErrMalformed)
+	case !now.Before(c.ExpiresAt.Add(l)):
 		return ErrExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+	case c.NotBefore != nil && now.Add(l).Before(c.NotBefore.Time):
 		return ErrNotYetValid
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case c.IssuedAt != nil && now.Add(l).Before(c.IssuedAt.Time):
+		return fmt.Errorf("%w: issued in the future", ErrNotYetValid)
+	case c.Issuer != v.cfg.Issuer:
 		return ErrIssuer
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.Issuer == "":
-		return ErrIssuer
+	case c.TokenUse != v.cfg.TokenUse:
+		return fmt.Errorf("%w: %q", ErrTokenUse, c.TokenUse)
+	case v.clientIDs != nil && !v.clientIDs[c.ClientID]:
+		return ErrClientID
 	}
-	return ErrMalformed
+	return nil
 }
 
 // Stats are counters of a Verifier, for metrics.
