@@ -1,0 +1,337 @@
+package controllers_test
+
+import (
+	"context"
+	"flag"
+	"io"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/controllers"
+	"github.com/cognito-m2m/operator/internal/cognito"
+	"github.com/cognito-m2m/operator/internal/emulator"
+)
+
+// The suite runs one real etcd and kube-apiserver (envtest) and one Cognito emulator
+// over HTTP for all tests; each test gets its own namespace, user pool and manager.
+var (
+	restCfg *rest.Config
+	scheme  = runtime.NewScheme()
+	emu     *emulator.Emulator
+	emuURL  string
+	k8s     client.Client
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	flag.Parse()
+	// The operator's logs go to the test output with -v only: they are the first
+	// place to look when a test fails, and noise when all pass.
+	logTo := io.Discard
+	if testing.Verbose() {
+		logTo = os.Stderr
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(logTo), zap.UseDevMode(true)))
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join("..", "bin")
+	}
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		fmt.Fprintf(os.Stderr, "controller tests need etcd and kube-apiserver in %s: run `make tools` (%v)\n", assets, err)
+		return 1
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	var err error
+	if restCfg, err = env.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "starting the test API server: %v\n", err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	if k8s, err = client.New(restCfg, client.Options{Scheme: scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	if emu, err = emulator.New(emulator.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := httptest.NewServer(emu.Handler())
+	defer srv.Close()
+	emu.SetBaseURL(srv.URL)
+	emuURL = srv.URL
+	return m.Run()
+}
+
+// cognitoClient is the real AWS SDK client pointed at the emulator. Its own retries
+// are off so that the tests see the operator's backoff, not the SDK's.
+func cognitoClient() *cip.Client {
+	return cip.NewFromConfig(aws.Config{
+		Region:           emulator.DefaultRegion,
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
+		RetryMaxAttempts: 1,
+	}, func(o *cip.Options) { o.BaseEndpoint = aws.String(emuURL) })
+}
+
+// ctrlConfig lets each test start its own manager with the same controller names.
+func ctrlConfig() config.Controller {
+	return config.Controller{SkipNameValidation: ptr.To(true)}
+}
+
+// testEnv is one test's namespace, pool and running manager.
+type testEnv struct {
+	t      *testing.T
+	ns     string
+	pool   string
+	api    *hookedAPI
+	cancel context.CancelFunc
+	done   chan struct{}
+	opts   controllers.Options
+}
+
+type envOption func(*testEnv)
+
+func withOptions(f func(*controllers.Options)) envOption {
+	return func(e *testEnv) { f(&e.opts) }
+}
+
+var nsCounter atomic.Int32
+
+// newEnv creates a namespace and a user pool with a domain, and starts a manager
+// whose default pool it is, with a 2s drift period.
+func newEnv(t *testing.T, opts ...envOption) *testEnv {
+	t.Helper()
+	ns := fmt.Sprintf("t%d", nsCounter.Add(1))
+	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := emu.EnsureUserPool("pool-"+ns, "dom-"+ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, ns: ns, pool: pool, api: &hookedAPI{API: cognitoClient()}}
+	e.opts = controllers.Options{
+		Cognito: e.api, Region: emulator.DefaultRegion, DefaultUserPoolID: pool,
+		TokenEndpoint: emu.TokenURL(), IssuerBase: emuURL, DriftPeriod: 2 * time.Second,
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	e.start()
+	t.Cleanup(e.cleanup)
+	return e
+}
+
+// start runs a manager configured as cmd/manager configures it.
+func (e *testEnv) start() {
+	e.t.Helper()
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{controllers.ManagedByLabel: controllers.ManagedByValue})},
+		}},
+		Controller: ctrlConfig(),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	opts := e.opts
+	opts.Recorder = mgr.GetEventRecorder("cognito-m2m-operator")
+	opts.APIReader = mgr.GetAPIReader()
+	if err := controllers.Setup(mgr, &opts); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	go func() {
+		defer close(e.done)
+		if err := mgr.Start(ctx); err != nil {
+			e.t.Errorf("manager: %v", err)
+		}
+	}()
+}
+
+// stop stops the manager as a kill would: nothing more is reconciled.
+func (e *testEnv) stop() {
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+		e.cancel = nil
+	}
+}
+
+// cleanup deletes the test's objects with the manager still running (so finalizers
+// run), then stops it.
+func (e *testEnv) cleanup() {
+	if e.cancel == nil {
+		e.start()
+	}
+	ctx := context.Background()
+	_ = k8s.DeleteAllOf(ctx, &v1alpha1.M2MClient{}, client.InNamespace(e.ns))
+	_ = k8s.DeleteAllOf(ctx, &v1alpha1.ResourceServer{}, client.InNamespace(e.ns))
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var a v1alpha1.M2MClientList
+		var b v1alpha1.ResourceServerList
+		_ = k8s.List(ctx, &a, client.InNamespace(e.ns))
+		_ = k8s.List(ctx, &b, client.InNamespace(e.ns))
+		if len(a.Items)+len(b.Items) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.stop()
+}
+
+// eventually polls cond until it returns nil, or fails the test with its last error.
+func eventually(t *testing.T, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("condition not met in %s: %v", timeout, err)
+}
+
+// waitCondition waits for an object's condition to have status (and reason, if set).
+func waitCondition(t *testing.T, obj client.Object, condType string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		conds := *obj.(interface{ GetConditions() *[]metav1.Condition }).GetConditions()
+		c := apimeta.FindStatusCondition(conds, condType)
+		if c == nil {
+			return fmt.Errorf("no %s condition yet", condType)
+		}
+		if c.Status != status || (reason != "" && c.Reason != reason) {
+			return fmt.Errorf("%s is %s/%s (%s), want %s/%s", condType, c.Status, c.Reason, c.Message, status, reason)
+		}
+		if status == metav1.ConditionTrue && condType == v1alpha1.ConditionReady && c.ObservedGeneration != obj.GetGeneration() {
+			return fmt.Errorf("Ready is for generation %d, object is at %d", c.ObservedGeneration, obj.GetGeneration())
+		}
+		return nil
+	})
+}
+
+func waitReady(t *testing.T, obj client.Object) {
+	t.Helper()
+	waitCondition(t, obj, v1alpha1.ConditionReady, metav1.ConditionTrue, "")
+}
+
+func waitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (err %v)", err)
+	})
+}
+
+func mustCreate(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+// hookedAPI is the real SDK client with a hook before and after each call, to count
+// calls per test and to inject an interruption at an exact point.
+type hookedAPI struct {
+	cognito.API
+	mu     sync.Mutex
+	calls  map[string]int
+	after  func(op string) error
+	before func(op string) error
+}
+
+func (h *hookedAPI) record(op string) error {
+	h.mu.Lock()
+	if h.calls == nil {
+		h.calls = map[string]int{}
+	}
+	h.calls[op]++
+	before := h.before
+	h.mu.Unlock()
+	if before != nil {
+		return before(op)
+	}
+	return nil
+}
+
+func (h *hookedAPI) afterCall(op string) error {
+	h.mu.Lock()
+	after := h.after
+	h.mu.Unlock()
+	if after != nil {
+		return after(op)
+	}
+	return nil
+}
+
+func (h *hookedAPI) counts() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range h.calls {
+		out[k] = v
+	}
+	return out
+}
+
+func (h *hookedAPI) reset() {
+	h.mu.Lock()
+	h.calls = nil
+	h.mu.Unlock()
+}
+
+func (h *hookedAPI) setHooks(before, after func(op string) error) {
+	h.mu.Lock()
+	h.before, h.after = before, after
+	h.mu.Unlock()
+}
