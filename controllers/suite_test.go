@@ -3,8 +3,8 @@ package controllers_test
 import (
 	"context"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
