@@ -335,3 +335,7 @@ func (h *hookedAPI) setHooks(before, after func(op string) error) {
 	h.before, h.after = before, after
 	h.mu.Unlock()
 }
+
+func keyOf(obj client.Object) client.ObjectKey { return client.ObjectKeyFromObject(obj) }
+
+func inNS(ns string) client.InNamespace { return client.InNamespace(ns) }

@@ -1,0 +1,301 @@
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/auth/authtest"
+	authclient "github.com/cognito-m2m/operator/auth/client"
+	"github.com/cognito-m2m/operator/auth/credentials"
+	"github.com/cognito-m2m/operator/auth/verify"
+)
+
+func rotatingClient(ns, name string, grace time.Duration) *v1alpha1.M2MClient {
+	c := newClient(ns, name, "weather", "read")
+	c.Spec.AccessTokenValidity = &metav1.Duration{Duration: 5 * time.Minute}
+	c.Spec.Rotation = &v1alpha1.SecretRotation{
+		Interval:    &metav1.Duration{Duration: 24 * time.Hour},
+		GracePeriod: &metav1.Duration{Duration: grace},
+	}
+	return c
+}
+
+// requestRotation sets the rotate annotation to value.
+func requestRotation(t *testing.T, c *v1alpha1.M2MClient, value string) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[v1alpha1.RotateAnnotation] = value
+		return k8s.Update(context.Background(), c)
+	})
+}
+
+// waitRotated waits until the rotation asked for with value has finished.
+func waitRotated(t *testing.T, c *v1alpha1.M2MClient, value string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		r := c.Status.Rotation
+		if r == nil || r.LastRequest != value || r.Phase != "" || r.CurrentSecretID == "" {
+			return fmt.Errorf("rotation not finished: %+v", r)
+		}
+		return nil
+	})
+}
+
+func clientSecretIDs(t *testing.T, pool, clientID string) []string {
+	t.Helper()
+	out, err := cognitoClient().ListUserPoolClientSecrets(context.Background(), &cip.ListUserPoolClientSecretsInput{
+		UserPoolId: aws.String(pool), ClientId: aws.String(clientID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range out.ClientSecrets {
+		ids = append(ids, aws.ToString(s.ClientSecretId))
+	}
+	return ids
+}
+
+// mountSecret copies the Secret into dir whenever it changes, the way the kubelet
+// updates a mounted Secret, until ctx ends.
+func mountSecret(ctx context.Context, t *testing.T, ns, name, dir string) {
+	var last string
+	for ctx.Err() == nil {
+		s := &corev1.Secret{}
+		if err := k8s.Get(ctx, keyOf(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}), s); err == nil && s.ResourceVersion != last {
+			files := map[string]string{}
+			for k, v := range s.Data {
+				files[k] = string(v)
+			}
+			if err := authtest.WriteSecretDir(dir, files); err != nil {
+				t.Errorf("mounting Secret: %v", err)
+				return
+			}
+			last = s.ResourceVersion
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// A rotation while a caller calls a protected service continuously: the caller uses
+// the auth package with the Secret mounted as files and renews its token every
+// fraction of a second (so it signs in with whatever secret the mount holds, all
+// through the rotation), and not one call fails. Afterwards Cognito holds exactly
+// one secret, the one in the Secret, and the old one is refused.
+func TestRotationUnderLoad(t *testing.T) {
+	e := newEnv(t)
+	readyPair(t, e)
+	c := rotatingClient(e.ns, "busy", 3*time.Second)
+	mustCreate(t, c)
+	waitReady(t, c)
+	oldSecret := string(getSecret(t, e.ns, c.SecretName()).Data["client_secret"])
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	go mountSecret(ctx, t, e.ns, c.SecretName(), dir)
+	eventually(t, 5*time.Second, func() error { _, err := credentials.ReadDir(dir); return err })
+
+	v, err := verify.New(verify.Config{Issuer: emu.IssuerURL(e.pool)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go v.Run(ctx)
+	scope := c.Status.Scopes[0]
+	weather := httptest.NewServer(verify.Require(v, scope)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`[]`))
+	})))
+	defer weather.Close()
+
+	creds, err := credentials.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 5-minute token renewed at 0.2% of its life: every ~0.6s.
+	ts, err := authclient.New(authclient.Config{Credentials: creds, RenewAt: 0.002, RenewJitter: 0.0001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	httpc := ts.Client(nil)
+
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				resp, err := httpc.Get(weather.URL)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						ok.Add(1)
+						continue
+					}
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+				if ctx.Err() == nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	requestRotation(t, c, "1")
+	waitRotated(t, c, "1", 30*time.Second)
+	renewedBefore := ts.Stats().Renewals
+	time.Sleep(2 * time.Second) // and a while on the new secret alone
+	cancel()
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	t.Logf("%d calls in %s (%.0f/s), %d token requests, %d failed", ok.Load(), elapsed.Round(time.Millisecond), float64(ok.Load())/elapsed.Seconds(), ts.Stats().TokenEndpointRequests, failed.Load())
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d calls failed during the rotation; first: %v", n, firstErr.Load())
+	}
+	// Renewals after the old secret was deleted can only have used the new one.
+	if after := ts.Stats().Renewals - renewedBefore; after < 1 {
+		t.Errorf("no token renewal after the old secret was deleted; the caller never signed in with the new one")
+	}
+	if ok.Load() < 500 {
+		t.Errorf("only %d calls made; the load did not cover the rotation", ok.Load())
+	}
+	if ids := clientSecretIDs(t, e.pool, c.Status.ClientID); len(ids) != 1 || ids[0] != c.Status.Rotation.CurrentSecretID {
+		t.Errorf("Cognito holds secrets %v, want exactly the current %s", ids, c.Status.Rotation.CurrentSecretID)
+	}
+	s := getSecret(t, e.ns, c.SecretName())
+	if _, has := s.Data["client_secret_previous"]; has || string(s.Data["client_secret"]) == oldSecret {
+		t.Errorf("Secret after rotation: previous kept %v, secret unchanged %v", has, string(s.Data["client_secret"]) == oldSecret)
+	}
+	if _, err := tokenFrom(s); err != nil {
+		t.Errorf("new secret refused: %v", err)
+	}
+	s.Data["client_secret"] = []byte(oldSecret)
+	if _, err := tokenFrom(s); err == nil {
+		t.Error("old secret still accepted after the rotation")
+	}
+}
+
+// The manager is killed at each step of a rotation. The restarted manager finishes
+// it: Cognito never holds more than two secrets and ends with exactly one, the one
+// in the Secret, which works; the new secret is never lost.
+func TestRotationSurvivesKillAtEachStep(t *testing.T) {
+	points := map[string]struct {
+		op     string
+		before bool
+	}{
+		"after listing secrets to start": {op: "ListUserPoolClientSecrets"},
+		"before adding the new secret":   {op: "AddUserPoolClientSecret", before: true},
+		"after adding the new secret":    {op: "AddUserPoolClientSecret"},
+		"before deleting the old secret": {op: "DeleteUserPoolClientSecret", before: true},
+		"after deleting the old secret":  {op: "DeleteUserPoolClientSecret"},
+	}
+	e := newEnv(t)
+	readyPair(t, e)
+	i := 0
+	for name, p := range points {
+		i++
+		t.Run(name, func(t *testing.T) {
+			c := rotatingClient(e.ns, fmt.Sprintf("kill%d", i), time.Second)
+			mustCreate(t, c)
+			waitReady(t, c)
+
+			cancel := e.cancel
+			var once sync.Once
+			kill := func(op string) error {
+				if op != p.op {
+					return nil
+				}
+				killed := false
+				once.Do(func() { cancel(); killed = true })
+				if killed {
+					return errors.New("killed")
+				}
+				return nil
+			}
+			if p.before {
+				e.api.setHooks(kill, nil)
+			} else {
+				e.api.setHooks(nil, kill)
+			}
+			requestRotation(t, c, "now")
+			select {
+			case <-e.done:
+				e.cancel = nil
+			case <-time.After(30 * time.Second):
+				t.Fatal("the kill point was never reached")
+			}
+			if ids := clientSecretIDs(t, e.pool, c.Status.ClientID); len(ids) == 0 || len(ids) > 2 {
+				t.Fatalf("after the kill Cognito holds %d secrets", len(ids))
+			}
+
+			e.api = &hookedAPI{API: cognitoClient()}
+			e.opts.Cognito = e.api
+			e.start()
+			waitRotated(t, c, "now", 30*time.Second)
+			ids := clientSecretIDs(t, e.pool, c.Status.ClientID)
+			if len(ids) != 1 || ids[0] != c.Status.Rotation.CurrentSecretID {
+				t.Errorf("after the rotation Cognito holds %v, want exactly the current %s", ids, c.Status.Rotation.CurrentSecretID)
+			}
+			eventually(t, 10*time.Second, func() error {
+				s := getSecret(t, e.ns, c.SecretName())
+				if _, has := s.Data["client_secret_previous"]; has {
+					return errors.New("previous secret still in the Secret")
+				}
+				_, err := tokenFrom(s)
+				return err
+			})
+		})
+	}
+}
+
+// A schedule shows the next rotation in status, from the current secret's age.
+func TestRotationSchedule(t *testing.T) {
+	e := newEnv(t)
+	readyPair(t, e)
+	c := rotatingClient(e.ns, "scheduled", time.Minute)
+	mustCreate(t, c)
+	waitReady(t, c)
+	eventually(t, 10*time.Second, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		r := c.Status.Rotation
+		if r == nil || r.NextRotation == nil || r.CurrentSecretCreated == nil {
+			return fmt.Errorf("rotation status %+v", r)
+		}
+		if got := r.NextRotation.Sub(r.CurrentSecretCreated.Time); got != 24*time.Hour {
+			return fmt.Errorf("next rotation %s after the secret's creation, want 24h", got)
+		}
+		return nil
+	})
+}
