@@ -11,13 +11,13 @@ package verify
 import (
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	jwxjwk "github.com/lestrrat-go/jwx/v3/jwk"
 	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 func benchJWX(b *testing.B, token string, jwks []byte, issuer string) {
 	b.Run("jwx", func(b *testing.B) {
-		set, err := jwk.Parse(jwks)
+		set, err := jwxjwk.Parse(jwks)
 		if err != nil {
 			b.Fatal(err)
 		}
