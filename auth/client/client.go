@@ -120,6 +120,7 @@ type TokenSource struct {
 
 	cur         atomic.Pointer[cachedToken]
 	nextAttempt atomic.Int64 // unix nanoseconds before which no renewal starts after a failure
+	renewing    atomic.Bool  // a renewal is in flight; lets the hot path skip the lock
 
 	mu        sync.Mutex
 	inflight  *call
@@ -195,7 +196,7 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 func (ts *TokenSource) token(ctx context.Context) (*cachedToken, error) {
 	now := ts.clock.Now()
 	if t := ts.cur.Load(); t != nil && now.Before(t.usableUntil) {
-		if !now.Before(t.renewAt) && now.UnixNano() >= ts.nextAttempt.Load() {
+		if !now.Before(t.renewAt) && !ts.renewing.Load() && now.UnixNano() >= ts.nextAttempt.Load() {
 			// The background timer normally does this; a request that sees the
 			// renewal overdue starts it without waiting for it.
 			ts.mu.Lock()
@@ -286,6 +287,7 @@ func (ts *TokenSource) takeBudgetLocked(now time.Time) bool {
 func (ts *TokenSource) startLocked() *call {
 	c := &call{done: make(chan struct{})}
 	ts.inflight = c
+	ts.renewing.Store(true)
 	go ts.renew(c)
 	return c
 }
@@ -299,6 +301,7 @@ func (ts *TokenSource) renew(c *call) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.inflight = nil
+	ts.renewing.Store(false)
 	c.tok, c.err = t, err
 	defer close(c.done)
 	if err == nil {
