@@ -56,6 +56,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		res, retErr = finishStatus(obj, res, retErr, fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
 		obj.Status.ObservedGeneration = observedGeneration(obj, st.initial.Status.ObservedGeneration)
 		readyTransition(r.Options.Recorder, obj, st.initial.Status.Conditions)
+		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
 		retErr = errors.Join(retErr, st.patch(ctx))
 	}()
 

@@ -21,6 +21,7 @@ import (
 	authclient "github.com/cognito-m2m/operator/auth/client"
 	"github.com/cognito-m2m/operator/auth/credentials"
 	"github.com/cognito-m2m/operator/auth/verify"
+	"github.com/cognito-m2m/operator/controllers"
 )
 
 func rotatingClient(ns, name string, grace time.Duration) *v1alpha1.M2MClient {
@@ -295,6 +296,31 @@ func TestRotationSchedule(t *testing.T) {
 		}
 		if got := r.NextRotation.Sub(r.CurrentSecretCreated.Time); got != 24*time.Hour {
 			return fmt.Errorf("next rotation %s after the secret's creation, want 24h", got)
+		}
+		return nil
+	})
+}
+
+// The secret-age metric follows the current secret.
+func TestSecretAgeMetric(t *testing.T) {
+	e := newEnv(t)
+	readyPair(t, e)
+	c := rotatingClient(e.ns, "metered", time.Minute)
+	mustCreate(t, c)
+	waitReady(t, c)
+	eventually(t, 10*time.Second, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		if c.Status.Rotation == nil || c.Status.Rotation.CurrentSecretCreated == nil {
+			return errors.New("no secret creation time in status yet")
+		}
+		got, err := controllers.SecretCreatedMetric(e.ns, c.Name, c.Status.ClientID)
+		if err != nil {
+			return err
+		}
+		if want := float64(c.Status.Rotation.CurrentSecretCreated.Unix()); got != want {
+			return fmt.Errorf("metric %v, want %v", got, want)
 		}
 		return nil
 	})

@@ -1,0 +1,129 @@
+package cognito
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+func TestResourceServerUpToDate(t *testing.T) {
+	want := DesiredResourceServer(v1alpha1.ResourceServerSpec{Identifier: "api", Name: "API", Scopes: []v1alpha1.ResourceServerScope{
+		{Name: "read", Description: "r"}, {Name: "write", Description: "w"},
+	}})
+	scope := func(n, d string) types.ResourceServerScopeType {
+		return types.ResourceServerScopeType{ScopeName: aws.String(n), ScopeDescription: aws.String(d)}
+	}
+	tests := map[string]struct {
+		got  *types.ResourceServerType
+		want bool
+	}{
+		"same":                {&types.ResourceServerType{Name: aws.String("API"), Scopes: []types.ResourceServerScopeType{scope("read", "r"), scope("write", "w")}}, true},
+		"scope order differs": {&types.ResourceServerType{Name: aws.String("API"), Scopes: []types.ResourceServerScopeType{scope("write", "w"), scope("read", "r")}}, true},
+		"name differs":        {&types.ResourceServerType{Name: aws.String("Other"), Scopes: []types.ResourceServerScopeType{scope("read", "r"), scope("write", "w")}}, false},
+		"scope missing":       {&types.ResourceServerType{Name: aws.String("API"), Scopes: []types.ResourceServerScopeType{scope("read", "r")}}, false},
+		"description differs": {&types.ResourceServerType{Name: aws.String("API"), Scopes: []types.ResourceServerScopeType{scope("read", "r"), scope("write", "x")}}, false},
+		"nil":                 {nil, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := want.UpToDate(tc.got); got != tc.want {
+				t.Errorf("UpToDate = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClientUpdateSendsWholeState(t *testing.T) {
+	spec := ClientSpec{Name: "ns-bff", Scopes: []string{"api/read"}, AccessTokenValidity: 15 * time.Minute}
+	in := spec.UpdateInput("pool", "id")
+	if aws.ToString(in.ClientName) != "ns-bff" || !in.AllowedOAuthFlowsUserPoolClient || len(in.AllowedOAuthFlows) != 1 ||
+		aws.ToInt32(in.AccessTokenValidity) != 900 || in.TokenValidityUnits.AccessToken != types.TimeUnitsTypeSeconds ||
+		!aws.ToBool(in.EnableTokenRevocation) || len(in.ExplicitAuthFlows) != 1 {
+		t.Errorf("update input leaves out part of the desired state: %+v", in)
+	}
+	if c := spec.CreateInput("pool"); !c.GenerateSecret {
+		t.Error("create input does not ask for a secret")
+	}
+}
+
+func TestClientUpToDate(t *testing.T) {
+	spec := ClientSpec{Name: "c", Scopes: []string{"a/x", "a/y"}}
+	base := func() *types.UserPoolClientType {
+		return &types.UserPoolClientType{
+			ClientName: aws.String("c"), AllowedOAuthFlowsUserPoolClient: aws.Bool(true),
+			AllowedOAuthFlows:  []types.OAuthFlowType{types.OAuthFlowTypeClientCredentials},
+			ExplicitAuthFlows:  []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth},
+			AllowedOAuthScopes: []string{"a/y", "a/x"}, EnableTokenRevocation: aws.Bool(true),
+			AccessTokenValidity: aws.Int32(60), TokenValidityUnits: &types.TokenValidityUnitsType{AccessToken: types.TimeUnitsTypeMinutes},
+		}
+	}
+	tests := map[string]struct {
+		edit func(*types.UserPoolClientType)
+		want bool
+	}{
+		"same, validity in other units":  {func(*types.UserPoolClientType) {}, true},
+		"default validity unit is hours": {func(c *types.UserPoolClientType) { c.AccessTokenValidity, c.TokenValidityUnits = aws.Int32(1), nil }, true},
+		"scope removed":                  {func(c *types.UserPoolClientType) { c.AllowedOAuthScopes = []string{"a/x"} }, false},
+		"extra flow": {func(c *types.UserPoolClientType) {
+			c.AllowedOAuthFlows = append(c.AllowedOAuthFlows, types.OAuthFlowTypeCode)
+		}, false},
+		"OAuth turned off": {func(c *types.UserPoolClientType) { c.AllowedOAuthFlowsUserPoolClient = aws.Bool(false) }, false},
+		"renamed":          {func(c *types.UserPoolClientType) { c.ClientName = aws.String("d") }, false},
+		"validity changed": {func(c *types.UserPoolClientType) { c.AccessTokenValidity = aws.Int32(30) }, false},
+		"user auth flows widened": {func(c *types.UserPoolClientType) {
+			c.ExplicitAuthFlows = append(c.ExplicitAuthFlows, types.ExplicitAuthFlowsTypeAllowUserSrpAuth)
+		}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := base()
+			tc.edit(c)
+			if got := spec.UpToDate(c); got != tc.want {
+				t.Errorf("UpToDate = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultClientName(t *testing.T) {
+	if got := DefaultClientName("team", "bff"); got != "team-bff" {
+		t.Errorf("short name: %q", got)
+	}
+	long := DefaultClientName(strings.Repeat("n", 63), strings.Repeat("x", 200))
+	other := DefaultClientName(strings.Repeat("n", 63), strings.Repeat("x", 199)+"y")
+	if len(long) > 128 || long == other {
+		t.Errorf("long names must fit 128 chars and stay distinct: %q (%d) vs %q", long, len(long), other)
+	}
+}
+
+func TestTokenEndpointAndIssuer(t *testing.T) {
+	tests := map[string]struct {
+		pool   *types.UserPoolType
+		want   string
+		wantOK bool
+	}{
+		"prefix domain": {&types.UserPoolType{Domain: aws.String("acme")}, "https://acme.auth.eu-west-1.amazoncognito.com/oauth2/token", true},
+		"custom domain": {&types.UserPoolType{Domain: aws.String("acme"), CustomDomain: aws.String("auth.acme.com")}, "https://auth.acme.com/oauth2/token", true},
+		"no domain":     {&types.UserPoolType{}, "", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := TokenEndpoint(tc.pool, "eu-west-1")
+			if diff := cmp.Diff(tc.want, got); diff != "" || ok != tc.wantOK {
+				t.Errorf("ok %v, endpoint (-want +got):\n%s", ok, diff)
+			}
+		})
+	}
+	if got := Issuer("", "eu-west-1", "eu-west-1_abc"); got != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc" {
+		t.Errorf("issuer %q", got)
+	}
+	if got := Issuer("http://127.0.0.1:9229/", "us-east-1", "p"); got != "http://127.0.0.1:9229/p" {
+		t.Errorf("issuer with override %q", got)
+	}
+}
