@@ -1,0 +1,127 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// process is one child the demo started, with its stdout and stderr in one log file.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done is closed
+}
+
+// startProcess starts bin with args, extra environment variables on top of the
+// demo's own, and output to <logs>/<name>.log.
+func (e *Env) startProcess(name, bin string, args, env []string) (*process, error) {
+	logPath := filepath.Join(e.LogDir, name+".log")
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // the child holds its own descriptor
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = e.RunDir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = procAttr()
+	fmt.Fprintf(f, "# %s %s\n", bin, strings.Join(args, " "))
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	e.procs = append(e.procs, p)
+	return p, nil
+}
+
+// exited returns an error when the process has stopped, with the end of its log.
+func (p *process) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited (%v); the end of %s:\n%s", p.name, p.err, p.log, tail(p.log, 15))
+	default:
+		return nil
+	}
+}
+
+// stop asks the process to shut down, and kills it after grace.
+func (p *process) stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = terminate(p.cmd.Process)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// waitHTTP polls url until it answers 200, the process exits, or ctx ends.
+func waitHTTP(ctx context.Context, p *process, url string) error {
+	c := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for {
+		if err := p.exited(); err != nil {
+			return err
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w (last: %v); see %s", p.name, context.Cause(ctx), last, p.log)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port free at the time of the call.
+// Another process could take it before ours binds it; the demo's processes
+// report that clearly (cannot listen) rather than misbehave.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// tail returns the last n lines of a file, indented, for error messages.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "    (" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}
+
+// ErrInterrupted marks a step stopped by the caller's context, such as Ctrl-C.
+var ErrInterrupted = errors.New("interrupted")
