@@ -23,7 +23,6 @@ demo: tools ## Run the whole system offline: control plane, emulator, operator, 
 .PHONY: test
 test: tools verify-generated vet ## Unit, controller (real API server) and local end-to-end tests.
 	go test $(GO_TEST_FLAGS) ./...
-	$(MAKE) --no-print-directory test-chart
 
 ##@ Development
 
@@ -46,10 +45,6 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code, CRDs and RBAC, and copy
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when generated files or the chart's copies are out of date.
 	CONTROLLER_GEN=$(CONTROLLER_GEN) hack/verify-generated.sh
-
-.PHONY: test-chart
-test-chart: $(HELM) ## helm lint, helm template, and install into a real API server.
-	go test -count=1 -tags chart ./test/chart/...
 
 .PHONY: test-e2e
 test-e2e: ## The kind end-to-end test (needs Docker and network).
