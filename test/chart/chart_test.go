@@ -1,0 +1,336 @@
+package chart
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+const (
+	release  = "op"
+	ns       = "cognito-system"
+	fullname = "op-cognito-m2m-operator"
+	emuName  = fullname + "-emulator"
+	emuURL   = "http://" + emuName + "." + ns + ".svc:9229"
+)
+
+func TestLint(t *testing.T) {
+	for _, values := range [][]string{
+		nil,
+		{"--set", "emulator.enabled=true"},
+		{"--set", "metrics.serviceMonitor.enabled=true", "--set", "replicaCount=2"},
+	} {
+		args := append([]string{"lint", "--strict", chartDir(t)}, values...)
+		mustHelm(t, args...)
+	}
+}
+
+// template renders the chart as release "op" in ns with extra helm flags.
+func template(t *testing.T, args ...string) manifests {
+	t.Helper()
+	out := mustHelm(t, append([]string{"template", release, chartDir(t), "--namespace", ns}, args...)...)
+	return parseManifests(t, out)
+}
+
+// The manager flags every install has; cases add theirs in front.
+var commonArgs = []string{
+	"--drift-period=10m",
+	"--max-concurrent-reconciles=1",
+	"--metrics-bind-address=:8080",
+	"--health-probe-bind-address=:8081",
+}
+
+var zapArgs = []string{"--zap-log-level=info", "--zap-encoder=json", "--zap-time-encoding=rfc3339"}
+
+func concat(parts ...[]string) []string { return slices.Concat(parts...) }
+
+func TestTemplate(t *testing.T) {
+	base := []string{
+		"CustomResourceDefinition/m2mclients.cognito.m2m.dev",
+		"CustomResourceDefinition/resourceservers.cognito.m2m.dev",
+		"ServiceAccount/" + fullname,
+		"ClusterRole/" + fullname,
+		"ClusterRoleBinding/" + fullname,
+		"Service/" + fullname + "-metrics",
+		"Deployment/" + fullname,
+	}
+	cases := []struct {
+		name        string
+		args        []string
+		wantObjects []string // in addition to base, unless noBase
+		noObjects   []string
+		wantArgs    []string // the manager's, exactly
+		wantEnv     []string // names of the manager's variables
+		check       func(t *testing.T, m manifests)
+	}{
+		{
+			name:      "defaults",
+			noObjects: []string{"ServiceMonitor/" + fullname, "Role/" + fullname + "-leader-election", "Deployment/" + emuName},
+			wantArgs:  concat(commonArgs, zapArgs),
+			check: func(t *testing.T, m manifests) {
+				d := m.deployment(t, fullname)
+				if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+					t.Errorf("strategy %q without leader election, want Recreate", d.Spec.Strategy.Type)
+				}
+				if got := d.Spec.Template.Spec.Containers[0].Image; got != "ghcr.io/cognito-m2m/operator:0.1.0" {
+					t.Errorf("image %q, want the appVersion tag", got)
+				}
+				crd := m.get("CustomResourceDefinition", "m2mclients.cognito.m2m.dev")
+				if crd.GetAnnotations()["helm.sh/resource-policy"] != "keep" {
+					t.Error("CRDs are not kept on uninstall by default")
+				}
+			},
+		},
+		{
+			name: "real Cognito with IRSA",
+			args: []string{
+				"--set", "region=eu-west-1", "--set", "userPoolId=eu-west-1_AbC123xyZ",
+				"--set", "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/m2m",
+				"--set", "driftPeriod=5m", "--set", "maxConcurrentReconciles=4",
+				"--set", "image.tag=v1.2.3", "--set", "extraArgs={--zap-stacktrace-level=panic}",
+				"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy:3128",
+			},
+			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_AbC123xyZ",
+				"--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"},
+				zapArgs, []string{"--zap-stacktrace-level=panic"}),
+			wantEnv: []string{"HTTPS_PROXY"},
+			check: func(t *testing.T, m manifests) {
+				sa := m.get("ServiceAccount", fullname)
+				if got := sa.GetAnnotations()["eks.amazonaws.com/role-arn"]; got != "arn:aws:iam::123456789012:role/m2m" {
+					t.Errorf("IRSA annotation %q", got)
+				}
+				if got := m.deployment(t, fullname).Spec.Template.Spec.Containers[0].Image; got != "ghcr.io/cognito-m2m/operator:v1.2.3" {
+					t.Errorf("image %q", got)
+				}
+			},
+		},
+		{
+			name:        "emulator",
+			args:        []string{"--set", "emulator.enabled=true"},
+			wantObjects: []string{"Deployment/" + emuName, "Service/" + emuName},
+			wantArgs: concat([]string{"--region=us-east-1", "--user-pool-id=us-east-1_local0000",
+				"--cognito-endpoint=" + emuURL, "--token-endpoint=" + emuURL + "/oauth2/token", "--issuer-base-url=" + emuURL},
+				commonArgs, zapArgs),
+			wantEnv: []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"},
+			check: func(t *testing.T, m manifests) {
+				emu := m.deployment(t, emuName)
+				want := []string{"--addr=0.0.0.0:9229", "--base-url=" + emuURL, "--region=us-east-1",
+					"--create-pool=local", "--create-pool-id=us-east-1_local0000", "--create-pool-domain=local-m2m",
+					"--state-file=/var/lib/cognito-emulator/state.json", "--log-format=json"}
+				if diff := cmp.Diff(want, emu.Spec.Template.Spec.Containers[0].Args); diff != "" {
+					t.Errorf("emulator args (-want +got):\n%s", diff)
+				}
+				svc := m.get("Service", emuName)
+				sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+				if !selects(sel, emu.Spec.Template.Labels) || selects(sel, m.deployment(t, fullname).Spec.Template.Labels) {
+					t.Errorf("emulator Service selector %v does not select only the emulator's pods", sel)
+				}
+			},
+		},
+		{
+			name:        "emulator in another region",
+			args:        []string{"--set", "emulator.enabled=true", "--set", "region=eu-west-1", "--set", "emulator.domainPrefix="},
+			wantObjects: []string{"Deployment/" + emuName},
+			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_local0000",
+				"--cognito-endpoint=" + emuURL, "--token-endpoint=" + emuURL + "/oauth2/token", "--issuer-base-url=" + emuURL},
+				commonArgs, zapArgs),
+			wantEnv: []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"},
+			check: func(t *testing.T, m manifests) {
+				args := m.deployment(t, emuName).Spec.Template.Spec.Containers[0].Args
+				if !slices.Contains(args, "--create-pool-id=eu-west-1_local0000") || !slices.Contains(args, "--region=eu-west-1") {
+					t.Errorf("emulator args %v do not create eu-west-1_local0000", args)
+				}
+				if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--create-pool-domain") }) {
+					t.Errorf("emulator args %v have a domain though domainPrefix is empty", args)
+				}
+			},
+		},
+		{
+			name:        "ServiceMonitor",
+			args:        []string{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.serviceMonitor.labels.release=prom"},
+			wantObjects: []string{"ServiceMonitor/" + fullname},
+			wantArgs:    concat(commonArgs, zapArgs),
+			check: func(t *testing.T, m manifests) {
+				sm := m.get("ServiceMonitor", fullname)
+				sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+				if svc := m.get("Service", fullname+"-metrics"); !selects(sel, svc.GetLabels()) {
+					t.Errorf("ServiceMonitor selector %v does not select the metrics Service %v", sel, svc.GetLabels())
+				}
+				eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+				if len(eps) != 1 || eps[0].(map[string]any)["port"] != "http-metrics" {
+					t.Errorf("ServiceMonitor endpoints %v, want port http-metrics", eps)
+				}
+				if sm.GetLabels()["release"] != "prom" {
+					t.Errorf("ServiceMonitor labels %v lack release=prom", sm.GetLabels())
+				}
+			},
+		},
+		{
+			name:        "replicas turn leader election on",
+			args:        []string{"--set", "replicaCount=3"},
+			wantObjects: []string{"Role/" + fullname + "-leader-election", "RoleBinding/" + fullname + "-leader-election"},
+			wantArgs:    concat(commonArgs, []string{"--leader-elect", "--leader-election-namespace=" + ns}, zapArgs),
+			check: func(t *testing.T, m manifests) {
+				d := m.deployment(t, fullname)
+				if *d.Spec.Replicas != 3 || d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+					t.Errorf("replicas %d strategy %q, want 3 rolling", *d.Spec.Replicas, d.Spec.Strategy.Type)
+				}
+				role := m.get("Role", fullname+"-leader-election")
+				if role.GetNamespace() != ns || !strings.Contains(mustYAML(t, role.Object["rules"]), "leases") {
+					t.Errorf("leader-election Role in %q without leases: %v", role.GetNamespace(), role.Object["rules"])
+				}
+			},
+		},
+		{
+			name:      "CRDs managed elsewhere",
+			args:      []string{"--set", "crds.install=false"},
+			noObjects: []string{"CustomResourceDefinition/m2mclients.cognito.m2m.dev", "CustomResourceDefinition/resourceservers.cognito.m2m.dev"},
+			wantArgs:  concat(commonArgs, zapArgs),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := template(t, tc.args...)
+			inv := m.inventory()
+			for _, want := range concat(base, tc.wantObjects) {
+				if !slices.Contains(inv, want) && !slices.Contains(tc.noObjects, want) {
+					t.Errorf("no %s in %v", want, inv)
+				}
+			}
+			for _, no := range tc.noObjects {
+				if slices.Contains(inv, no) {
+					t.Errorf("unexpected %s", no)
+				}
+			}
+			c := m.deployment(t, fullname).Spec.Template.Spec.Containers[0]
+			if diff := cmp.Diff(tc.wantArgs, c.Args); diff != "" {
+				t.Errorf("manager args (-want +got):\n%s", diff)
+			}
+			var env []string
+			for _, e := range c.Env {
+				env = append(env, e.Name)
+			}
+			if diff := cmp.Diff(tc.wantEnv, env); diff != "" {
+				t.Errorf("manager env (-want +got):\n%s", diff)
+			}
+			checkHardened(t, m)
+			checkGeneratedCopies(t, m)
+			if tc.check != nil {
+				tc.check(t, m)
+			}
+		})
+	}
+}
+
+// checkHardened: every pod runs non-root with a read-only root filesystem, no
+// capabilities, no privilege escalation and the runtime's seccomp profile.
+func checkHardened(t *testing.T, m manifests) {
+	t.Helper()
+	for _, o := range m {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		d := m.deployment(t, o.GetName())
+		pod := d.Spec.Template.Spec
+		if psc := pod.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot ||
+			psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("Deployment %s: pod security context %+v", d.Name, psc)
+		}
+		for _, c := range pod.Containers {
+			sc := c.SecurityContext
+			if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+				sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+				sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+				t.Errorf("Deployment %s container %s: security context %+v", d.Name, c.Name, sc)
+			}
+			if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+				t.Errorf("Deployment %s container %s: no memory request or limit", d.Name, c.Name)
+			}
+		}
+	}
+}
+
+// checkGeneratedCopies: the rendered CRDs and ClusterRole rules are those in
+// config/, which controller-gen writes: the chart adds only metadata.
+func checkGeneratedCopies(t *testing.T, m manifests) {
+	t.Helper()
+	for _, name := range []string{"m2mclients", "resourceservers"} {
+		crd := m.get("CustomResourceDefinition", name+".cognito.m2m.dev")
+		if crd == nil {
+			continue // crds.install=false
+		}
+		src := readYAMLDocs(t, "config/crd/bases/cognito.m2m.dev_"+name+".yaml")[0]
+		if diff := cmp.Diff(src["spec"], crd.Object["spec"]); diff != "" {
+			t.Errorf("CRD %s differs from config/crd/bases (-config +chart):\n%s", name, diff)
+		}
+	}
+	var rules any
+	for _, doc := range readYAMLDocs(t, "config/rbac/role.yaml") {
+		if doc["kind"] == "ClusterRole" {
+			rules = doc["rules"]
+		}
+	}
+	if diff := cmp.Diff(rules, m.get("ClusterRole", fullname).Object["rules"]); diff != "" {
+		t.Errorf("ClusterRole rules differ from config/rbac/role.yaml (-config +chart):\n%s", diff)
+	}
+}
+
+// selects reports whether a label selector matches labels.
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mustYAML(t *testing.T, v any) string {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range v.([]any) {
+		for _, res := range r.(map[string]any)["resources"].([]any) {
+			b.WriteString(res.(string) + " ")
+		}
+	}
+	return b.String()
+}
+
+func TestBadValuesFailWithTheirName(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"replicas not a number", []string{"--set", "replicaCount=x"}, "/replicaCount"},
+		{"replicas as a string", []string{"--set-string", "replicaCount=2"}, "/replicaCount"},
+		{"malformed user pool id", []string{"--set", "userPoolId=not-a-pool"}, "/userPoolId"},
+		{"malformed region", []string{"--set", "region=Mars"}, "/region"},
+		{"unknown pull policy", []string{"--set", "image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
+		{"empty image repository", []string{"--set", "image.repository="}, "/image/repository"},
+		{"misspelt key", []string{"--set", "replicas=2"}, "replicas"},
+		{"port out of range", []string{"--set", "metrics.port=70000"}, "/metrics/port"},
+		{"drift period not a duration", []string{"--set", "driftPeriod=hourly"}, "/driftPeriod"},
+		{"log level", []string{"--set", "logging.level=verbose"}, "/logging/level"},
+		{"token endpoint not a URL", []string{"--set", "cognito.tokenEndpoint=token"}, "/cognito/tokenEndpoint"},
+		{"emulator pool of another region", []string{"--set", "emulator.enabled=true", "--set", "region=eu-west-1",
+			"--set", "emulator.userPoolId=us-east-1_local0000"}, "emulator.userPoolId"},
+		{"service account to reuse without a name", []string{"--set", "serviceAccount.create=false"}, "serviceAccount.name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := helm(t, append([]string{"template", release, chartDir(t), "--namespace", ns}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("helm template %v: %v\nwant an error naming %q", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+}
