@@ -40,7 +40,7 @@ func template(t *testing.T, args ...string) manifests {
 // The manager flags every install has; cases add theirs in front.
 var commonArgs = []string{
 	"--drift-period=10m",
-	"--max-concurrent-reconciles=1",
+	"--max-concurrent-reconciles=2",
 	"--metrics-bind-address=:8080",
 	"--health-probe-bind-address=:8081",
 }
