@@ -55,8 +55,8 @@ func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alph
 		if err != nil {
 			return 0, secretValues{}, err
 		}
-		vals := secretValues{current: string(data[KeyClientSecret]), previous: string(data[KeyClientSecretPrevious])}
-		if vals.current == "" || vals.previous == "" {
+		vals := graceValues(data)
+		if vals.current == "" {
 			return r.abortRotation(ctx, obj, st)
 		}
 		if left := rot.PhaseSince.Add(gracePeriod(obj)).Sub(t); left > 0 {
@@ -230,6 +230,19 @@ func (r *M2MClientReconciler) abortRotation(ctx context.Context, obj *v1alpha1.M
 	logf.FromContext(ctx).Info("Secret was lost during a rotation; kept the old client secret", "clientId", obj.Status.ClientID)
 	rot.CurrentSecretID, rot.PreviousSecretID, rot.Phase, rot.PhaseSince, rot.CurrentSecretCreated = rot.PreviousSecretID, "", "", nil, nil
 	return time.Minute, secretValues{}, st.patch(ctx)
+}
+
+// graceValues are the two secrets of a rotation in its grace period, read from the
+// Secret. If the write that ended Adding did not land, the new value is still
+// staged under client_secret_next. An empty current means the new value is lost.
+func graceValues(data map[string][]byte) secretValues {
+	if next := string(data[keyClientSecretNext]); next != "" {
+		return secretValues{current: next, previous: string(data[KeyClientSecret])}
+	}
+	if prev := string(data[KeyClientSecretPrevious]); prev != "" {
+		return secretValues{current: string(data[KeyClientSecret]), previous: prev}
+	}
+	return secretValues{}
 }
 
 func (r *M2MClientReconciler) listSecrets(ctx context.Context, obj *v1alpha1.M2MClient) ([]types.ClientSecretDescriptorType, error) {

@@ -109,22 +109,46 @@ func (r *M2MClientReconciler) writeSecret(ctx context.Context, obj *v1alpha1.M2M
 	if err != nil {
 		return false, err
 	}
-	if !metav1.IsControlledBy(got, obj) {
-		return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", name, "another object controls it"))
+	changed, err := r.updateSecret(ctx, obj, got, want)
+	if apierrors.IsConflict(err) {
+		// The cache lags behind a write of this same pass (a rotation writes twice):
+		// read the Secret as it is now and try once more.
+		if err := r.reader().Get(ctx, client.ObjectKeyFromObject(want), got); err != nil {
+			return false, err
+		}
+		changed, err = r.updateSecret(ctx, obj, got, want)
 	}
-	if maps.EqualFunc(got.Data, data, bytesEqual) && subset(labels, got.Labels) && subset(want.Annotations, got.Annotations) {
+	return changed, err
+}
+
+// updateSecret sets got to want's data, labels and annotations, if they differ.
+func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2MClient, got, want *corev1.Secret) (bool, error) {
+	if !metav1.IsControlledBy(got, obj) {
+		return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", got.Name, "another object controls it"))
+	}
+	if maps.EqualFunc(got.Data, want.Data, bytesEqual) && subset(want.Labels, got.Labels) && subset(want.Annotations, got.Annotations) {
 		return false, nil
 	}
-	got.Data = data
-	got.Labels = mergeMaps(got.Labels, labels)
+	got.Data = want.Data
+	got.Labels = mergeMaps(got.Labels, want.Labels)
 	got.Annotations = mergeMaps(got.Annotations, want.Annotations)
 	return true, r.Update(ctx, got)
 }
 
-// secretData reads the object's Secret as it is now, or nil.
+// reader reads from the API server, bypassing the cache, where a stale read would
+// lose track of a rotation.
+func (r *M2MClientReconciler) reader() client.Reader {
+	if r.Options.APIReader != nil {
+		return r.Options.APIReader
+	}
+	return r.Client
+}
+
+// secretData reads the object's Secret as it is now in the API server, or nil: the
+// rotation keeps its secret values there, and must not act on a stale copy.
 func (r *M2MClientReconciler) secretData(ctx context.Context, obj *v1alpha1.M2MClient) (map[string][]byte, error) {
 	s := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.SecretName()}, s)
+	err := r.reader().Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.SecretName()}, s)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
