@@ -34,8 +34,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "demo: unexpected argument %q: all settings are flags\n", flag.Arg(0))
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C, a kill and a closed terminal all lead to the same clean-up; a closed
+	// pipe on stdout (demo | head) must not kill the demo before it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
 	os.Exit(run(ctx, *keep, demo.Options{ToolsDir: *tools, StepTimeout: *stepTimeout}))
 }
 
@@ -57,7 +60,7 @@ func run(ctx context.Context, keep bool, opts demo.Options) (code int) {
 			p.Printf("done\n")
 		}
 		if env.Failed() {
-			p.Printf("Logs kept in %s\n", env.LogDir)
+			p.Printf("The logs of every process are kept in %s\n", env.LogDir)
 		}
 	}()
 
@@ -79,7 +82,6 @@ func run(ctx context.Context, keep bool, opts demo.Options) (code int) {
 		} else {
 			p.Printf("\n%s %v\n", p.Red("Demo failed:"), err)
 		}
-		p.Printf("The logs of every process are in %s\n", env.LogDir)
 		return 1
 	}
 	p.Printf("\n%s The operator created the app client in Cognito and wrote its credentials to a Secret; the BFF used them to call weather.\n", p.Green("Demo passed."))

@@ -34,6 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
 )
@@ -99,6 +101,7 @@ type Env struct {
 	WeatherURL, BFFURL string
 
 	binDir string
+	files  []*os.File // logs written by this process, closed by Close
 	cp     *envtest.Environment
 	procs  []*process
 	failed bool
@@ -182,14 +185,19 @@ func FindRoot() (string, error) {
 func (e *Env) Progress() *Progress { return e.progress }
 
 // step runs one numbered step with its own timeout. A failure marks the run
-// failed, so that Close keeps the logs.
+// failed, so that Close keeps the logs; an interruption (ctx ended) does not.
 func (e *Env) step(ctx context.Context, title string, run func(ctx context.Context, s *Step) error) error {
+	if ctx.Err() != nil {
+		return ErrInterrupted // the last step was not cancellable and ended after it
+	}
 	s := e.progress.Start(title)
 	sctx, cancel := context.WithTimeoutCause(ctx, e.opts.StepTimeout, fmt.Errorf("step timed out after %s", e.opts.StepTimeout))
 	defer cancel()
 	err := run(sctx, s)
 	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w (%v)", ErrInterrupted, err)
+		// Stopped by the caller: not a failure, so nothing is kept.
+		s.Done(ErrInterrupted)
+		return ErrInterrupted
 	}
 	s.Done(err)
 	if err != nil {
@@ -256,6 +264,9 @@ func (e *Env) build(ctx context.Context, s *Step) error {
 	cmd.Dir = e.opts.Root
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("go build: %w; see %s", context.Cause(ctx), logPath)
+		}
 		return fmt.Errorf("go build: %w; the end of %s:\n%s", err, logPath, tail(logPath, 20))
 	}
 	s.Detailf("binaries in %s", e.binDir)
@@ -263,14 +274,21 @@ func (e *Env) build(ctx context.Context, s *Step) error {
 }
 
 func (e *Env) startControlPlane(ctx context.Context, s *Step) error {
-	etcdLog, err := os.Create(filepath.Join(e.LogDir, "etcd.log"))
+	etcdLog, err := e.createLog("etcd.log")
 	if err != nil {
 		return err
 	}
-	apiLog, err := os.Create(filepath.Join(e.LogDir, "kube-apiserver.log"))
+	apiLog, err := e.createLog("kube-apiserver.log")
 	if err != nil {
 		return err
 	}
+	envtestLog, err := e.createLog("envtest.log")
+	if err != nil {
+		return err
+	}
+	// envtest logs through controller-runtime's global logger: to a file, and
+	// never unset (controller-runtime prints a stack trace to stderr when it is).
+	ctrllog.SetLogger(zap.New(zap.WriteTo(envtestLog)))
 	timeout := time.Until(deadline(ctx))
 	e.cp = &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{
@@ -630,6 +648,9 @@ func (e *Env) Close() error {
 			errs = append(errs, fmt.Errorf("stopping the control plane: %w", err))
 		}
 	}
+	for _, f := range e.files {
+		f.Close()
+	}
 	if e.failed {
 		// Keep the logs only: the binaries are large and the credentials are secret.
 		entries, _ := os.ReadDir(e.RunDir)
@@ -644,6 +665,15 @@ func (e *Env) Close() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// createLog creates a log file that Close closes.
+func (e *Env) createLog(name string) (*os.File, error) {
+	f, err := os.Create(filepath.Join(e.LogDir, name))
+	if err == nil {
+		e.files = append(e.files, f)
+	}
+	return f, err
 }
 
 // deadline is ctx's deadline, or a minute from now.

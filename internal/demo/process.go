@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -115,6 +116,9 @@ func tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "    (" + err.Error() + ")"
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "    (empty)"
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {

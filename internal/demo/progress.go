@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,9 +79,13 @@ func (s *Step) Done(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	took := time.Since(s.start).Round(100 * time.Millisecond)
-	if err == nil {
+	switch {
+	case err == nil:
 		fmt.Fprintf(p.w, "%s (%s)\n", p.paint("32", "ok"), took)
-	} else {
+	case errors.Is(err, ErrInterrupted):
+		fmt.Fprintf(p.w, "%s (%s)\n", p.paint("33", "interrupted"), took)
+		err = nil
+	default:
 		fmt.Fprintf(p.w, "%s (%s)\n", p.paint("31;1", "FAILED"), took)
 	}
 	indent := strings.Repeat(" ", len(fmt.Sprintf("[%d/%d] ", s.n, p.total)))
