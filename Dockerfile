@@ -3,7 +3,7 @@
 # Images for the operator and its companions, all from one build stage:
 #
 #   docker build --target manager          -t cognito-m2m/operator .   (default)
-#   docker build --target cognito-emulator -t cognito-m2m/emulator .
+#   docker build --target cognito-emulator -t cognito-m2m/cognito-emulator .
 #   docker build --target weather          -t cognito-m2m/weather .
 #   docker build --target bff              -t cognito-m2m/bff .
 #

@@ -34,7 +34,6 @@ var (
 )
 
 const (
-	imageTag   = "e2e"
 	release    = "cognito-m2m-operator"
 	opNS       = "cognito-m2m-system"
 	appNS      = "default"
@@ -44,12 +43,14 @@ const (
 	secretName = "weather-reader-credentials"
 )
 
-// images are the Dockerfile's targets and the names they are loaded under.
-var images = []struct{ target, ref string }{
-	{"manager", "ghcr.io/cognito-m2m/operator:" + imageTag},
-	{"cognito-emulator", "ghcr.io/cognito-m2m/cognito-emulator:" + imageTag},
-	{"weather", "ghcr.io/cognito-m2m/weather:" + imageTag},
-	{"bff", "ghcr.io/cognito-m2m/bff:" + imageTag},
+// images are the Dockerfile's targets and the local names they are built
+// and loaded under. The example manifests name the weather and bff images
+// as they are (pulled only when absent); the chart is given the other two.
+var images = []struct{ target, repo, tag string }{
+	{"manager", "cognito-m2m/operator", "e2e"},
+	{"cognito-emulator", "cognito-m2m/cognito-emulator", "e2e"},
+	{"weather", "cognito-m2m/weather", "latest"},
+	{"bff", "cognito-m2m/bff", "latest"},
 }
 
 func TestKindEndToEnd(t *testing.T) {
@@ -60,17 +61,19 @@ func TestKindEndToEnd(t *testing.T) {
 
 	t.Log("Step 2/9: build the images and load them into the cluster")
 	for _, img := range images {
-		t.Logf("  docker build --target %s -t %s", img.target, img.ref)
-		e.run(t, 20*time.Minute, "docker", "build", "--target", img.target, "-t", img.ref, e.root)
-		e.run(t, 5*time.Minute, *kindBinary, "load", "docker-image", img.ref, "--name", *clusterName)
+		ref := img.repo + ":" + img.tag
+		t.Logf("  docker build --target %s -t %s", img.target, ref)
+		e.run(t, 20*time.Minute, "docker", "build", "--target", img.target, "-t", ref, e.root)
+		e.run(t, 5*time.Minute, *kindBinary, "load", "docker-image", ref, "--name", *clusterName)
 	}
 
 	t.Log("Step 3/9: helm install the operator with the in-cluster Cognito emulator")
 	e.run(t, 6*time.Minute, e.helm, "install", release, filepath.Join(e.root, "charts", "cognito-m2m-operator"),
 		"--kubeconfig", e.kubeconfig, "--namespace", opNS, "--create-namespace",
 		"--set", "emulator.enabled=true",
-		"--set", "image.tag="+imageTag, "--set", "image.pullPolicy=Never",
-		"--set", "emulator.image.tag="+imageTag, "--set", "emulator.image.pullPolicy=Never",
+		"--set", "image.repository="+images[0].repo, "--set", "image.tag="+images[0].tag, "--set", "image.pullPolicy=Never",
+		"--set", "emulator.image.repository="+images[1].repo, "--set", "emulator.image.tag="+images[1].tag,
+		"--set", "emulator.image.pullPolicy=Never",
 		"--set", "logging.level=debug",
 		"--wait", "--timeout", "5m")
 	e.kubectl(t, 5*time.Minute, "-n", opNS, "rollout", "status", "deployment/"+release, "--timeout=4m")
@@ -95,13 +98,14 @@ func TestKindEndToEnd(t *testing.T) {
 	t.Logf("  app client %s, Secret %s with keys %s", clientID, secretName, keys)
 
 	t.Log("Step 5/9: deploy the weather service and the BFF")
-	for _, app := range []string{"weather", "bff"} {
-		manifest := e.readFile(t, "examples/"+app+"/deploy.yaml")
-		from, to := "ghcr.io/cognito-m2m/"+app+":latest", "ghcr.io/cognito-m2m/"+app+":"+imageTag
-		if !strings.Contains(manifest, from) {
-			t.Fatalf("examples/%s/deploy.yaml does not use image %s", app, from)
+	for _, img := range images[2:] {
+		rel := "examples/" + img.target + "/deploy.yaml"
+		// The manifests are applied as users apply them; they must name
+		// the image this test built.
+		if ref := img.repo + ":" + img.tag; !strings.Contains(e.readFile(t, rel), "image: "+ref) {
+			t.Fatalf("%s does not use the image %s built from the Dockerfile", rel, ref)
 		}
-		e.kubectlStdin(t, strings.ReplaceAll(manifest, from, to), "-n", appNS, "apply", "-f", "-")
+		e.kubectl(t, time.Minute, "-n", appNS, "apply", "-f", filepath.Join(e.root, rel))
 	}
 	for _, app := range []string{"weather", "bff"} {
 		e.kubectl(t, 5*time.Minute, "-n", appNS, "rollout", "status", "deployment/"+app, "--timeout=4m")
@@ -313,14 +317,6 @@ func (e *env) kubectlErr(timeout time.Duration, args ...string) (string, error) 
 func (e *env) kubectl(t *testing.T, timeout time.Duration, args ...string) string {
 	t.Helper()
 	return e.run(t, timeout, e.kubectlBin, append([]string{"--kubeconfig", e.kubeconfig}, args...)...)
-}
-
-func (e *env) kubectlStdin(t *testing.T, stdin string, args ...string) {
-	t.Helper()
-	out, err := e.runErr(time.Minute, strings.NewReader(stdin), e.kubectlBin, append([]string{"--kubeconfig", e.kubeconfig}, args...)...)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
 }
 
 // portForward forwards a free local port to the target's port for the rest
