@@ -232,7 +232,7 @@ func (e *Env) Up(ctx context.Context) error {
 		{"Starting etcd and kube-apiserver from " + e.tools + ", installing the CRDs from config/crd/bases", e.startControlPlane},
 		{"Starting the Cognito emulator (waiting for its ready line on stdout)", e.startEmulator},
 		{"Starting the operator (waiting for its /readyz)", e.startOperator},
-		{"Applying config/samples (kubectl apply -k config/samples -n " + e.opts.Namespace + ")", e.applySamples},
+		{"Applying config/samples (kubectl apply -f config/samples/ -n " + e.opts.Namespace + ")", e.applySamples},
 		{fmt.Sprintf("Waiting for Ready (kubectl wait --for=condition=Ready resourceserver/%s m2mclient/%s)", ResourceServerName, M2MClientName), e.waitReady},
 		{"Mounting Secret " + SecretName + " as files, the way the kubelet does", e.mountSecret},
 		{"Starting weather and the BFF with those credentials (waiting for their /readyz)", e.startServices},
@@ -434,9 +434,8 @@ func (e *Env) KubectlCmd(ctx context.Context, quiet bool, args ...string) ([]byt
 }
 
 func (e *Env) applySamples(ctx context.Context, s *Step) error {
-	// -k, not -f: config/samples holds a kustomization.yaml, which -f would
-	// try to apply as an object.
-	out, err := e.KubectlCmd(ctx, false, "apply", "-k", "config/samples", "-n", e.opts.Namespace)
+	// The README's command, as a user types it.
+	out, err := e.KubectlCmd(ctx, false, "apply", "-f", "config/samples/", "-n", e.opts.Namespace)
 	s.Detailf("%s", strings.TrimSpace(string(out)))
 	return err
 }
