@@ -121,7 +121,10 @@ func managerOptions(scheme *runtime.Scheme, f flags) ctrl.Options {
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "cognito-m2m-operator.cognito.m2m.dev",
 		LeaderElectionNamespace: f.leaderElectionNamespace,
-		Controller:              config.Controller{MaxConcurrentReconciles: f.maxConcurrent},
+		// The process exits right after the manager stops, so handing the lease
+		// back at once is safe, and a rolling update need not wait out the lease.
+		LeaderElectionReleaseOnCancel: true,
+		Controller:                    config.Controller{MaxConcurrentReconciles: f.maxConcurrent},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{controllers.ManagedByLabel: controllers.ManagedByValue})},
 		}},
