@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -199,5 +198,3 @@ func removeFinalizer(ctx context.Context, c client.Client, obj client.Object) er
 	}
 	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
 }
-
-var _ = types.NamespacedName{}
