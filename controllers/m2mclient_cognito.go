@@ -45,7 +45,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 		}
 		if id != "" {
 			log.Info("Recovered app client created before an interruption", "pool", pool, "clientId", id)
-			r.event(obj, v1alpha1.ReasonAdopted, "recovered app client %s, created before the operator was interrupted", id)
+			r.Options.event(obj, v1alpha1.ReasonAdopted, "recovered app client %s, created before the operator was interrupted", id)
 			obj.Status.ClientID, obj.Status.CreatePendingSince = id, nil
 		}
 	}
@@ -74,7 +74,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 			reason = v1alpha1.ReasonDriftRepaired
 		}
 		log.Info("Updated app client", "pool", pool, "clientId", obj.Status.ClientID, "reason", reason)
-		r.event(obj, reason, "set app client %s to the spec", obj.Status.ClientID)
+		r.Options.event(obj, reason, "set app client %s to the spec", obj.Status.ClientID)
 		secret := app.ClientSecret
 		app = out.UserPoolClient
 		if app.ClientSecret == nil {
@@ -111,7 +111,7 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 		return nil, fmt.Errorf("recording app client id %s: %w", obj.Status.ClientID, err)
 	}
 	logf.FromContext(ctx).Info("Created app client", "pool", pool, "clientId", obj.Status.ClientID, "clientName", want.Name)
-	r.event(obj, v1alpha1.ReasonCreated, "created app client %s in pool %s", obj.Status.ClientID, pool)
+	r.Options.event(obj, v1alpha1.ReasonCreated, "created app client %s in pool %s", obj.Status.ClientID, pool)
 	return out.UserPoolClient, nil
 }
 
@@ -195,19 +195,13 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 				return cognitoFailed("DeleteUserPoolClient", err)
 			}
 			logf.FromContext(ctx).Info("Deleted app client", "pool", pool, "clientId", id)
-			r.event(obj, v1alpha1.ReasonDeleted, "deleted app client %s from pool %s", id, pool)
+			r.Options.event(obj, v1alpha1.ReasonDeleted, "deleted app client %s from pool %s", id, pool)
 		}
 	} else if obj.Status.ClientID != "" {
-		r.event(obj, v1alpha1.ReasonRetained, "left app client %s in pool %s (deletionPolicy Retain)", obj.Status.ClientID, pool)
+		r.Options.event(obj, v1alpha1.ReasonRetained, "left app client %s in pool %s (deletionPolicy Retain)", obj.Status.ClientID, pool)
 	}
 	if err := r.deleteSecret(ctx, obj, obj.Status.SecretName); err != nil {
 		return err
 	}
 	return removeFinalizer(ctx, r.Client, obj)
-}
-
-func (r *M2MClientReconciler) event(obj *v1alpha1.M2MClient, reason, format string, args ...any) {
-	if r.Options.Recorder != nil {
-		r.Options.Recorder.Eventf(obj, nil, "Normal", reason, reason, format, args...)
-	}
 }

@@ -53,9 +53,8 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	st := newStatusWriter(r.Client, obj)
 	defer func() {
-		res, retErr = finishStatus(obj, res, retErr, fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
-		obj.Status.ObservedGeneration = observedGeneration(obj, st.initial.Status.ObservedGeneration)
-		readyTransition(r.Options.Recorder, obj, st.initial.Status.Conditions)
+		res, retErr = finish(r.Options.Recorder, obj, st.initial.Status.Conditions, res, retErr,
+			fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
 		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
 		retErr = errors.Join(retErr, st.patch(ctx))
 	}()
@@ -82,7 +81,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	next, vals, err := r.reconcileRotation(ctx, obj, st, app)
+	next, vals, err := r.reconcileRotation(ctx, obj, st, app, ep)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -3,7 +3,7 @@ package controllers
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
+	"encoding/hex"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +37,7 @@ const idle = 24 * time.Hour
 //	Grace:    both are valid; consumers reload the mounted Secret.
 //	Retiring: the old secret is deleted in Cognito (never the only one), then dropped
 //	          from the Secret.
-func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType) (time.Duration, secretValues, error) {
+func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, ep endpoints) (time.Duration, secretValues, error) {
 	request := obj.Annotations[v1alpha1.RotateAnnotation]
 	if obj.Spec.Rotation == nil && obj.Status.Rotation == nil && request == "" {
 		return idle, secretValues{}, nil
@@ -49,7 +49,7 @@ func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alph
 	t := time.Now()
 	switch rot.Phase {
 	case v1alpha1.RotationAdding:
-		return r.addSecret(ctx, obj, st, app)
+		return r.addSecret(ctx, obj, st, app, ep)
 	case v1alpha1.RotationGrace:
 		data, err := r.secretData(ctx, obj)
 		if err != nil {
@@ -90,13 +90,13 @@ func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alph
 		}
 		return rot.NextRotation.Sub(t), secretValues{}, nil
 	}
-	return r.startRotation(ctx, obj, st, app, request)
+	return r.startRotation(ctx, obj, st, app, ep, request)
 }
 
 // startRotation records which secret is being retired and moves to Adding. A client
 // made before rotation existed has one secret that may not be listable: it is
 // adopted as the old one.
-func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, request string) (time.Duration, secretValues, error) {
+func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, ep endpoints, request string) (time.Duration, secretValues, error) {
 	secrets, err := r.listSecrets(ctx, obj)
 	if err != nil {
 		return 0, secretValues{}, err
@@ -114,13 +114,13 @@ func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M
 		return 0, secretValues{}, err
 	}
 	logf.FromContext(ctx).Info("Starting secret rotation", "clientId", obj.Status.ClientID)
-	r.event(obj, v1alpha1.ReasonRotating, "rotating the secret of app client %s", obj.Status.ClientID)
-	return r.addSecret(ctx, obj, st, app)
+	r.Options.event(obj, v1alpha1.ReasonRotating, "rotating the secret of app client %s", obj.Status.ClientID)
+	return r.addSecret(ctx, obj, st, app, ep)
 }
 
 // addSecret stages a new value in the Secret, adds it in Cognito unless a previous
 // attempt already did, and moves to Grace with both values in the Secret.
-func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType) (time.Duration, secretValues, error) {
+func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, ep endpoints) (time.Duration, secretValues, error) {
 	rot := obj.Status.Rotation
 	data, err := r.secretData(ctx, obj)
 	if err != nil {
@@ -135,12 +135,7 @@ func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MCl
 		next = newSecretValue()
 		// Staged first: if the operator stops after Cognito accepts the value, the
 		// value is still here to write out.
-		staged := secretValues{current: old, next: next}
-		ep, err := r.pools.get(ctx, r.Options, obj.Status.UserPoolID)
-		if err != nil {
-			return 0, secretValues{}, err
-		}
-		if err := r.reconcileSecret(ctx, obj, app, ep, staged); err != nil {
+		if err := r.reconcileSecret(ctx, obj, app, ep, secretValues{current: old, next: next}); err != nil {
 			return 0, secretValues{}, err
 		}
 	}
@@ -188,11 +183,8 @@ func (r *M2MClientReconciler) retireSecret(ctx context.Context, obj *v1alpha1.M2
 			if id == rot.CurrentSecretID || (rot.PreviousSecretID != "" && id != rot.PreviousSecretID) {
 				continue
 			}
-			_, err := r.Options.Cognito.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{
-				UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecretId: aws.String(id),
-			})
-			if err != nil && !cognito.IsNotFound(err) {
-				return 0, secretValues{}, cognitoFailed("DeleteUserPoolClientSecret", err)
+			if err := r.deleteClientSecret(ctx, obj, id); err != nil {
+				return 0, secretValues{}, err
 			}
 		}
 	}
@@ -202,7 +194,7 @@ func (r *M2MClientReconciler) retireSecret(ctx context.Context, obj *v1alpha1.M2
 		rot.NextRotation = &metav1.Time{Time: rot.CurrentSecretCreated.Add(obj.Spec.Rotation.Interval.Duration)}
 	}
 	logf.FromContext(ctx).Info("Retired the old client secret", "clientId", obj.Status.ClientID, "secretId", rot.CurrentSecretID)
-	r.event(obj, v1alpha1.ReasonRotated, "rotated the secret of app client %s; secret %s is current", obj.Status.ClientID, rot.CurrentSecretID)
+	r.Options.event(obj, v1alpha1.ReasonRotated, "rotated the secret of app client %s; secret %s is current", obj.Status.ClientID, rot.CurrentSecretID)
 	next := idle
 	if rot.NextRotation != nil {
 		next = time.Until(rot.NextRotation.Time)
@@ -220,11 +212,8 @@ func (r *M2MClientReconciler) abortRotation(ctx context.Context, obj *v1alpha1.M
 		return 0, secretValues{}, err
 	}
 	if len(secrets) > 1 && rot.CurrentSecretID != "" {
-		_, err := r.Options.Cognito.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{
-			UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecretId: aws.String(rot.CurrentSecretID),
-		})
-		if err != nil && !cognito.IsNotFound(err) {
-			return 0, secretValues{}, cognitoFailed("DeleteUserPoolClientSecret", err)
+		if err := r.deleteClientSecret(ctx, obj, rot.CurrentSecretID); err != nil {
+			return 0, secretValues{}, err
 		}
 	}
 	logf.FromContext(ctx).Info("Secret was lost during a rotation; kept the old client secret", "clientId", obj.Status.ClientID)
@@ -255,6 +244,18 @@ func (r *M2MClientReconciler) listSecrets(ctx context.Context, obj *v1alpha1.M2M
 	return out.ClientSecrets, nil
 }
 
+// deleteClientSecret deletes one of the app client's secrets; one already gone is
+// no error.
+func (r *M2MClientReconciler) deleteClientSecret(ctx context.Context, obj *v1alpha1.M2MClient, id string) error {
+	_, err := r.Options.Cognito.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{
+		UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecretId: aws.String(id),
+	})
+	if err != nil && !cognito.IsNotFound(err) {
+		return cognitoFailed("DeleteUserPoolClientSecret", err)
+	}
+	return nil
+}
+
 func gracePeriod(obj *v1alpha1.M2MClient) time.Duration {
 	if obj.Spec.Rotation != nil && obj.Spec.Rotation.GracePeriod != nil {
 		return obj.Spec.Rotation.GracePeriod.Duration
@@ -264,11 +265,7 @@ func gracePeriod(obj *v1alpha1.M2MClient) time.Duration {
 
 // newSecretValue is a client secret as strong as Cognito's own: 256 random bits.
 func newSecretValue() string {
-	return fmt.Sprintf("%x", randomBytes(32))
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }

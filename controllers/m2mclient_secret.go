@@ -77,7 +77,7 @@ func (r *M2MClientReconciler) reconcileSecret(ctx context.Context, obj *v1alpha1
 	if changed {
 		obj.Status.CredentialsWrittenAt = now()
 		logf.FromContext(ctx).Info("Wrote credentials Secret", "secret", name, "clientId", aws.ToString(app.ClientId))
-		r.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
+		r.Options.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
 	}
 	return nil
 }

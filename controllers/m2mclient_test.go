@@ -288,24 +288,10 @@ func TestM2MClientForeignSecret(t *testing.T) {
 func TestM2MClientCrashBetweenCreateAndRecord(t *testing.T) {
 	e := newEnv(t)
 	readyPair(t, e)
-	cancel := e.cancel
-	e.api.setHooks(nil, func(op string) error {
-		if op != "CreateUserPoolClient" {
-			return nil
-		}
-		// The process dies here: the manager's context ends, so nothing after this
-		// call (not the client id, not a status write) reaches the API server.
-		cancel()
-		return errors.New("killed")
-	})
+	e.killOn("CreateUserPoolClient", false)
 	c := newClient(e.ns, "crashy", "weather", "read")
 	mustCreate(t, c)
-	select {
-	case <-e.done:
-		e.cancel = nil
-	case <-time.After(30 * time.Second):
-		t.Fatal("manager did not stop")
-	}
+	e.waitKilled()
 	name := e.ns + "-crashy"
 	if ids := clientsNamed(t, e.pool, name); len(ids) != 1 {
 		t.Fatalf("after the crash Cognito has %d clients named %s, want 1", len(ids), name)
@@ -317,9 +303,7 @@ func TestM2MClientCrashBetweenCreateAndRecord(t *testing.T) {
 		t.Fatalf("want the create-pending mark and no id after the crash, got %+v", c.Status)
 	}
 
-	e.api = &hookedAPI{API: cognitoClient()}
-	e.opts.Cognito = e.api
-	e.start()
+	e.restart()
 	waitReady(t, c)
 	ids := clientsNamed(t, e.pool, name)
 	if len(ids) != 1 || ids[0] != c.Status.ClientID {

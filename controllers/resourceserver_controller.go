@@ -44,9 +44,8 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	base := rs.DeepCopy()
 	defer func() {
-		res, retErr = finishStatus(rs, res, retErr, fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
-		rs.Status.ObservedGeneration = observedGeneration(rs, base.Status.ObservedGeneration)
-		readyTransition(r.Options.Recorder, rs, base.Status.Conditions)
+		res, retErr = finish(r.Options.Recorder, rs, base.Status.Conditions, res, retErr,
+			fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, rs, base))
 	}()
 
@@ -111,7 +110,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 			return cognitoFailed("CreateResourceServer", err)
 		}
 		log.Info("Created resource server", "pool", pool, "identifier", want.Identifier)
-		r.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
+		r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
 	case err != nil:
 		return cognitoFailed("DescribeResourceServer", err)
 	case !want.UpToDate(got.ResourceServer):
@@ -126,10 +125,10 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 			reason = v1alpha1.ReasonDriftRepaired
 		}
 		log.Info("Updated resource server", "pool", pool, "identifier", want.Identifier, "reason", reason)
-		r.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
+		r.Options.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
 	case rs.Status.UserPoolID == "":
 		log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
-		r.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
+		r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
 	}
 	rs.Status.UserPoolID = pool
 	rs.Status.Scopes = make([]string, 0, len(rs.Spec.Scopes))
@@ -155,17 +154,11 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 			return cognitoFailed("DeleteResourceServer", err)
 		}
 		logf.FromContext(ctx).Info("Deleted resource server", "pool", pool, "identifier", rs.Spec.Identifier)
-		r.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
+		r.Options.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
 	} else if pool != "" {
-		r.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
+		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
 	}
 	return removeFinalizer(ctx, r.Client, rs)
-}
-
-func (r *ResourceServerReconciler) event(rs *v1alpha1.ResourceServer, reason, format string, args ...any) {
-	if r.Options.Recorder != nil {
-		r.Options.Recorder.Eventf(rs, nil, "Normal", reason, reason, format, args...)
-	}
 }
 
 // SetupWithManager registers the reconciler and its index.
@@ -178,23 +171,4 @@ func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("resourceserver").
 		Complete(r)
-}
-
-// ensureFinalizer adds the finalizer before anything is created in Cognito, so that
-// nothing created can outlive its object unnoticed.
-func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
-	if controllerutil.ContainsFinalizer(obj, v1alpha1.Finalizer) {
-		return nil
-	}
-	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	controllerutil.AddFinalizer(obj, v1alpha1.Finalizer)
-	return c.Patch(ctx, obj, patch)
-}
-
-func removeFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
-	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	if !controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer) {
-		return nil
-	}
-	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
 }

@@ -230,38 +230,14 @@ func TestRotationSurvivesKillAtEachStep(t *testing.T) {
 			mustCreate(t, c)
 			waitReady(t, c)
 
-			cancel := e.cancel
-			var once sync.Once
-			kill := func(op string) error {
-				if op != p.op {
-					return nil
-				}
-				killed := false
-				once.Do(func() { cancel(); killed = true })
-				if killed {
-					return errors.New("killed")
-				}
-				return nil
-			}
-			if p.before {
-				e.api.setHooks(kill, nil)
-			} else {
-				e.api.setHooks(nil, kill)
-			}
+			e.killOn(p.op, p.before)
 			requestRotation(t, c, "now")
-			select {
-			case <-e.done:
-				e.cancel = nil
-			case <-time.After(30 * time.Second):
-				t.Fatal("the kill point was never reached")
-			}
+			e.waitKilled()
 			if ids := clientSecretIDs(t, e.pool, c.Status.ClientID); len(ids) == 0 || len(ids) > 2 {
 				t.Fatalf("after the kill Cognito holds %d secrets", len(ids))
 			}
 
-			e.api = &hookedAPI{API: cognitoClient()}
-			e.opts.Cognito = e.api
-			e.start()
+			e.restart()
 			waitRotated(t, c, "now", 30*time.Second)
 			ids := clientSecretIDs(t, e.pool, c.Status.ClientID)
 			if len(ids) != 1 || ids[0] != c.Status.Rotation.CurrentSecretID {

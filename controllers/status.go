@@ -23,6 +23,7 @@ import (
 type conditioned interface {
 	client.Object
 	GetConditions() *[]metav1.Condition
+	SetObservedGeneration(int64)
 }
 
 // stepError is a failed reconcile step. It carries the condition reason, and whether
@@ -66,10 +67,22 @@ func cognitoFailed(op string, err error) error {
 	return &stepError{reason: v1alpha1.ReasonCognitoError, err: fmt.Errorf("%s: %w", op, err)}
 }
 
-// finishStatus sets the kstatus conditions from the outcome of a reconcile pass, and
-// returns what controller-runtime should do next. It is the only place conditions
-// are computed, so every path of every reconciler reports the same way.
-func finishStatus(obj conditioned, res ctrl.Result, err error, readyMessage string) (ctrl.Result, error) {
+// finish ends a reconcile pass: it sets the kstatus conditions from the pass's
+// outcome, records the generation when the pass ended Ready or Stalled, emits an
+// event when Ready changed from before, and returns what controller-runtime should
+// do next. It is the only place conditions are computed, so every path of every
+// reconciler reports the same way. The caller writes the status.
+func finish(rec events.EventRecorder, obj conditioned, before []metav1.Condition, res ctrl.Result, err error, readyMessage string) (ctrl.Result, error) {
+	res, err = setConditions(obj, res, err, readyMessage)
+	conds := *obj.GetConditions()
+	if apimeta.IsStatusConditionTrue(conds, v1alpha1.ConditionReady) || apimeta.IsStatusConditionTrue(conds, v1alpha1.ConditionStalled) {
+		obj.SetObservedGeneration(obj.GetGeneration())
+	}
+	readyTransition(rec, obj, before)
+	return res, err
+}
+
+func setConditions(obj conditioned, res ctrl.Result, err error, readyMessage string) (ctrl.Result, error) {
 	conds := obj.GetConditions()
 	gen := obj.GetGeneration()
 	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
@@ -104,16 +117,6 @@ func finishStatus(obj conditioned, res ctrl.Result, err error, readyMessage stri
 	}
 }
 
-// observedGeneration is the generation to record: kstatus reads a pass as finished
-// when it ended Ready or Stalled.
-func observedGeneration(obj conditioned, previous int64) int64 {
-	if apimeta.IsStatusConditionTrue(*obj.GetConditions(), v1alpha1.ConditionReady) ||
-		apimeta.IsStatusConditionTrue(*obj.GetConditions(), v1alpha1.ConditionStalled) {
-		return obj.GetGeneration()
-	}
-	return previous
-}
-
 // patchStatus writes the status once, as a merge patch from the object as it was
 // read, and ignores a deleted object.
 func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) error {
@@ -137,6 +140,14 @@ func readyTransition(rec events.EventRecorder, obj conditioned, before []metav1.
 		typ = corev1.EventTypeWarning
 	}
 	rec.Eventf(obj, nil, typ, now.Reason, "Reconcile", "%s", now.Message)
+}
+
+// event records a Normal event whose reason is also its action, for the steps a
+// reconciler took (created, updated, deleted, rotated...).
+func (o *Options) event(obj client.Object, reason, format string, args ...any) {
+	if o.Recorder != nil {
+		o.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, reason, reason, format, args...)
+	}
 }
 
 // jittered is period plus up to 10% so that objects created together do not all

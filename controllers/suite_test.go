@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -196,6 +197,49 @@ func (e *testEnv) stop() {
 		<-e.done
 		e.cancel = nil
 	}
+}
+
+// killOn makes the manager die at its first call of op: before the call, or after
+// Cognito answered it. The manager's context ends there, so nothing after that
+// point (not a status write, not a Secret) reaches the API server.
+func (e *testEnv) killOn(op string, before bool) {
+	cancel := e.cancel
+	var once sync.Once
+	kill := func(called string) error {
+		if called != op {
+			return nil
+		}
+		killed := false
+		once.Do(func() { cancel(); killed = true })
+		if killed {
+			return errors.New("killed")
+		}
+		return nil
+	}
+	if before {
+		e.api.setHooks(kill, nil)
+	} else {
+		e.api.setHooks(nil, kill)
+	}
+}
+
+// waitKilled waits until the manager killed by killOn has stopped.
+func (e *testEnv) waitKilled() {
+	e.t.Helper()
+	select {
+	case <-e.done:
+		e.cancel = nil
+	case <-time.After(30 * time.Second):
+		e.t.Fatal("the kill point was never reached")
+	}
+}
+
+// restart starts a new manager, as a restarted process would, with a fresh call
+// counter and no hooks.
+func (e *testEnv) restart() {
+	e.api = &hookedAPI{API: cognitoClient()}
+	e.opts.Cognito = e.api
+	e.start()
 }
 
 // cleanup deletes the test's objects with the manager still running (so finalizers

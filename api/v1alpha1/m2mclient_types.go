@@ -239,6 +239,9 @@ func init() {
 // GetConditions returns the object's conditions, for the shared status helpers.
 func (c *M2MClient) GetConditions() *[]metav1.Condition { return &c.Status.Conditions }
 
+// SetObservedGeneration records the generation a finished pass reconciled.
+func (c *M2MClient) SetObservedGeneration(g int64) { c.Status.ObservedGeneration = g }
+
 // SecretName is the name of the Secret the credentials are written to.
 func (c *M2MClient) SecretName() string {
 	if c.Spec.Secret.Name != "" {

@@ -140,3 +140,6 @@ func FullScopeName(identifier, scope string) string { return identifier + "/" + 
 
 // GetConditions returns the object's conditions, for the shared status helpers.
 func (r *ResourceServer) GetConditions() *[]metav1.Condition { return &r.Status.Conditions }
+
+// SetObservedGeneration records the generation a finished pass reconciled.
+func (r *ResourceServer) SetObservedGeneration(g int64) { r.Status.ObservedGeneration = g }

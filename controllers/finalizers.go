@@ -1,0 +1,29 @@
+package controllers
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+// ensureFinalizer adds the finalizer before anything is created in Cognito, so that
+// nothing created can outlive its object unnoticed.
+func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
+	if controllerutil.ContainsFinalizer(obj, v1alpha1.Finalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(obj, v1alpha1.Finalizer)
+	return c.Patch(ctx, obj, patch)
+}
+
+func removeFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
+	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	if !controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer) {
+		return nil
+	}
+	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
+}
