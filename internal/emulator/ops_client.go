@@ -262,16 +262,25 @@ func (e *Emulator) opCreateUserPoolClient(body []byte) (any, error) {
 	return map[string]any{"UserPoolClient": c.out(p.ID)}, nil
 }
 
+// clientLocked finds the pool and the app client a request names.
+func (e *Emulator) clientLocked(in *clientInput) (*pool, *appClient, error) {
+	p, err := e.poolLocked(in.UserPoolId)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := p.client(in.ClientId)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, c, nil
+}
+
 func (e *Emulator) opDescribeUserPoolClient(body []byte) (any, error) {
 	var in clientInput
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.client(in.ClientId)
+	p, c, err := e.clientLocked(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -286,11 +295,7 @@ func (e *Emulator) opUpdateUserPoolClient(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.client(in.ClientId)
+	p, c, err := e.clientLocked(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -314,11 +319,7 @@ func (e *Emulator) opDeleteUserPoolClient(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.client(in.ClientId)
+	p, c, err := e.clientLocked(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -366,11 +367,7 @@ func (e *Emulator) opAddUserPoolClientSecret(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.client(in.ClientId)
+	_, c, err := e.clientLocked(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -403,11 +400,7 @@ func (e *Emulator) opListUserPoolClientSecrets(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.client(in.ClientId)
+	_, c, err := e.clientLocked(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -423,11 +416,7 @@ func (e *Emulator) opDeleteUserPoolClientSecret(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.client(in.ClientId)
+	_, c, err := e.clientLocked(&in)
 	if err != nil {
 		return nil, err
 	}
