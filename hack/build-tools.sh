@@ -31,7 +31,7 @@ mkdir -p "$cache"
 for pkg in "$@"; do
   n=$(basename "$pkg")
   [ -x "$cache/$n" ] && { cp "$cache/$n" "$out_dir/$n"; continue; }
-  echo "==> tools: building $n from $mod_dir (cold builds of the Kubernetes binaries take ~15 min on 2 cores)"
+  echo "==> tools: building $n from $mod_dir (a first build can take minutes; kube-apiserver about 15 on 2 cores)"
   start=$(date +%s)
   (cd "$mod_dir" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$cache/$n.tmp" "$pkg")
   mv "$cache/$n.tmp" "$cache/$n"

@@ -1,28 +1,30 @@
 package authtest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 )
-
-var dirSeq atomic.Int64
 
 // WriteSecretDir replaces the content of dir with files, the way the kubelet
 // updates a mounted Secret: the files are written to a new hidden directory, the
 // `..data` symlink is swapped to it in one rename, each key is a symlink through
 // `..data`, and keys that are gone are removed. A reader never sees a mix of old
-// and new files.
+// and new files. Directories are private to the owner and files owner-readable
+// only, since they hold client secrets.
 func WriteSecretDir(dir string, files map[string]string) error {
-	ts := fmt.Sprintf("..%d", dirSeq.Add(1))
-	tsDir := filepath.Join(dir, ts)
-	if err := os.MkdirAll(tsDir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	// A fresh, uniquely named directory per update, so that writers in different
+	// processes (a test, then a demo) never write into a directory being read.
+	tsDir, err := os.MkdirTemp(dir, "..v")
+	if err != nil {
+		return err
+	}
+	ts := filepath.Base(tsDir)
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(tsDir, name), []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tsDir, name), []byte(content), 0o600); err != nil {
 			return err
 		}
 	}

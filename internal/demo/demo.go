@@ -37,6 +37,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/cognito-m2m/operator/auth/authtest"
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
 )
 
@@ -489,7 +490,7 @@ func (e *Env) mountSecret(ctx context.Context, s *Step) error {
 			return fmt.Errorf("Secret %s has no %s", SecretName, k)
 		}
 	}
-	if err := writeSecretVolume(e.CredentialsDir, data); err != nil {
+	if err := authtest.WriteSecretDir(e.CredentialsDir, secretFiles(data)); err != nil {
 		return err
 	}
 	e.ClientID = string(data["client_id"])
@@ -700,7 +701,7 @@ func (e *Env) SyncSecret(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		if e.secretChanged(data) {
-			_ = writeSecretVolume(e.CredentialsDir, data)
+			_ = authtest.WriteSecretDir(e.CredentialsDir, secretFiles(data))
 		}
 	}
 }
