@@ -42,7 +42,10 @@
 // Behaviour follows Cognito where it matters to this project: updates reset
 // omitted members to their defaults, client names are not unique, limits and
 // input patterns are enforced, at most two secrets per client and never
-// fewer than one, unknown scopes are refused. What Cognito does that this
+// fewer than one, unknown scopes are refused, and the client-credentials flow
+// is refused on a client without a custom scope (InvalidOAuthFlowException),
+// so a client loses its last scope by having its OAuth flows turned off,
+// after which the token endpoint answers unauthorized_client. What Cognito does that this
 // project does not use (users, sign-in, hosted UI, triggers, most pool
 // settings) is not emulated; unknown request members are ignored.
 package emulator

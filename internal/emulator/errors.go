@@ -21,6 +21,11 @@ const (
 	errIncompleteSignature   = "IncompleteSignatureException"
 )
 
+// msgClientCredentialsWithoutScopes is Cognito's refusal of the
+// client-credentials flow on a client without a custom scope, as widely
+// reported by Terraform and CDK users.
+const msgClientCredentialsWithoutScopes = "client_credentials flow can not be selected if there are no custom scopes"
+
 // apiError is a control-plane error as it goes on the wire.
 type apiError struct {
 	Type    string

@@ -123,6 +123,13 @@ func (c *clientConfig) normalize(p *pool, hasSecret bool) error {
 		if !hasSecret {
 			return newErr(errInvalidOAuthFlow, "client_credentials flow can not be selected if client does not have a client secret.")
 		}
+		// Cognito refuses this with AllowedOAuthFlowsUserPoolClient true;
+		// with it false the answer is not documented, and refusing there too
+		// keeps the emulator at least as strict as Cognito. Taking every
+		// scope away therefore means turning the flows off.
+		if !slices.ContainsFunc(c.AllowedOAuthScopes, isCustomScope) {
+			return newErr(errInvalidOAuthFlow, msgClientCredentialsWithoutScopes)
+		}
 	}
 	if c.AllowedOAuthFlowsUserPoolClient && len(c.AllowedOAuthFlows) == 0 {
 		return newErr(errInvalidOAuthFlow, "AllowedOAuthFlows must be specified if AllowedOAuthFlowsUserPoolClient is true.")

@@ -195,6 +195,10 @@ func (p *pool) scopeExists(full string) bool {
 	return false
 }
 
+// isCustomScope reports whether a scope is a resource server's, not one of
+// Cognito's built-in scopes.
+func isCustomScope(full string) bool { return !builtinScopes[full] }
+
 var builtinScopes = map[string]bool{
 	"openid": true, "email": true, "phone": true, "profile": true, "aws.cognito.signin.user.admin": true,
 }
