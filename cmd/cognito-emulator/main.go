@@ -2,20 +2,20 @@
 // (package internal/emulator) as a server, for the quick start, the demo and
 // the end-to-end tests.
 //
-// When it is ready to serve it prints one JSON line on stdout, for scripts:
+// When it is ready to serve it prints one JSON line on stdout, for scripts
+// (emulator.ReadyLine describes it and emulator.ParseReadyLine reads it):
 //
 //	{"event":"ready","addr":"127.0.0.1:9229","baseUrl":"http://127.0.0.1:9229","region":"us-east-1","tokenEndpoint":"http://127.0.0.1:9229/oauth2/token","userPoolId":"us-east-1_AbC123xyZ","issuer":"http://127.0.0.1:9229/us-east-1_AbC123xyZ"}
 //
 // userPoolId and issuer appear only with --create-pool (the id is random
-// unless --create-pool-id fixes it), domain only with --create-pool-domain; baseUrl, tokenEndpoint and issuer are left out when
-// listening on all interfaces without --base-url, since the URL then comes
-// from each request's Host. Logs go to stderr. SIGINT or SIGTERM stops it
-// gracefully.
+// unless --create-pool-id fixes it), domain only with --create-pool-domain;
+// baseUrl, tokenEndpoint and issuer are left out when listening on all
+// interfaces without --base-url, since the URL then comes from each
+// request's Host. Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,18 +38,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// readyLine is the machine-readable start-up line on stdout.
-type readyLine struct {
-	Event         string `json:"event"`
-	Addr          string `json:"addr"`
-	BaseURL       string `json:"baseUrl,omitempty"`
-	Region        string `json:"region"`
-	TokenEndpoint string `json:"tokenEndpoint,omitempty"`
-	UserPoolID    string `json:"userPoolId,omitempty"`
-	Issuer        string `json:"issuer,omitempty"`
-	Domain        string `json:"domain,omitempty"`
 }
 
 type config struct {
@@ -98,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ready := readyLine{Event: "ready", Addr: ln.Addr().String(), BaseURL: emu.BaseURL(), Region: emu.Region()}
+	ready := emulator.ReadyLine{Event: emulator.ReadyEvent, Addr: ln.Addr().String(), BaseURL: emu.BaseURL(), Region: emu.Region()}
 	if emu.BaseURL() != "" {
 		ready.TokenEndpoint = emu.TokenURL()
 	}
@@ -124,8 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	line, _ := json.Marshal(ready)
-	fmt.Fprintln(stdout, string(line))
+	fmt.Fprintln(stdout, ready)
 	log.Info("Cognito emulator listening", "addr", ln.Addr().String(), "baseUrl", emu.BaseURL(), "stateFile", cfg.stateFile, "quotas", cfg.quotas)
 
 	select {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cognito-m2m/operator/internal/emulator"
 )
 
 // buildBinary compiles the command once per test binary run.
@@ -53,7 +55,7 @@ func binary(t *testing.T) string {
 // started is a running emulator process and its start-up line.
 type started struct {
 	cmd    *exec.Cmd
-	ready  readyLine
+	ready  emulator.ReadyLine
 	stderr *syncBuffer
 }
 
@@ -86,8 +88,8 @@ func start(t *testing.T, args ...string) *started {
 		if !ok {
 			t.Fatalf("no start-up line; stderr:\n%s", s.stderr)
 		}
-		if err := json.Unmarshal([]byte(line), &s.ready); err != nil {
-			t.Fatalf("start-up line %q is not JSON: %v", line, err)
+		if s.ready, ok = emulator.ParseReadyLine(line); !ok {
+			t.Fatalf("start-up line %q is not the ready line", line)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no start-up line within 20s; stderr:\n%s", s.stderr)
@@ -121,7 +123,7 @@ func TestBinaryStartsServesAndStops(t *testing.T) {
 		t.Errorf("userPoolId %q is not a pool id", r.UserPoolID)
 	}
 	base := "http://" + r.Addr
-	want := readyLine{Event: "ready", Addr: r.Addr, BaseURL: base, Region: "eu-central-1",
+	want := emulator.ReadyLine{Event: emulator.ReadyEvent, Addr: r.Addr, BaseURL: base, Region: "eu-central-1",
 		TokenEndpoint: base + "/oauth2/token", UserPoolID: r.UserPoolID, Issuer: base + "/" + r.UserPoolID, Domain: "demo-auth"}
 	if r != want {
 		t.Errorf("start-up line = %+v, want %+v", r, want)
@@ -184,7 +186,7 @@ func TestBinaryCreatesPoolWithFixedID(t *testing.T) {
 		"--create-pool-domain", "local-auth", "--state-file", state}
 	s := start(t, args...)
 	base := "http://" + s.ready.Addr
-	want := readyLine{Event: "ready", Addr: s.ready.Addr, BaseURL: base, Region: "us-east-1",
+	want := emulator.ReadyLine{Event: emulator.ReadyEvent, Addr: s.ready.Addr, BaseURL: base, Region: "us-east-1",
 		TokenEndpoint: base + "/oauth2/token", UserPoolID: "us-east-1_local0000", Issuer: base + "/us-east-1_local0000", Domain: "local-auth"}
 	if s.ready != want {
 		t.Errorf("start-up line = %+v, want %+v", s.ready, want)

@@ -39,6 +39,7 @@ import (
 
 	"github.com/cognito-m2m/operator/auth/authtest"
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
+	"github.com/cognito-m2m/operator/internal/emulator"
 )
 
 // Module is the module path that identifies the repository root.
@@ -322,15 +323,6 @@ func (e *Env) startControlPlane(ctx context.Context, s *Step) error {
 	return nil
 }
 
-// readyLine is what the emulator prints on stdout once it serves.
-type readyLine struct {
-	Event         string `json:"event"`
-	BaseURL       string `json:"baseUrl"`
-	TokenEndpoint string `json:"tokenEndpoint"`
-	UserPoolID    string `json:"userPoolId"`
-	Issuer        string `json:"issuer"`
-}
-
 func (e *Env) startEmulator(ctx context.Context, s *Step) error {
 	p, err := e.startProcess("cognito-emulator", filepath.Join(e.binDir, "cognito-emulator"), []string{
 		"--addr", "127.0.0.1:0", "--region", e.Region,
@@ -360,17 +352,11 @@ func (e *Env) startEmulator(ctx context.Context, s *Step) error {
 	}
 }
 
-// findReadyLine looks for the emulator's JSON ready line in its log, which also
+// findReadyLine looks for the emulator's ready line in its log, which also
 // holds its stderr.
-func findReadyLine(path string) (readyLine, bool) {
+func findReadyLine(path string) (emulator.ReadyLine, bool) {
 	b, _ := os.ReadFile(path)
-	for _, line := range strings.Split(string(b), "\n") {
-		var r readyLine
-		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &r) == nil && r.Event == "ready" {
-			return r, true
-		}
-	}
-	return readyLine{}, false
+	return emulator.FindReadyLine(string(b))
 }
 
 func (e *Env) startOperator(ctx context.Context, s *Step) error {
