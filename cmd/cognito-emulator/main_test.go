@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
 )
@@ -211,6 +216,103 @@ func TestBinaryCreatesPoolWithFixedID(t *testing.T) {
 	}
 }
 
+// The state file is written behind the changes: a kill -9 after the flush
+// interval loses nothing, and a graceful stop writes what is still pending.
+func TestBinaryStateFileWriteBehind(t *testing.T) {
+	ctx := context.Background()
+	state := filepath.Join(t.TempDir(), "state.json")
+	args := func(interval string) []string {
+		return []string{"--addr", "127.0.0.1:0", "--create-pool", "p", "--create-pool-id", "us-east-1_wb0000",
+			"--state-file", state, "--state-flush-interval", interval}
+	}
+	createClient := func(s *started, name string) string {
+		t.Helper()
+		out, err := sdkClient(s).CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
+			UserPoolId: aws.String(s.ready.UserPoolID), ClientName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("CreateUserPoolClient: %v", err)
+		}
+		return *out.UserPoolClient.ClientId
+	}
+	describe := func(s *started, id string) error {
+		_, err := sdkClient(s).DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
+			UserPoolId: aws.String(s.ready.UserPoolID), ClientId: aws.String(id)})
+		return err
+	}
+	inFile := func(id string) bool {
+		b, err := os.ReadFile(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Contains(b, []byte(id))
+	}
+
+	t.Run("kill -9 after the interval", func(t *testing.T) {
+		s := start(t, args("200ms")...)
+		id := createClient(s, "before-kill")
+		time.Sleep(time.Second) // the interval and a wide margin for a loaded machine
+		if err := s.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.cmd.Wait()
+		if !inFile(id) {
+			t.Errorf("client %s not in the state file 1s after its creation", id)
+		}
+		again := start(t, args("200ms")...)
+		if err := describe(again, id); err != nil {
+			t.Errorf("client created before kill -9: %v", err)
+		}
+		if code := again.stop(t); code != 0 {
+			t.Errorf("exit code after SIGTERM = %d; stderr:\n%s", code, again.stderr)
+		}
+	})
+
+	t.Run("graceful stop before the interval", func(t *testing.T) {
+		s := start(t, args("1h")...)
+		id := createClient(s, "before-stop")
+		// Not written yet: the change waits for the interval...
+		if inFile(id) {
+			t.Fatalf("client %s written at once with a 1h interval: the file is not written behind", id)
+		}
+		// ...and SIGTERM writes it.
+		if code := s.stop(t); code != 0 {
+			t.Fatalf("exit code after SIGTERM = %d; stderr:\n%s", code, s.stderr)
+		}
+		if !inFile(id) {
+			t.Errorf("client %s not in the state file after a graceful stop", id)
+		}
+		again := start(t, args("1h")...)
+		if err := describe(again, id); err != nil {
+			t.Errorf("client created before the graceful stop: %v", err)
+		}
+	})
+}
+
+// sdkClient is the real AWS SDK client pointed at a started emulator.
+func sdkClient(s *started) *cip.Client {
+	return cip.NewFromConfig(aws.Config{
+		Region:       s.ready.Region,
+		BaseEndpoint: aws.String(s.ready.BaseURL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
+	}, func(o *cip.Options) { o.RetryMaxAttempts = 1 })
+}
+
+// The binaries that ship do not link test support: the emulator's test
+// server lives in emulatortest.
+func TestBinariesLinkNoTestSupport(t *testing.T) {
+	const module = "github.com/cognito-m2m/operator"
+	out, err := exec.Command("go", "list", "-deps", module+"/cmd/manager", module+"/cmd/cognito-emulator").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for pkg := range strings.Lines(string(out)) {
+		switch pkg = strings.TrimSpace(pkg); pkg {
+		case "testing", "net/http/httptest", module + "/internal/emulator/emulatortest":
+			t.Errorf("the manager or the emulator binary links %s", pkg)
+		}
+	}
+}
+
 func TestBinaryRefusesBadStart(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -232,6 +334,7 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 		{"pool id without pool", []string{"--create-pool-id", "us-east-1_local0000"}, 2, "--create-pool-id needs --create-pool"},
 		{"pool id of another region", []string{"--region", "eu-west-1", "--create-pool", "p", "--create-pool-id", "us-east-1_local0000"}, 2, "--create-pool-id"},
 		{"pool id with a dash", []string{"--create-pool", "p", "--create-pool-id", "us-east-1_a-b"}, 2, "--create-pool-id"},
+		{"zero flush interval", []string{"--state-flush-interval", "0s"}, 2, "--state-flush-interval"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

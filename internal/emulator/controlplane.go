@@ -123,17 +123,24 @@ func (e *Emulator) controlPlane(w http.ResponseWriter, r *http.Request, op strin
 		return nil, err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	res, err := spec.fn(e, body)
+	var out []byte
+	if err == nil {
+		out, err = json.Marshal(res) // under the lock: res may share slices with the state
+	}
+	if err == nil && spec.write {
+		e.changedLocked()
+	}
+	e.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	if spec.write {
-		if err := e.saveLocked(); err != nil {
+	if spec.write && e.writeThrough() {
+		if err := e.flushNow(); err != nil {
 			return nil, err
 		}
 	}
-	return json.Marshal(res)
+	return out, nil
 }
 
 func decode(body []byte, v any) error {

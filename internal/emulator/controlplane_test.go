@@ -25,7 +25,7 @@ var ignoreSDKInternals = cmpopts.IgnoreUnexported(
 
 func TestUserPools(t *testing.T) {
 	ctx := context.Background()
-	emu, url := NewServer(t, Options{Region: "eu-west-1"})
+	emu, url := newServer(t, Options{Region: "eu-west-1"})
 	sdk := newSDK(t, url)
 
 	created, err := sdk.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("main pool"),
@@ -112,7 +112,7 @@ func TestUserPools(t *testing.T) {
 
 func TestListUserPoolsPaginates(t *testing.T) {
 	ctx := context.Background()
-	_, url := NewServer(t, Options{})
+	_, url := newServer(t, Options{})
 	sdk := newSDK(t, url)
 	var want []string
 	for i := range 5 {
@@ -472,7 +472,7 @@ func TestClientSecrets(t *testing.T) {
 // TestWireProtocol checks what the SDK cannot send: unknown operations,
 // missing credentials, oversized bodies.
 func TestWireProtocol(t *testing.T) {
-	_, url := NewServer(t, Options{})
+	_, url := newServer(t, Options{})
 	cases := []struct {
 		name       string
 		target     string

@@ -225,6 +225,10 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	kids := f.emu.SigningKeyIDs()
+	// A clean stop writes every change, however recent.
+	if err := f.emu.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -238,7 +242,7 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 	}
 
 	// A second emulator on the same file sees everything.
-	emu2, url2 := NewServer(t, Options{StateFile: path})
+	emu2, url2 := newServer(t, Options{StateFile: path})
 	sdk2 := newSDK(t, url2)
 	desc, err := sdk2.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &f.poolID, ClientId: f.client.ClientId})
 	if err != nil {
@@ -284,7 +288,7 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 func TestEnsureUserPoolWithID(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.json")
-	emu, url := NewServer(t, Options{Region: "eu-west-1", StateFile: path})
+	emu, url := newServer(t, Options{Region: "eu-west-1", StateFile: path})
 	sdk := newSDK(t, url)
 
 	const id = "eu-west-1_local0000"
@@ -305,7 +309,7 @@ func TestEnsureUserPoolWithID(t *testing.T) {
 	}
 
 	// Idempotent, also across a restart on the same state file.
-	emu2, _ := NewServer(t, Options{Region: "eu-west-1", StateFile: path})
+	emu2, _ := newServer(t, Options{Region: "eu-west-1", StateFile: path})
 	for name, e := range map[string]*Emulator{"same emulator": emu, "after restart": emu2} {
 		if got, err := e.EnsureUserPoolWithID(id, "dev", "dev-auth"); err != nil || got != id {
 			t.Errorf("%s: EnsureUserPoolWithID again = %q, %v; want %q", name, got, err, id)

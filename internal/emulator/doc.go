@@ -31,13 +31,16 @@
 //     GET/PUT/DELETE /_emulator/quotas (PUT with an empty body turns on
 //     DefaultQuotas).
 //
-// In a test of another package:
+// In a test of another package, emulatortest.NewServer starts one on an
+// httptest server; the binary cmd/cognito-emulator serves one over TCP and
+// prints a ReadyLine when it listens.
 //
-//	emu, url := emulator.NewServer(t, emulator.Options{})
-//	cfg := aws.Config{Region: emu.Region(), BaseEndpoint: aws.String(url),
-//		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-//	cip := cognitoidentityprovider.NewFromConfig(cfg)
-//	// ... then fetch tokens from emu.TokenURL() and verify against emu.IssuerURL(poolID).
+// With Options.StateFile the state survives restarts. It is written behind
+// the changes (at most Options.StateFlushInterval, 200 ms by default, after
+// a change, many changes in one write) so that a request costs about the
+// same with and without a state file; Close writes what is pending. A crash
+// loses at most the changes of the last interval; each write replaces the
+// file atomically, so it is never torn.
 //
 // Behaviour follows Cognito where it matters to this project: updates reset
 // omitted members to their defaults, client names are not unique, limits and

@@ -5,17 +5,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
 // DefaultRegion is the region used when Options.Region is empty.
 const DefaultRegion = "us-east-1"
+
+// DefaultStateFlushInterval is how long a change waits, at most, before it
+// is written to the state file, when Options.StateFlushInterval is zero.
+const DefaultStateFlushInterval = 200 * time.Millisecond
 
 // accountID is the AWS account the emulator pretends to be, for ARNs.
 const accountID = "123456789012"
@@ -31,9 +33,19 @@ type Options struct {
 	// from each request, which is right unless a proxy sits in between.
 	BaseURL string
 	// StateFile, when set, is loaded at start (a missing file is an empty
-	// state) and rewritten atomically after every change. Empty keeps the
-	// state in memory only.
+	// state) and kept up to date behind the changes: a change is answered
+	// at once and written, together with every other change made in the
+	// meantime, within StateFlushInterval. Each write replaces the whole
+	// file atomically (a temporary file renamed over it), so the file is
+	// never torn. Close writes what is pending, so a clean stop loses
+	// nothing; a crash loses at most the changes of the last interval.
+	// Empty keeps the state in memory only.
 	StateFile string
+	// StateFlushInterval bounds how long a change waits before it is
+	// written to StateFile. Zero means DefaultStateFlushInterval. Negative
+	// writes the file before each change is answered (write-through),
+	// which costs a whole-state write per request.
+	StateFlushInterval time.Duration
 	// Quotas turns on request-rate quotas; nil leaves them off.
 	Quotas *Quotas
 	// Logger receives one record per request. Nil discards.
@@ -48,16 +60,28 @@ type Options struct {
 // client-credentials token endpoint, and the keys to verify its tokens.
 // It is safe for concurrent use.
 type Emulator struct {
-	region    string
-	stateFile string
-	log       *slog.Logger
-	now       func() time.Time
+	region     string
+	stateFile  string
+	flushEvery time.Duration // < 0: write-through
+	log        *slog.Logger
+	now        func() time.Time
 
 	baseMu  sync.RWMutex
 	baseURL string
 
-	mu sync.Mutex // guards st and writes of the state file
-	st *state
+	mu    sync.Mutex // guards st and dirty
+	st    *state
+	dirty bool // st has changes the state file does not have yet
+
+	// fileMu serializes writes of the state file. It is taken before mu,
+	// so the snapshots are written in the order they were taken.
+	fileMu sync.Mutex
+	// wake tells the flush loop that a change is pending; it holds one
+	// signal, so any number of changes make one write.
+	wake      chan struct{}
+	stop      chan struct{} // closed by Close
+	loopDone  chan struct{} // closed when the flush loop has returned
+	closeOnce sync.Once
 
 	ctl controls
 }
@@ -68,11 +92,15 @@ var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
 // is set. It generates a signing key when the state has none.
 func New(opts Options) (*Emulator, error) {
 	e := &Emulator{
-		region:    opts.Region,
-		stateFile: opts.StateFile,
-		log:       opts.Logger,
-		now:       opts.Now,
-		baseURL:   strings.TrimRight(opts.BaseURL, "/"),
+		region:     opts.Region,
+		stateFile:  opts.StateFile,
+		flushEvery: opts.StateFlushInterval,
+		log:        opts.Logger,
+		now:        opts.Now,
+		baseURL:    strings.TrimRight(opts.BaseURL, "/"),
+	}
+	if e.flushEvery == 0 {
+		e.flushEvery = DefaultStateFlushInterval
 	}
 	if e.region == "" {
 		e.region = DefaultRegion
@@ -108,25 +136,125 @@ func New(opts Options) (*Emulator, error) {
 		}
 		e.st.rotateKey(k, now)
 	}
-	if err := e.saveLocked(); err != nil {
-		return nil, err
+	if e.stateFile != "" {
+		// Written at once, so that an unwritable file fails the start,
+		// not a later request.
+		e.dirty = true
+		if err := e.Flush(); err != nil {
+			return nil, err
+		}
+		if e.flushEvery > 0 {
+			e.wake = make(chan struct{}, 1)
+			e.stop = make(chan struct{})
+			e.loopDone = make(chan struct{})
+			go e.flushLoop()
+		}
 	}
 	return e, nil
 }
 
-// NewServer starts an emulator on an httptest server for the duration of
-// the test and returns it with the server's URL, which is also its base URL.
-// It fails the test if the emulator cannot start.
-func NewServer(t testing.TB, opts Options) (*Emulator, string) {
-	t.Helper()
-	e, err := New(opts)
-	if err != nil {
-		t.Fatalf("start Cognito emulator: %v", err)
+// Close writes the changes not yet in the state file and stops the
+// background writer. Stop serving requests before: a change made after
+// Close stays in memory until the next Flush or Close. Close without a
+// state file does nothing.
+func (e *Emulator) Close() error {
+	e.closeOnce.Do(func() {
+		if e.stop != nil {
+			close(e.stop)
+			<-e.loopDone
+		}
+	})
+	return e.Flush()
+}
+
+// Flush writes the changes not yet in the state file now, if there is a
+// state file and there are such changes.
+func (e *Emulator) Flush() error {
+	if e.stateFile == "" {
+		return nil
 	}
-	srv := httptest.NewServer(e.Handler())
-	t.Cleanup(srv.Close)
-	e.SetBaseURL(srv.URL)
-	return e, srv.URL
+	e.fileMu.Lock()
+	defer e.fileMu.Unlock()
+	e.mu.Lock()
+	if !e.dirty {
+		e.mu.Unlock()
+		return nil
+	}
+	// Copied under the lock, encoded and written outside it, so that
+	// requests wait for the copy only.
+	snap := e.st.clone()
+	e.dirty = false
+	e.mu.Unlock()
+	b, err := encodeState(snap)
+	if err == nil {
+		err = writeStateFile(e.stateFile, b)
+	}
+	if err != nil {
+		e.mu.Lock()
+		e.dirty = true
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// flushLoop writes the state file behind the changes: the first change
+// after a write starts the interval, and the changes made until it ends go
+// into one write.
+func (e *Emulator) flushLoop() {
+	defer close(e.loopDone)
+	for {
+		select {
+		case <-e.wake:
+		case <-e.stop:
+			return
+		}
+		t := time.NewTimer(e.flushEvery)
+		select {
+		case <-t.C:
+		case <-e.stop:
+			t.Stop()
+			return // Close writes what is pending
+		}
+		if err := e.Flush(); err != nil {
+			e.log.Error("Writing the state file failed; retrying", "stateFile", e.stateFile, "error", err)
+			e.signal() // still dirty: try again after another interval
+		}
+	}
+}
+
+// changedLocked records that the state changed, so that it is written to
+// the state file. The caller holds e.mu.
+func (e *Emulator) changedLocked() {
+	if e.stateFile == "" {
+		return
+	}
+	e.dirty = true
+	e.signal()
+}
+
+func (e *Emulator) signal() {
+	if e.wake == nil {
+		return
+	}
+	select {
+	case e.wake <- struct{}{}:
+	default: // a write is already due
+	}
+}
+
+// writeThrough reports whether a change is written before it is answered.
+func (e *Emulator) writeThrough() bool { return e.stateFile != "" && e.flushEvery < 0 }
+
+// flushNow writes the state file before a change is answered, for the
+// rare changes whose loss would be surprising: the start-up pool and
+// signing keys. The caller does not hold e.mu.
+func (e *Emulator) flushNow() error {
+	if err := e.Flush(); err != nil {
+		e.log.Error("Writing the state file failed", "stateFile", e.stateFile, "error", err)
+		return newErr(errInternal, "saving emulator state failed")
+	}
+	return nil
 }
 
 // SetBaseURL sets the URL clients reach the emulator at, for when it is only
@@ -175,14 +303,18 @@ func (e *Emulator) requestBase(r *http.Request) string {
 // the same across restarts with a state file.
 func (e *Emulator) EnsureUserPool(name, domain string) (string, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	var p *pool
 	for _, c := range e.st.Pools {
 		if c.Name == name && (p == nil || c.Seq < p.Seq) {
 			p = c
 		}
 	}
-	return e.ensurePoolLocked(p, "", name, domain)
+	id, err := e.ensurePoolLocked(p, "", name, domain)
+	e.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	return id, e.flushNow()
 }
 
 // EnsureUserPoolWithID returns id after making sure a user pool with that id
@@ -197,12 +329,17 @@ func (e *Emulator) EnsureUserPoolWithID(id, name, domain string) (string, error)
 		return "", err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	p := e.st.Pools[id]
 	if p != nil && p.Name != name {
+		e.mu.Unlock()
 		return "", fmt.Errorf("user pool %s exists with name %q, not %q", id, p.Name, name)
 	}
-	return e.ensurePoolLocked(p, id, name, domain)
+	id, err := e.ensurePoolLocked(p, id, name, domain)
+	e.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	return id, e.flushNow()
 }
 
 // poolIDSuffixRe is what follows "<region>_" in a pool id (see poolIDRe).
@@ -218,7 +355,7 @@ func (e *Emulator) checkPoolID(id string) error {
 }
 
 // ensurePoolLocked creates the pool when p is nil (with id, or a random id
-// when it is empty), adds the prefix domain when missing, and saves.
+// when it is empty) and adds the prefix domain when missing.
 func (e *Emulator) ensurePoolLocked(p *pool, id, name, domain string) (string, error) {
 	if p == nil {
 		var err error
@@ -231,9 +368,7 @@ func (e *Emulator) ensurePoolLocked(p *pool, id, name, domain string) (string, e
 			return "", err
 		}
 	}
-	if err := e.saveLocked(); err != nil {
-		return "", err
-	}
+	e.changedLocked()
 	return p.ID, nil
 }
 
@@ -247,9 +382,12 @@ func (e *Emulator) RotateSigningKey() (string, error) {
 		return "", err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.st.rotateKey(k, now)
-	if err := e.saveLocked(); err != nil {
+	e.changedLocked()
+	e.mu.Unlock()
+	// Written at once: tokens signed with a key lost in a crash would
+	// fail verification after the restart.
+	if err := e.flushNow(); err != nil {
 		return "", err
 	}
 	return k.Kid, nil
@@ -265,18 +403,6 @@ func (e *Emulator) SigningKeyIDs() []string {
 		ids = append(ids, k.Kid)
 	}
 	return ids
-}
-
-// saveLocked writes the state file, if there is one. The caller holds e.mu.
-func (e *Emulator) saveLocked() error {
-	if e.stateFile == "" {
-		return nil
-	}
-	if err := saveState(e.stateFile, e.st); err != nil {
-		e.log.Error("Saving state failed", "error", err)
-		return newErr(errInternal, "saving emulator state failed")
-	}
-	return nil
 }
 
 func maxTime(a, b time.Time) time.Time {

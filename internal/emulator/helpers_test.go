@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +24,26 @@ func newSDK(t testing.TB, url string) *cip.Client {
 	return cip.NewFromConfig(cfg, func(o *cip.Options) { o.RetryMaxAttempts = 1 })
 }
 
+// newServer starts an emulator on an httptest server for the test, as
+// emulatortest.NewServer does for other packages (which this package's
+// tests cannot import: it imports this package).
+func newServer(t testing.TB, opts Options) (*Emulator, string) {
+	t.Helper()
+	e, err := New(opts)
+	if err != nil {
+		t.Fatalf("start Cognito emulator: %v", err)
+	}
+	srv := httptest.NewServer(e.Handler())
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("close Cognito emulator: %v", err)
+		}
+	})
+	t.Cleanup(srv.Close)
+	e.SetBaseURL(srv.URL)
+	return e, srv.URL
+}
+
 // fixture is a pool with a resource server "orders" (scopes read, write)
 // and a confidential client allowed the client-credentials grant.
 type fixture struct {
@@ -35,7 +56,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	emu, url := NewServer(t, opts)
+	emu, url := newServer(t, opts)
 	f := &fixture{emu: emu, url: url, sdk: newSDK(t, url)}
 	f.poolID = f.createPool(t, "pool")
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,15 +193,89 @@ func loadState(path string) (*state, error) {
 	return s, nil
 }
 
-// saveState writes the state atomically: to a temporary file in the same
-// directory, synced, then renamed over the old file. A crash at any point
-// leaves either the old or the new state, never a torn file. The file holds
-// client secrets and private keys, so it is readable by its owner only.
-func saveState(path string, s *state) error {
+// clone returns a deep copy of the state, so that it can be encoded for the
+// state file without holding the lock while requests change the original.
+// Copying is several times cheaper than encoding. The private keys are
+// shared: they never change.
+func (s *state) clone() *state {
+	c := *s
+	c.Pools = make(map[string]*pool, len(s.Pools))
+	for id, p := range s.Pools {
+		c.Pools[id] = p.clone()
+	}
+	c.Keys = make([]*signingKey, len(s.Keys))
+	for i, k := range s.Keys {
+		kc := *k
+		kc.PKCS8 = slices.Clone(k.PKCS8)
+		kc.RetiredAt = clonePtr(k.RetiredAt)
+		c.Keys[i] = &kc
+	}
+	return &c
+}
+
+func (p *pool) clone() *pool {
+	c := *p
+	c.Tags = maps.Clone(p.Tags)
+	c.ResourceServers = make(map[string]*resourceServer, len(p.ResourceServers))
+	for id, rs := range p.ResourceServers {
+		rc := *rs
+		rc.Scopes = slices.Clone(rs.Scopes)
+		c.ResourceServers[id] = &rc
+	}
+	c.Clients = make(map[string]*appClient, len(p.Clients))
+	for id, cl := range p.Clients {
+		cc := *cl
+		cc.Secrets = slices.Clone(cl.Secrets)
+		cc.Config = cl.Config.clone()
+		c.Clients[id] = &cc
+	}
+	return &c
+}
+
+func (c clientConfig) clone() clientConfig {
+	c.AccessTokenValidity = clonePtr(c.AccessTokenValidity)
+	c.IdTokenValidity = clonePtr(c.IdTokenValidity)
+	c.TokenValidityUnits = clonePtr(c.TokenValidityUnits)
+	c.AllowedOAuthFlows = slices.Clone(c.AllowedOAuthFlows)
+	c.AllowedOAuthScopes = slices.Clone(c.AllowedOAuthScopes)
+	c.CallbackURLs = slices.Clone(c.CallbackURLs)
+	c.LogoutURLs = slices.Clone(c.LogoutURLs)
+	c.DefaultRedirectURI = clonePtr(c.DefaultRedirectURI)
+	c.ExplicitAuthFlows = slices.Clone(c.ExplicitAuthFlows)
+	c.SupportedIdentityProviders = slices.Clone(c.SupportedIdentityProviders)
+	c.ReadAttributes = slices.Clone(c.ReadAttributes)
+	c.WriteAttributes = slices.Clone(c.WriteAttributes)
+	c.EnableTokenRevocation = clonePtr(c.EnableTokenRevocation)
+	c.EnablePropagateAdditionalUserContextData = clonePtr(c.EnablePropagateAdditionalUserContextData)
+	c.AuthSessionValidity = clonePtr(c.AuthSessionValidity)
+	c.AnalyticsConfiguration = slices.Clone(c.AnalyticsConfiguration)
+	c.RefreshTokenRotation = slices.Clone(c.RefreshTokenRotation)
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// encodeState renders the state for the state file.
+func encodeState(s *state) ([]byte, error) {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return nil, fmt.Errorf("encode state: %w", err)
 	}
+	return b, nil
+}
+
+// writeStateFile writes an encoded state atomically: to a temporary file in
+// the same directory, synced, then renamed over the old file. A crash at
+// any point leaves either the old or the new state, never a torn file. The
+// file holds client secrets and private keys, so it is readable by its
+// owner only.
+func writeStateFile(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

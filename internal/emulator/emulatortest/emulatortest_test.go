@@ -1,0 +1,44 @@
+package emulatortest_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cognito-m2m/operator/internal/emulator"
+	"github.com/cognito-m2m/operator/internal/emulator/emulatortest"
+)
+
+// The server serves the real SDK at the returned URL, and at the end of
+// the test the emulator is closed, which writes the pending state.
+func TestNewServer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	var poolID string
+	t.Run("serve", func(t *testing.T) {
+		emu, url := emulatortest.NewServer(t, emulator.Options{StateFile: path, StateFlushInterval: time.Hour})
+		if emu.BaseURL() != url {
+			t.Errorf("base URL %q, want the server's %q", emu.BaseURL(), url)
+		}
+		sdk := cip.NewFromConfig(aws.Config{Region: emu.Region(), BaseEndpoint: aws.String(url),
+			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+		out, err := sdk.CreateUserPool(context.Background(), &cip.CreateUserPoolInput{PoolName: aws.String("p")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		poolID = *out.UserPool.Id
+	})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(poolID)) {
+		t.Errorf("pool %s not in the state file after the test ended", poolID)
+	}
+}
