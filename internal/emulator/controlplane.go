@@ -89,6 +89,9 @@ func (e *Emulator) serveControlPlane(w http.ResponseWriter, r *http.Request) {
 			ae = newErr(errInternal, "internal error")
 		}
 		status, errType = ae.status(), ae.Type
+		if ae.Type == errTooManyRequests {
+			e.ctl.countThrottled(op)
+		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			status = http.StatusRequestEntityTooLarge

@@ -34,7 +34,9 @@ type Fault struct {
 
 // Quotas are request-rate limits like Cognito's: a request over a limit is
 // answered with TooManyRequestsException. Each limit is a token bucket that
-// holds one second's worth of requests.
+// holds one second's worth of requests. A request must fit every limit
+// that applies to it: its category's, which one emulator (one account and
+// region) shares across all pools, and its operation's on its pool.
 type Quotas struct {
 	// Categories maps a quota category to requests per second. The
 	// categories are UserPoolCreate, UserPoolRead, UserPoolUpdate,
@@ -48,6 +50,9 @@ type Quotas struct {
 
 // DefaultQuotas returns limits close to Cognito's published defaults for
 // one account and region. They are approximate: the published table changes.
+// App-client reads and writes are 15 per second each, resource-server reads
+// 20 and writes 15, across all pools; and any one operation on one pool is
+// at most 5 per second.
 func DefaultQuotas() *Quotas {
 	return &Quotas{
 		Categories: map[string]float64{
@@ -65,11 +70,12 @@ func DefaultQuotas() *Quotas {
 
 // controls holds the test-support state: call counters, faults and quotas.
 type controls struct {
-	mu      sync.Mutex
-	calls   map[string]int
-	faults  []Fault
-	quotas  *Quotas
-	buckets map[string]*bucket
+	mu        sync.Mutex
+	calls     map[string]int
+	throttled map[string]int
+	faults    []Fault
+	quotas    *Quotas
+	buckets   map[string]*bucket
 }
 
 type bucket struct {
@@ -79,6 +85,7 @@ type bucket struct {
 
 func (c *controls) init(q *Quotas) {
 	c.calls = map[string]int{}
+	c.throttled = map[string]int{}
 	c.setQuotas(q)
 }
 
@@ -86,6 +93,13 @@ func (c *controls) count(op string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls[op]++
+}
+
+// countThrottled counts a TooManyRequests answer, from a quota or a fault.
+func (c *controls) countThrottled(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.throttled[op]++
 }
 
 func (c *controls) setQuotas(q *Quotas) {
@@ -199,11 +213,22 @@ func (e *Emulator) CallCounts() map[string]int {
 	return maps.Clone(e.ctl.calls)
 }
 
-// ResetCallCounts sets every call counter back to zero.
+// ThrottledCounts returns how many requests of each operation were answered
+// with TooManyRequestsException (a 429 at the token endpoint), by a quota or
+// by an injected fault, since start or the last ResetCallCounts. Keys are as
+// in CallCounts; those throttled requests are in CallCounts too.
+func (e *Emulator) ThrottledCounts() map[string]int {
+	e.ctl.mu.Lock()
+	defer e.ctl.mu.Unlock()
+	return maps.Clone(e.ctl.throttled)
+}
+
+// ResetCallCounts sets every call counter and throttle counter back to zero.
 func (e *Emulator) ResetCallCounts() {
 	e.ctl.mu.Lock()
 	defer e.ctl.mu.Unlock()
 	e.ctl.calls = map[string]int{}
+	e.ctl.throttled = map[string]int{}
 }
 
 // SetFaults replaces the injected faults; no arguments removes them all.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -48,19 +49,35 @@ func TestCallCounts(t *testing.T) {
 		t.Error(`IsWriteOperation("UpdateUserPoolClient") = false`)
 	}
 
+	// Throttled answers are counted apart, and in the calls too.
+	f.emu.SetFaults(Fault{Operation: "DescribeUserPoolClient", ErrorType: errTooManyRequests, Count: 2})
+	for range 3 {
+		_, _ = f.sdk.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &f.poolID, ClientId: f.client.ClientId})
+	}
+	want["DescribeUserPoolClient"] += 3
+	wantThrottled := map[string]int{"DescribeUserPoolClient": 2}
+	if diff := cmp.Diff(wantThrottled, f.emu.ThrottledCounts()); diff != "" {
+		t.Errorf("throttled counts (-want +got):\n%s", diff)
+	}
+
 	var got struct {
-		Calls map[string]int `json:"calls"`
+		Calls     map[string]int `json:"calls"`
+		Throttled map[string]int `json:"throttled"`
 	}
 	adminJSON(t, http.MethodGet, f.url+"/_emulator/calls", "", &got)
 	if diff := cmp.Diff(want, got.Calls); diff != "" {
-		t.Errorf("GET /_emulator/calls (-want +got):\n%s", diff)
+		t.Errorf("GET /_emulator/calls: calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantThrottled, got.Throttled); diff != "" {
+		t.Errorf("GET /_emulator/calls: throttled (-want +got):\n%s", diff)
 	}
 	var reset struct {
-		Calls map[string]int `json:"calls"`
+		Calls     map[string]int `json:"calls"`
+		Throttled map[string]int `json:"throttled"`
 	}
 	adminJSON(t, http.MethodDelete, f.url+"/_emulator/calls", "", &reset)
-	if len(f.emu.CallCounts()) != 0 || len(reset.Calls) != 0 {
-		t.Errorf("after DELETE /_emulator/calls: %v", f.emu.CallCounts())
+	if len(f.emu.CallCounts()) != 0 || len(reset.Calls) != 0 || len(f.emu.ThrottledCounts()) != 0 || len(reset.Throttled) != 0 {
+		t.Errorf("after DELETE /_emulator/calls: %v, throttled %v", f.emu.CallCounts(), f.emu.ThrottledCounts())
 	}
 }
 
@@ -181,6 +198,9 @@ func TestQuotas(t *testing.T) {
 		}
 	}
 	wantErr[*types.TooManyRequestsException](t, describe())
+	if got := f.emu.ThrottledCounts()["DescribeUserPoolClient"]; got != 1 {
+		t.Errorf("throttled DescribeUserPoolClient = %d, want 1", got)
+	}
 	// Another operation on the same pool still has its own budget...
 	if _, err := f.sdk.ListUserPoolClients(ctx, &cip.ListUserPoolClientsInput{UserPoolId: &f.poolID}); err != nil {
 		t.Errorf("other operation throttled: %v", err)
@@ -208,6 +228,75 @@ func TestQuotas(t *testing.T) {
 	if _, err := f.sdk.DescribeResourceServer(ctx, &cip.DescribeResourceServerInput{UserPoolId: &f.poolID, Identifier: aws.String("orders")}); err != nil {
 		t.Errorf("after quotas off: %v", err)
 	}
+}
+
+// The default quotas are Cognito's published ones (cognito-facts.md): 15/s
+// for app-client reads and for writes, 20/s resource-server reads and 15/s
+// writes, per account across pools, and 5/s for one operation on one pool.
+func TestDefaultQuotasAreCognitos(t *testing.T) {
+	q := DefaultQuotas()
+	want := map[string]float64{
+		"UserPoolClientRead": 15, "UserPoolClientUpdate": 15,
+		"UserPoolResourceServerRead": 20, "UserPoolResourceServerUpdate": 15,
+	}
+	for cat, rate := range want {
+		if q.Categories[cat] != rate {
+			t.Errorf("category %s: %v/s, want %v/s", cat, q.Categories[cat], rate)
+		}
+	}
+	if q.PerOperationPerPool != 5 {
+		t.Errorf("per operation per pool: %v/s, want 5/s", q.PerOperationPerPool)
+	}
+	for op, spec := range operations {
+		if _, ok := q.Categories[spec.category]; !ok {
+			t.Errorf("operation %s is in category %q, which has no default quota", op, spec.category)
+		}
+	}
+
+	// Every app-client read shares one budget of 15/s across pools, though
+	// each pool's per-operation budget of 5/s is untouched.
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := newFixture(t, Options{Now: func() time.Time { return now }})
+	var clients [][2]string
+	for i := range 4 {
+		pool := f.poolID
+		if i > 0 {
+			pool = f.createPool(t, fmt.Sprint("pool", i))
+		}
+		out, err := f.sdk.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &pool, ClientName: aws.String("c")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, [2]string{pool, *out.UserPoolClient.ClientId})
+	}
+	f.emu.SetQuotas(DefaultQuotas())
+	describe := func(c [2]string) error {
+		_, err := f.sdk.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &c[0], ClientId: &c[1]})
+		return err
+	}
+	for _, c := range clients[:3] {
+		for i := range 5 {
+			if err := describe(c); err != nil {
+				t.Fatalf("read %d on pool %s within both quotas: %v", i, c[0], err)
+			}
+		}
+	}
+	wantErr[*types.TooManyRequestsException](t, describe(clients[3]))
+	_, err := f.sdk.ListUserPoolClients(ctx, &cip.ListUserPoolClientsInput{UserPoolId: &clients[3][0]})
+	wantErr[*types.TooManyRequestsException](t, err)
+	// Writes are another category: still within budget.
+	if _, err := f.sdk.UpdateUserPoolClient(ctx, &cip.UpdateUserPoolClientInput{UserPoolId: &clients[3][0], ClientId: &clients[3][1]}); err != nil {
+		t.Errorf("app-client write after the reads' budget is spent: %v", err)
+	}
+	// A fifth of a second refills three reads of the shared budget.
+	now = now.Add(200 * time.Millisecond)
+	for i := range 3 {
+		if err := describe(clients[3]); err != nil {
+			t.Errorf("read %d after 200ms: %v", i, err)
+		}
+	}
+	wantErr[*types.TooManyRequestsException](t, describe(clients[3]))
 }
 
 func TestStateFileSurvivesRestart(t *testing.T) {

@@ -26,7 +26,8 @@
 //     /.well-known/jwks.json and /.well-known/openid-configuration. One set of
 //     signing keys serves all pools.
 //   - GET /healthz, and JSON admin endpoints for out-of-process tests:
-//     GET and DELETE /_emulator/calls (call counters), POST
+//     GET and DELETE /_emulator/calls (requests by operation under "calls",
+//     TooManyRequests answers by operation under "throttled"), POST
 //     /_emulator/keys/rotate, GET/PUT/DELETE /_emulator/faults and
 //     GET/PUT/DELETE /_emulator/quotas (PUT with an empty body turns on
 //     DefaultQuotas).

@@ -23,12 +23,15 @@ func (e *Emulator) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	calls := func() any {
+		return map[string]any{"calls": e.CallCounts(), "throttled": e.ThrottledCounts()}
+	}
 	mux.HandleFunc("GET /_emulator/calls", e.admin(func(*http.Request) (any, error) {
-		return map[string]any{"calls": e.CallCounts()}, nil
+		return calls(), nil
 	}))
 	mux.HandleFunc("DELETE /_emulator/calls", e.admin(func(*http.Request) (any, error) {
 		e.ResetCallCounts()
-		return map[string]any{"calls": e.CallCounts()}, nil
+		return calls(), nil
 	}))
 	mux.HandleFunc("POST /_emulator/keys/rotate", e.admin(func(*http.Request) (any, error) {
 		kid, err := e.RotateSigningKey()

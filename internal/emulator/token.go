@@ -85,6 +85,7 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request, clientID, poolI
 		switch errType {
 		case "":
 		case errTooManyRequests:
+			e.ctl.countThrottled(TokenOperation)
 			return nil, oauthErr(http.StatusTooManyRequests, "too_many_requests", "injected fault")
 		default:
 			return nil, oauthErr(http.StatusInternalServerError, "server_error", "injected fault")
