@@ -168,7 +168,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.pool, "create-pool", "", "`name` of a user pool to create at start-up, or reuse when the state file has one")
 	fs.StringVar(&cfg.poolID, "create-pool-id", "", "`id` to give the --create-pool pool instead of a random one, such as us-east-1_local0000 (the region must be --region's), so that clients can be configured with it in advance")
 	fs.StringVar(&cfg.poolDomain, "create-pool-domain", "", "prefix `domain` for the --create-pool pool")
-	fs.BoolVar(&cfg.quotas, "quotas", false, "enforce AWS-like request-rate quotas (TooManyRequestsException)")
+	fs.BoolVar(&cfg.quotas, "quotas", false, "enforce Cognito's request-rate quotas (TooManyRequestsException): 5/s for one operation on one pool, and across pools 15/s app-client reads, 15/s app-client writes, 20/s resource-server reads, 15/s resource-server writes (GET /_emulator/calls counts calls and throttles by operation)")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
