@@ -32,17 +32,17 @@ func DesiredResourceServer(spec v1alpha1.ResourceServerSpec) ResourceServerSpec 
 	return ResourceServerSpec{Identifier: spec.Identifier, Name: spec.Name, Scopes: scopes}
 }
 
-// CreateInput is the request that creates the resource server in pool.
-func (d ResourceServerSpec) CreateInput(pool string) *cip.CreateResourceServerInput {
+// createInput is the request that creates the resource server in pool.
+func (d ResourceServerSpec) createInput(pool string) *cip.CreateResourceServerInput {
 	return &cip.CreateResourceServerInput{
 		UserPoolId: aws.String(pool), Identifier: aws.String(d.Identifier),
 		Name: aws.String(d.Name), Scopes: d.Scopes,
 	}
 }
 
-// UpdateInput is the request that sets the whole resource server: Cognito resets
+// updateInput is the request that sets the whole resource server: Cognito resets
 // whatever an update leaves out, so it always carries every field.
-func (d ResourceServerSpec) UpdateInput(pool string) *cip.UpdateResourceServerInput {
+func (d ResourceServerSpec) updateInput(pool string) *cip.UpdateResourceServerInput {
 	return &cip.UpdateResourceServerInput{
 		UserPoolId: aws.String(pool), Identifier: aws.String(d.Identifier),
 		Name: aws.String(d.Name), Scopes: d.Scopes,
@@ -84,8 +84,8 @@ var clientCredentialsOnly = []types.OAuthFlowType{types.OAuthFlowTypeClientCrede
 // signs in no user, and leaving the list out would give Cognito's broader default.
 var refreshOnly = []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}
 
-// CreateInput is the request that creates the app client with a generated secret.
-func (d ClientSpec) CreateInput(pool string) *cip.CreateUserPoolClientInput {
+// createInput is the request that creates the app client with a generated secret.
+func (d ClientSpec) createInput(pool string) *cip.CreateUserPoolClientInput {
 	return &cip.CreateUserPoolClientInput{
 		UserPoolId:                      aws.String(pool),
 		ClientName:                      aws.String(d.Name),
@@ -100,11 +100,20 @@ func (d ClientSpec) CreateInput(pool string) *cip.CreateUserPoolClientInput {
 	}
 }
 
-// UpdateInput is the request that sets the whole app client: Cognito resets whatever
+// updateInput is the request that sets the whole app client: Cognito resets whatever
 // an update leaves out, so it carries every field CreateInput sets (but the secret,
 // which is fixed at creation).
-func (d ClientSpec) UpdateInput(pool, clientID string) *cip.UpdateUserPoolClientInput {
-	c := d.CreateInput(pool)
+//
+// A client left with no scope gets its OAuth flows turned off: Cognito refuses the
+// client-credentials flow with no custom scope (InvalidOAuthFlowException), so
+// keeping the flow would fail the update and leave the client the scopes it had.
+// With its flows off, the token endpoint refuses the client (unauthorized_client)
+// until a scope is granted again.
+func (d ClientSpec) updateInput(pool, clientID string) *cip.UpdateUserPoolClientInput {
+	c := d.createInput(pool)
+	if d.flowsOff() {
+		c.AllowedOAuthFlows, c.AllowedOAuthFlowsUserPoolClient, c.AllowedOAuthScopes = nil, false, nil
+	}
 	return &cip.UpdateUserPoolClientInput{
 		UserPoolId:                      c.UserPoolId,
 		ClientId:                        aws.String(clientID),
@@ -119,6 +128,10 @@ func (d ClientSpec) UpdateInput(pool, clientID string) *cip.UpdateUserPoolClient
 	}
 }
 
+// flowsOff reports whether the client must not be able to get tokens: it is allowed
+// no scope.
+func (d ClientSpec) flowsOff() bool { return len(d.Scopes) == 0 }
+
 func (d ClientSpec) validity() time.Duration {
 	if d.AccessTokenValidity == 0 {
 		return DefaultAccessTokenValidity
@@ -129,10 +142,14 @@ func (d ClientSpec) validity() time.Duration {
 // UpToDate reports whether Cognito's app client matches, field by field as
 // UpdateInput would set it.
 func (d ClientSpec) UpToDate(got *types.UserPoolClientType) bool {
-	if got == nil || aws.ToString(got.ClientName) != d.Name || !aws.ToBool(got.AllowedOAuthFlowsUserPoolClient) {
+	if got == nil || aws.ToString(got.ClientName) != d.Name || aws.ToBool(got.AllowedOAuthFlowsUserPoolClient) == d.flowsOff() {
 		return false
 	}
-	if !sameSet(got.AllowedOAuthFlows, clientCredentialsOnly) || !sameSet(got.ExplicitAuthFlows, refreshOnly) {
+	flows := clientCredentialsOnly
+	if d.flowsOff() {
+		flows = nil
+	}
+	if !sameSet(got.AllowedOAuthFlows, flows) || !sameSet(got.ExplicitAuthFlows, refreshOnly) {
 		return false
 	}
 	if !sameSet(got.AllowedOAuthScopes, d.Scopes) || !aws.ToBool(got.EnableTokenRevocation) {

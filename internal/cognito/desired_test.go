@@ -41,13 +41,13 @@ func TestResourceServerUpToDate(t *testing.T) {
 
 func TestClientUpdateSendsWholeState(t *testing.T) {
 	spec := ClientSpec{Name: "ns-bff", Scopes: []string{"api/read"}, AccessTokenValidity: 15 * time.Minute}
-	in := spec.UpdateInput("pool", "id")
+	in := spec.updateInput("pool", "id")
 	if aws.ToString(in.ClientName) != "ns-bff" || !in.AllowedOAuthFlowsUserPoolClient || len(in.AllowedOAuthFlows) != 1 ||
 		aws.ToInt32(in.AccessTokenValidity) != 900 || in.TokenValidityUnits.AccessToken != types.TimeUnitsTypeSeconds ||
 		!aws.ToBool(in.EnableTokenRevocation) || len(in.ExplicitAuthFlows) != 1 {
 		t.Errorf("update input leaves out part of the desired state: %+v", in)
 	}
-	if c := spec.CreateInput("pool"); !c.GenerateSecret {
+	if c := spec.createInput("pool"); !c.GenerateSecret {
 		t.Error("create input does not ask for a secret")
 	}
 }
@@ -125,5 +125,37 @@ func TestTokenEndpointAndIssuer(t *testing.T) {
 	}
 	if got := Issuer("http://127.0.0.1:9229/", "us-east-1", "p"); got != "http://127.0.0.1:9229/p" {
 		t.Errorf("issuer with override %q", got)
+	}
+}
+
+// A client with no scope left must lose its OAuth flows: Cognito refuses the
+// client-credentials flow with no custom scope, so an update that kept it would fail
+// and leave the client the scopes it had.
+func TestClientWithNoScopeTurnsFlowsOff(t *testing.T) {
+	spec := ClientSpec{Name: "c"}
+	in := spec.updateInput("pool", "id")
+	if in.AllowedOAuthFlowsUserPoolClient || len(in.AllowedOAuthFlows) != 0 || len(in.AllowedOAuthScopes) != 0 {
+		t.Errorf("update for a client with no scope keeps OAuth: flows %v, enabled %v, scopes %v",
+			in.AllowedOAuthFlows, in.AllowedOAuthFlowsUserPoolClient, in.AllowedOAuthScopes)
+	}
+	if aws.ToString(in.ClientName) != "c" || !aws.ToBool(in.EnableTokenRevocation) || len(in.ExplicitAuthFlows) != 1 {
+		t.Errorf("flows-off update leaves out the rest of the state: %+v", in)
+	}
+	off := &types.UserPoolClientType{
+		ClientName: aws.String("c"), ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth},
+		EnableTokenRevocation: aws.Bool(true),
+	}
+	if !spec.UpToDate(off) {
+		t.Error("a flows-off client is not up to date for a spec with no scope")
+	}
+	on := *off
+	on.AllowedOAuthFlowsUserPoolClient = aws.Bool(true)
+	on.AllowedOAuthFlows = []types.OAuthFlowType{types.OAuthFlowTypeClientCredentials}
+	on.AllowedOAuthScopes = []string{"a/x"}
+	if spec.UpToDate(&on) {
+		t.Error("a client that can still get tokens is up to date for a spec with no scope")
+	}
+	if (ClientSpec{Name: "c", Scopes: []string{"a/x"}}).UpToDate(off) {
+		t.Error("a flows-off client is up to date for a spec with a scope")
 	}
 }

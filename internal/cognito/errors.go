@@ -20,10 +20,13 @@ func IsThrottled(err error) bool {
 	return errors.As(err, &tm)
 }
 
-// IsScopeMissing reports whether a requested scope does not exist in the pool.
-func IsScopeMissing(err error) bool {
-	var sd *types.ScopeDoesNotExistException
-	return errors.As(err, &sd)
+// IsDefinite reports whether Cognito answered a request with a refusal that means it
+// did nothing: a client-side (4xx) error such as an invalid parameter, a missing
+// scope or throttling. A server error, a timeout or a reset connection is not
+// definite: a create may still have happened.
+func IsDefinite(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultClient
 }
 
 // IsInvalidParameter reports whether Cognito refused the request's content: retrying
@@ -35,14 +38,4 @@ func IsInvalidParameter(err error) bool {
 	}
 	var le *types.LimitExceededException
 	return errors.As(err, &le)
-}
-
-// Code is the error's API code (its __type), or "" for errors that did not come
-// from Cognito. It is safe to show: it never carries request content.
-func Code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }

@@ -1,0 +1,191 @@
+package cognito
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+)
+
+// Client is the operator's one door to Cognito: the reconcilers call these typed
+// operations, and every SDK request shape is built here. Each call goes through
+// call, which paces it to the pool's quota and counts it, so that quota use is
+// visible and bounded in one place.
+type Client struct {
+	api     API
+	limiter *Limiter
+}
+
+// NewClient wraps api (the AWS SDK client in production). limiter may be nil: no
+// pacing.
+func NewClient(api API, limiter *Limiter) *Client {
+	return &Client{api: api, limiter: limiter}
+}
+
+// call runs one Cognito request: it waits for the operation's quota in pool, then
+// records the outcome and latency.
+func call[O any](ctx context.Context, c *Client, op, pool string, f func(context.Context) (O, error)) (O, error) {
+	if err := c.limiter.Wait(ctx, op, pool); err != nil {
+		var zero O
+		return zero, err
+	}
+	start := time.Now()
+	out, err := f(ctx)
+	record(op, err, time.Since(start))
+	return out, err
+}
+
+// UserPool describes a pool, for its domain (and so its token endpoint).
+func (c *Client) UserPool(ctx context.Context, pool string) (*types.UserPoolType, error) {
+	out, err := call(ctx, c, "DescribeUserPool", pool, func(ctx context.Context) (*cip.DescribeUserPoolOutput, error) {
+		return c.api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(pool)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.UserPool, nil
+}
+
+// ResourceServer describes the resource server with identifier; IsNotFound tells a
+// missing one.
+func (c *Client) ResourceServer(ctx context.Context, pool, identifier string) (*types.ResourceServerType, error) {
+	out, err := call(ctx, c, "DescribeResourceServer", pool, func(ctx context.Context) (*cip.DescribeResourceServerOutput, error) {
+		return c.api.DescribeResourceServer(ctx, &cip.DescribeResourceServerInput{UserPoolId: aws.String(pool), Identifier: aws.String(identifier)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.ResourceServer, nil
+}
+
+// CreateResourceServer creates the resource server d describes.
+func (c *Client) CreateResourceServer(ctx context.Context, pool string, d ResourceServerSpec) error {
+	_, err := call(ctx, c, "CreateResourceServer", pool, func(ctx context.Context) (*cip.CreateResourceServerOutput, error) {
+		return c.api.CreateResourceServer(ctx, d.createInput(pool))
+	})
+	return err
+}
+
+// UpdateResourceServer sets the whole resource server to d.
+func (c *Client) UpdateResourceServer(ctx context.Context, pool string, d ResourceServerSpec) error {
+	_, err := call(ctx, c, "UpdateResourceServer", pool, func(ctx context.Context) (*cip.UpdateResourceServerOutput, error) {
+		return c.api.UpdateResourceServer(ctx, d.updateInput(pool))
+	})
+	return err
+}
+
+// DeleteResourceServer deletes the resource server; one already gone is no error.
+func (c *Client) DeleteResourceServer(ctx context.Context, pool, identifier string) error {
+	_, err := call(ctx, c, "DeleteResourceServer", pool, func(ctx context.Context) (*cip.DeleteResourceServerOutput, error) {
+		return c.api.DeleteResourceServer(ctx, &cip.DeleteResourceServerInput{UserPoolId: aws.String(pool), Identifier: aws.String(identifier)})
+	})
+	return ignoreNotFound(err)
+}
+
+// CreateAppClient creates the app client d describes, with a generated secret, and
+// returns it as Cognito holds it, secret included.
+func (c *Client) CreateAppClient(ctx context.Context, pool string, d ClientSpec) (*types.UserPoolClientType, error) {
+	out, err := call(ctx, c, "CreateUserPoolClient", pool, func(ctx context.Context) (*cip.CreateUserPoolClientOutput, error) {
+		return c.api.CreateUserPoolClient(ctx, d.createInput(pool))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.UserPoolClient, nil
+}
+
+// AppClient describes an app client, secret included; IsNotFound tells a missing one.
+func (c *Client) AppClient(ctx context.Context, pool, id string) (*types.UserPoolClientType, error) {
+	out, err := call(ctx, c, "DescribeUserPoolClient", pool, func(ctx context.Context) (*cip.DescribeUserPoolClientOutput, error) {
+		return c.api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: aws.String(pool), ClientId: aws.String(id)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.UserPoolClient, nil
+}
+
+// UpdateAppClient sets the whole app client to d and returns it as Cognito holds it
+// (Cognito's answer to an update may leave the secret out).
+func (c *Client) UpdateAppClient(ctx context.Context, pool, id string, d ClientSpec) (*types.UserPoolClientType, error) {
+	out, err := call(ctx, c, "UpdateUserPoolClient", pool, func(ctx context.Context) (*cip.UpdateUserPoolClientOutput, error) {
+		return c.api.UpdateUserPoolClient(ctx, d.updateInput(pool, id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.UserPoolClient, nil
+}
+
+// DeleteAppClient deletes an app client; one already gone is no error.
+func (c *Client) DeleteAppClient(ctx context.Context, pool, id string) error {
+	_, err := call(ctx, c, "DeleteUserPoolClient", pool, func(ctx context.Context) (*cip.DeleteUserPoolClientOutput, error) {
+		return c.api.DeleteUserPoolClient(ctx, &cip.DeleteUserPoolClientInput{UserPoolId: aws.String(pool), ClientId: aws.String(id)})
+	})
+	return ignoreNotFound(err)
+}
+
+// AppClientsNamed calls found with the id of each app client in pool named name,
+// page by page, until found returns false or the pool has no more.
+func (c *Client) AppClientsNamed(ctx context.Context, pool, name string, found func(id string) (more bool, err error)) error {
+	var next *string
+	for {
+		page, err := call(ctx, c, "ListUserPoolClients", pool, func(ctx context.Context) (*cip.ListUserPoolClientsOutput, error) {
+			return c.api.ListUserPoolClients(ctx, &cip.ListUserPoolClientsInput{UserPoolId: aws.String(pool), MaxResults: aws.Int32(60), NextToken: next})
+		})
+		if err != nil {
+			return err
+		}
+		for _, cl := range page.UserPoolClients {
+			if aws.ToString(cl.ClientName) != name {
+				continue
+			}
+			if more, err := found(aws.ToString(cl.ClientId)); err != nil || !more {
+				return err
+			}
+		}
+		if next = page.NextToken; aws.ToString(next) == "" {
+			return nil
+		}
+	}
+}
+
+// AddClientSecret adds value as a second secret of the app client.
+func (c *Client) AddClientSecret(ctx context.Context, pool, id, value string) (*types.ClientSecretDescriptorType, error) {
+	out, err := call(ctx, c, "AddUserPoolClientSecret", pool, func(ctx context.Context) (*cip.AddUserPoolClientSecretOutput, error) {
+		return c.api.AddUserPoolClientSecret(ctx, &cip.AddUserPoolClientSecretInput{UserPoolId: aws.String(pool), ClientId: aws.String(id), ClientSecret: aws.String(value)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.ClientSecretDescriptor, nil
+}
+
+// ClientSecrets lists the app client's secrets (ids and dates; never values).
+func (c *Client) ClientSecrets(ctx context.Context, pool, id string) ([]types.ClientSecretDescriptorType, error) {
+	out, err := call(ctx, c, "ListUserPoolClientSecrets", pool, func(ctx context.Context) (*cip.ListUserPoolClientSecretsOutput, error) {
+		return c.api.ListUserPoolClientSecrets(ctx, &cip.ListUserPoolClientSecretsInput{UserPoolId: aws.String(pool), ClientId: aws.String(id)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.ClientSecrets, nil
+}
+
+// DeleteClientSecret deletes one of the app client's secrets; one already gone is
+// no error.
+func (c *Client) DeleteClientSecret(ctx context.Context, pool, id, secretID string) error {
+	_, err := call(ctx, c, "DeleteUserPoolClientSecret", pool, func(ctx context.Context) (*cip.DeleteUserPoolClientSecretOutput, error) {
+		return c.api.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{UserPoolId: aws.String(pool), ClientId: aws.String(id), ClientSecretId: aws.String(secretID)})
+	})
+	return ignoreNotFound(err)
+}
+
+func ignoreNotFound(err error) error {
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
