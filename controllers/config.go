@@ -4,13 +4,11 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
@@ -23,12 +21,26 @@ const DefaultDriftPeriod = 10 * time.Minute
 
 // Options is what both reconcilers need to know about the Cognito they talk to.
 type Options struct {
-	// Cognito is the user-pools API (the AWS SDK client in production).
+	// Cognito is the user-pools API (the AWS SDK client in production). The
+	// reconcilers reach it only through a cognito.Client, which paces and counts
+	// every call.
 	Cognito cognito.API
+	// Limits are the request rates the operator keeps to; no pacing when zero.
+	Limits cognito.Limits
 	// Region is the pool's AWS region, for the token endpoint and issuer URLs.
 	Region string
 	// DefaultUserPoolID is used by objects that name no pool.
 	DefaultUserPoolID string
+	// AllowedUserPools are the pools objects may name; only DefaultUserPoolID when
+	// empty. The operator's IAM role may reach more pools than a tenant should.
+	AllowedUserPools []string
+	// AllowAdoption lets ResourceServers in every namespace take over resource
+	// servers that already exist in Cognito; without it only namespaces annotated
+	// with v1alpha1.AllowAdoptionAnnotation may.
+	AllowAdoption bool
+	// RestrictIdentifiers limits each namespace to the resource-server identifiers
+	// its v1alpha1.AllowedIdentifiersAnnotation lists.
+	RestrictIdentifiers bool
 	// TokenEndpoint overrides the token endpoint derived from the pool's domain.
 	TokenEndpoint string
 	// IssuerBase overrides https://cognito-idp.<region>.amazonaws.com as the base of
@@ -38,27 +50,52 @@ type Options struct {
 	DriftPeriod time.Duration
 	// Recorder records events; none when nil.
 	Recorder events.EventRecorder
+	// Clock tells the time for rotation schedules and grace periods; the real clock
+	// when nil.
+	Clock clock.PassiveClock
 	// APIReader reads objects the cache does not hold (Secrets the operator does not
 	// own). The manager's APIReader in production.
 	APIReader client.Reader
+
+	pacer *driftPacer
 }
 
+func (o *Options) clock() clock.PassiveClock {
+	if o.Clock != nil {
+		return o.Clock
+	}
+	return clock.RealClock{}
+}
+
+// driftPeriod is the drift-check period in force: the configured one, stretched
+// when the quota cannot check every object once per period (see driftPacer).
 func (o *Options) driftPeriod() time.Duration {
+	if o.pacer != nil {
+		return o.pacer.current()
+	}
+	return o.configuredDriftPeriod()
+}
+
+func (o *Options) configuredDriftPeriod() time.Duration {
 	if o.DriftPeriod > 0 {
 		return o.DriftPeriod
 	}
 	return DefaultDriftPeriod
 }
 
-// userPool is the pool an object lives in: its own, or the operator's default.
+// userPool is the pool an object lives in: its own, or the operator's default; and
+// one the operator is allowed to manage.
 func (o *Options) userPool(own string) (string, error) {
-	if own != "" {
-		return own, nil
+	if own == "" {
+		if o.DefaultUserPoolID == "" {
+			return "", stalled(v1alpha1.ReasonUserPoolMissing, "spec.userPoolId is empty and the operator has no default --user-pool-id")
+		}
+		return o.DefaultUserPoolID, nil
 	}
-	if o.DefaultUserPoolID == "" {
-		return "", stalled(v1alpha1.ReasonUserPoolMissing, "spec.userPoolId is empty and the operator has no default --user-pool-id")
+	if !o.poolAllowed(own) {
+		return "", stalled(v1alpha1.ReasonUserPoolDenied, "spec.userPoolId %q is not one of the pools this operator manages (--allowed-user-pools): leave it empty for the default pool, or ask a cluster admin to allow it", own)
 	}
-	return o.DefaultUserPoolID, nil
+	return own, nil
 }
 
 // poolEndpoints caches each pool's token endpoint, so that the periodic checks of
@@ -79,7 +116,7 @@ type endpoints struct {
 	issuer        string
 }
 
-func (p *poolEndpoints) get(ctx context.Context, o *Options, pool string) (endpoints, error) {
+func (p *poolEndpoints) get(ctx context.Context, o *Options, c *cognito.Client, pool string) (endpoints, error) {
 	ep := endpoints{tokenEndpoint: o.TokenEndpoint, issuer: cognito.Issuer(o.IssuerBase, o.Region, pool)}
 	if ep.tokenEndpoint != "" {
 		return ep, nil
@@ -91,11 +128,11 @@ func (p *poolEndpoints) get(ctx context.Context, o *Options, pool string) (endpo
 		ep.tokenEndpoint = e.tokenEndpoint
 		return ep, nil
 	}
-	out, err := o.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(pool)})
+	up, err := c.UserPool(ctx, pool)
 	if err != nil {
 		return ep, cognitoFailed("DescribeUserPool", err)
 	}
-	url, ok := cognito.TokenEndpoint(out.UserPool, o.Region)
+	url, ok := cognito.TokenEndpoint(up, o.Region)
 	if !ok {
 		return ep, retrying(v1alpha1.ReasonTokenEndpoint, "user pool %s has no domain, so it has no token endpoint: add a domain to the pool or start the operator with --token-endpoint", pool)
 	}
@@ -107,10 +144,4 @@ func (p *poolEndpoints) get(ctx context.Context, o *Options, pool string) (endpo
 	p.mu.Unlock()
 	ep.tokenEndpoint = url
 	return ep, nil
-}
-
-// errNotOwned is returned when an object the operator would write belongs to
-// someone else.
-func errNotOwned(kind, name, owner string) error {
-	return fmt.Errorf("%s %q exists and is not owned by this object (%s); the operator does not overwrite it: delete or rename it, or set another name", kind, name, owner)
 }

@@ -24,6 +24,26 @@ func granted(rs *v1alpha1.ResourceServer, s v1alpha1.ResourceServerScope, ns *co
 	return s.AllowedNamespaces == nil || matches(s.AllowedNamespaces, ns)
 }
 
+// grantsAny reports whether the resource server grants namespace ns at least one of
+// the named scopes: only then may ns learn anything about the server.
+func grantsAny(rs *v1alpha1.ResourceServer, names []string, ns *corev1.Namespace) bool {
+	offered := offeredScopes(rs)
+	for _, n := range names {
+		if s, ok := offered[n]; ok && granted(rs, s, ns) {
+			return true
+		}
+	}
+	return false
+}
+
+func offeredScopes(rs *v1alpha1.ResourceServer) map[string]v1alpha1.ResourceServerScope {
+	offered := make(map[string]v1alpha1.ResourceServerScope, len(rs.Spec.Scopes))
+	for _, s := range rs.Spec.Scopes {
+		offered[s.Name] = s
+	}
+	return offered
+}
+
 func matches(g *v1alpha1.NamespaceGrant, ns *corev1.Namespace) bool {
 	if g == nil {
 		return false

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -15,10 +14,6 @@ import (
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 	"github.com/cognito-m2m/operator/internal/cognito"
 )
-
-// createWindowSlack widens the create-pending window for clock skew between the
-// operator and Cognito.
-const createWindowSlack = 5 * time.Minute
 
 // desiredClient is what the app client should be.
 func desiredClient(obj *v1alpha1.M2MClient, scopes []string) cognito.ClientSpec {
@@ -52,9 +47,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 	if obj.Status.ClientID == "" {
 		return r.create(ctx, obj, st, pool, want)
 	}
-	got, err := r.Options.Cognito.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
-		UserPoolId: aws.String(pool), ClientId: aws.String(obj.Status.ClientID),
-	})
+	app, err := r.cognito.AppClient(ctx, pool, obj.Status.ClientID)
 	if cognito.IsNotFound(err) {
 		log.Info("App client was deleted outside Kubernetes; creating it again", "pool", pool, "clientId", obj.Status.ClientID)
 		obj.Status.ClientID = ""
@@ -63,9 +56,8 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 	if err != nil {
 		return nil, cognitoFailed("DescribeUserPoolClient", err)
 	}
-	app := got.UserPoolClient
 	if !want.UpToDate(app) {
-		out, err := r.Options.Cognito.UpdateUserPoolClient(ctx, want.UpdateInput(pool, obj.Status.ClientID))
+		updated, err := r.cognito.UpdateAppClient(ctx, pool, obj.Status.ClientID, want)
 		if err != nil {
 			return nil, cognitoFailed("UpdateUserPoolClient", err)
 		}
@@ -75,11 +67,10 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 		}
 		log.Info("Updated app client", "pool", pool, "clientId", obj.Status.ClientID, "reason", reason)
 		r.Options.event(obj, reason, "set app client %s to the spec", obj.Status.ClientID)
-		secret := app.ClientSecret
-		app = out.UserPoolClient
-		if app.ClientSecret == nil {
-			app.ClientSecret = secret
+		if updated.ClientSecret == nil {
+			updated.ClientSecret = app.ClientSecret
 		}
+		app = updated
 	}
 	obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
 	return app, nil
@@ -94,32 +85,44 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	if len(want.Scopes) == 0 {
 		return nil, waiting(v1alpha1.ReasonScopesUnavailable, "no requested scope is available yet")
 	}
-	obj.Status.UserPoolID, obj.Status.ClientName = pool, want.Name
-	if obj.Status.CreatePendingSince == nil {
+	// The mark records what is sent, so that recovery accepts only a client with
+	// exactly that; sending anything else starts a new mark.
+	if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
 		obj.Status.CreatePendingSince = now()
 	}
+	obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
 	if err := st.patch(ctx); err != nil {
 		return nil, fmt.Errorf("recording that an app client is about to be created: %w", err)
 	}
-	out, err := r.Options.Cognito.CreateUserPoolClient(ctx, want.CreateInput(pool))
+	app, err := r.cognito.CreateAppClient(ctx, pool, want)
 	if err != nil {
+		if cognito.IsDefinite(err) {
+			// Cognito refused: nothing was created, so there is nothing to look for.
+			obj.Status.CreatePendingSince = nil
+		}
 		return nil, cognitoFailed("CreateUserPoolClient", err)
 	}
-	obj.Status.ClientID, obj.Status.CreatePendingSince = aws.ToString(out.UserPoolClient.ClientId), nil
-	obj.Status.Scopes = want.Scopes
+	obj.Status.ClientID, obj.Status.CreatePendingSince = aws.ToString(app.ClientId), nil
 	if err := st.patch(ctx); err != nil {
 		return nil, fmt.Errorf("recording app client id %s: %w", obj.Status.ClientID, err)
 	}
 	logf.FromContext(ctx).Info("Created app client", "pool", pool, "clientId", obj.Status.ClientID, "clientName", want.Name)
 	r.Options.event(obj, v1alpha1.ReasonCreated, "created app client %s in pool %s", obj.Status.ClientID, pool)
-	return out.UserPoolClient, nil
+	return app, nil
 }
 
-// findCreated looks for the app client an interrupted create may have made: named as
-// recorded, created since the pending mark, and claimed by no other M2MClient. If a
-// retried create made more than one, the oldest is kept and the others deleted, so
-// that no duplicate outlives the recovery.
+// findCreated looks for the app client an interrupted create may have made: exactly
+// as the create-pending mark records it (pool, name, scopes, and the spec's token
+// validity), created at or after the mark, and claimed by no other M2MClient.
+// Anything less would let a tenant steer recovery onto another application's
+// client. If retried creates made more than one, the oldest is kept and the others
+// deleted, so that no duplicate outlives the recovery.
 func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2MClient, pool string) (string, error) {
+	if obj.Status.UserPoolID != pool || obj.Status.ClientName == "" {
+		return "", nil
+	}
+	sent := desiredClient(obj, obj.Status.Scopes)
+	sent.Name = obj.Status.ClientName
 	var all v1alpha1.M2MClientList
 	if err := r.List(ctx, &all); err != nil {
 		return "", err
@@ -130,34 +133,30 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 			continue
 		}
 		claimed[o.Status.ClientID] = true
-		if o.Status.ClientID == "" && o.Status.CreatePendingSince != nil && o.Status.ClientName == obj.Status.ClientName && o.Status.UserPoolID == pool {
-			return "", retrying(v1alpha1.ReasonCognitoError, "M2MClient %s/%s is also creating an app client named %q; cannot tell the two apart: give one a different spec.clientName", o.Namespace, o.Name, obj.Status.ClientName)
+		if o.Status.ClientID == "" && o.Status.CreatePendingSince != nil && o.Status.ClientName == sent.Name && o.Status.UserPoolID == pool {
+			return "", retrying(v1alpha1.ReasonCognitoError, "another M2MClient is also creating an app client named %q in this pool; the two cannot be told apart: give this one a different spec.clientName", sent.Name)
 		}
 	}
-	since := obj.Status.CreatePendingSince.Add(-createWindowSlack)
+	since := obj.Status.CreatePendingSince.Time
 	var found []types.UserPoolClientType
-	p := cip.NewListUserPoolClientsPaginator(r.Options.Cognito, &cip.ListUserPoolClientsInput{UserPoolId: aws.String(pool), MaxResults: aws.Int32(60)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	err := r.cognito.AppClientsNamed(ctx, pool, sent.Name, func(id string) (bool, error) {
+		if claimed[id] {
+			return true, nil
+		}
+		app, err := r.cognito.AppClient(ctx, pool, id)
+		if cognito.IsNotFound(err) {
+			return true, nil
+		}
 		if err != nil {
-			return "", cognitoFailed("ListUserPoolClients", err)
+			return false, err
 		}
-		for _, c := range page.UserPoolClients {
-			if aws.ToString(c.ClientName) != obj.Status.ClientName || claimed[aws.ToString(c.ClientId)] {
-				continue
-			}
-			d, err := r.Options.Cognito.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: aws.String(pool), ClientId: c.ClientId})
-			if cognito.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return "", cognitoFailed("DescribeUserPoolClient", err)
-			}
-			if d.UserPoolClient.CreationDate != nil && d.UserPoolClient.CreationDate.Before(since) {
-				continue
-			}
-			found = append(found, *d.UserPoolClient)
+		if created := app.CreationDate; created != nil && !created.Before(since) && sent.UpToDate(app) {
+			found = append(found, *app)
 		}
+		return true, nil
+	})
+	if err != nil {
+		return "", cognitoFailed("finding the app client of an interrupted create", err)
 	}
 	if len(found) == 0 {
 		return "", nil
@@ -166,7 +165,7 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 		return aws.ToTime(a.CreationDate).Compare(aws.ToTime(b.CreationDate))
 	})
 	for _, extra := range found[1:] {
-		if _, err := r.Options.Cognito.DeleteUserPoolClient(ctx, &cip.DeleteUserPoolClientInput{UserPoolId: aws.String(pool), ClientId: extra.ClientId}); err != nil && !cognito.IsNotFound(err) {
+		if err := r.cognito.DeleteAppClient(ctx, pool, aws.ToString(extra.ClientId)); err != nil {
 			return "", cognitoFailed("DeleteUserPoolClient", err)
 		}
 		logf.FromContext(ctx).Info("Deleted duplicate app client left by an interrupted create", "pool", pool, "clientId", aws.ToString(extra.ClientId))
@@ -190,8 +189,7 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 			obj.Status.ClientID = id
 		}
 		if id := obj.Status.ClientID; id != "" {
-			_, err := r.Options.Cognito.DeleteUserPoolClient(ctx, &cip.DeleteUserPoolClientInput{UserPoolId: aws.String(pool), ClientId: aws.String(id)})
-			if err != nil && !cognito.IsNotFound(err) {
+			if err := r.cognito.DeleteAppClient(ctx, pool, id); err != nil {
 				return cognitoFailed("DeleteUserPoolClient", err)
 			}
 			logf.FromContext(ctx).Info("Deleted app client", "pool", pool, "clientId", id)

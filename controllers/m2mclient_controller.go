@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -13,10 +16,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 const (
@@ -33,7 +38,13 @@ const (
 type M2MClientReconciler struct {
 	client.Client
 	Options *Options
+	cognito *cognito.Client
 	pools   poolEndpoints
+	// written is the resourceVersion of each Secret as the operator last wrote
+	// it, so that the watch does not bring back the operator's own writes.
+	written sync.Map // types.NamespacedName -> string
+	// seen holds the objects reconciled since the manager started.
+	seen sync.Map // types.UID -> struct{}
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients,verbs=get;list;watch;update;patch
@@ -53,7 +64,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	st := newStatusWriter(r.Client, obj)
 	defer func() {
-		res, retErr = finish(r.Options.Recorder, obj, st.initial.Status.Conditions, res, retErr,
+		res, retErr = finish(r.Options.Recorder, obj, st.initial, res, retErr,
 			fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
 		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
 		retErr = errors.Join(retErr, st.patch(ctx))
@@ -61,6 +72,9 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, obj)
+	}
+	if wait, ok := r.deferFirstCheck(ctx, obj); ok {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
 		return ctrl.Result{}, err
@@ -70,10 +84,17 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	scopes, scopeErr := r.resolveScopes(ctx, obj, pool)
+	if scopeErr != nil && !isWaiting(scopeErr) {
+		return ctrl.Result{}, scopeErr
+	}
 	if len(scopes) == 0 && obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
 		return ctrl.Result{}, scopeErr
 	}
-	ep, err := r.pools.get(ctx, r.Options, pool)
+	if len(scopes) == 0 && obj.Status.ClientID != "" {
+		// Every grant was withdrawn: the client must stop getting tokens now.
+		scopeErr = waiting(reasonOf(scopeErr), "%v; the app client's OAuth flows are off until a scope is available again", scopeErr)
+	}
+	ep, err := r.pools.get(ctx, r.Options, r.cognito, pool)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -94,6 +115,11 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // resolveScopes turns the spec's references into full scope names, keeping only the
 // scopes that exist in Cognito and that the client's namespace is granted. The error
 // names what is missing or refused; the object waits on a watch for it to change.
+//
+// Another namespace's ResourceServer is described only to namespaces it grants: a
+// reference that is missing, or that grants none of the requested scopes, gets one
+// message whatever the reason, so that a tenant cannot map other namespaces'
+// servers, identifiers, scopes or pools.
 func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M2MClient, pool string) ([]string, error) {
 	var (
 		scopes   []string
@@ -108,9 +134,15 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 		ref := refKey(obj.Namespace, req.ResourceServer)
 		rs := &v1alpha1.ResourceServer{}
 		err := r.Get(ctx, ref, rs)
-		switch {
-		case client.IgnoreNotFound(err) != nil:
+		if client.IgnoreNotFound(err) != nil {
 			return nil, err
+		}
+		if ref.Namespace != obj.Namespace && (err != nil || !grantsAny(rs, req.Scopes, ns)) {
+			reason = v1alpha1.ReasonScopeNotGranted
+			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s does not exist or does not grant the requested scopes to namespace %s", i, ref, obj.Namespace))
+			continue
+		}
+		switch {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s not found", i, ref))
 			continue
@@ -118,13 +150,10 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s is not Ready", i, ref))
 			continue
 		case rs.Status.UserPoolID != pool:
-			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s is in pool %s, not %s", i, ref, rs.Status.UserPoolID, pool))
+			problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s is in another user pool", i, ref))
 			continue
 		}
-		offered := map[string]v1alpha1.ResourceServerScope{}
-		for _, s := range rs.Spec.Scopes {
-			offered[s.Name] = s
-		}
+		offered := offeredScopes(rs)
 		for _, name := range req.Scopes {
 			s, ok := offered[name]
 			if !ok {
@@ -133,7 +162,7 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 			}
 			if !granted(rs, s, ns) {
 				reason = v1alpha1.ReasonScopeNotGranted
-				problems = append(problems, fmt.Sprintf("scope %s: ResourceServer %s does not grant it to namespace %s", v1alpha1.FullScopeName(rs.Spec.Identifier, name), ref, obj.Namespace))
+				problems = append(problems, fmt.Sprintf("spec.scopes[%d]: ResourceServer %s does not grant scope %q to namespace %s", i, ref, name, obj.Namespace))
 				continue
 			}
 			scopes = append(scopes, v1alpha1.FullScopeName(rs.Spec.Identifier, name))
@@ -153,33 +182,9 @@ func refKey(ns string, ref v1alpha1.ObjectReference) types.NamespacedName {
 	return types.NamespacedName{Namespace: ns, Name: ref.Name}
 }
 
-// statusWriter patches an object's status from the last state written, so that a
-// mid-reconcile write (the create-pending guard) and the final write both send only
-// what changed since.
-type statusWriter struct {
-	c       client.Client
-	obj     *v1alpha1.M2MClient
-	initial *v1alpha1.M2MClient
-	base    *v1alpha1.M2MClient
-}
-
-func newStatusWriter(c client.Client, obj *v1alpha1.M2MClient) *statusWriter {
-	return &statusWriter{c: c, obj: obj, initial: obj.DeepCopy(), base: obj.DeepCopy()}
-}
-
-func (w *statusWriter) patch(ctx context.Context) error {
-	if err := patchStatus(ctx, w.c, w.obj, w.base); err != nil {
-		return err
-	}
-	w.base = w.obj.DeepCopy()
-	return nil
-}
-
-func now() *metav1.Time { t := metav1.Now(); return &t }
-
 // SetupWithManager registers the reconciler, its indexes and its watches: owned
-// Secrets (a deleted or edited Secret is restored), the ResourceServers a client
-// refers to, and namespaces (whose labels can grant scopes).
+// Secrets, as metadata (a deleted or edited Secret is restored), the ResourceServers
+// a client refers to, and namespaces (whose labels can grant scopes).
 func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ctx := context.Background()
 	idx := mgr.GetFieldIndexer()
@@ -200,12 +205,48 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.M2MClient{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.Secret{}).
+		Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(e event.CreateEvent) bool { return !r.ownWrite(e.Object) },
+			UpdateFunc: func(e event.UpdateEvent) bool { return !r.ownWrite(e.ObjectNew) },
+		})).
 		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clientsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("m2mclient").
 		Complete(r)
+}
+
+// ownWrite reports whether a Secret event is the echo of the operator's own last
+// write: such a pass would only spend a Cognito call to find nothing to do.
+func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
+	rv, ok := r.written.Load(client.ObjectKeyFromObject(o))
+	return ok && rv == o.GetResourceVersion()
+}
+
+// deferFirstCheck spreads the first Cognito check of a settled object (Ready for
+// its generation, no create or rotation in flight, its Secret present) over the
+// drift period after the manager starts, instead of checking every object at once:
+// a thousand objects would spend the pool's quota for minutes. Changed or broken
+// objects are not deferred, so they go first.
+func (r *M2MClientReconciler) deferFirstCheck(ctx context.Context, obj *v1alpha1.M2MClient) (time.Duration, bool) {
+	if _, seen := r.seen.LoadOrStore(obj.UID, struct{}{}); seen {
+		return 0, false
+	}
+	rot, request := obj.Status.Rotation, obj.Annotations[v1alpha1.RotateAnnotation]
+	rotating := rot != nil && rot.Phase != ""
+	asked := request != "" && (rot == nil || request != rot.LastRequest)
+	settled := apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
+		obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" &&
+		obj.Status.CreatePendingSince == nil && obj.Status.SecretName == obj.SecretName() && !rotating && !asked
+	if !settled {
+		return 0, false
+	}
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.SecretName()}, secret); err != nil || !metav1.IsControlledBy(secret, obj) {
+		return 0, false
+	}
+	return time.Duration(rand.Int64N(int64(r.Options.driftPeriod()))), true
 }
 
 func (r *M2MClientReconciler) clientsOfResourceServer(ctx context.Context, o client.Object) []ctrl.Request {

@@ -7,13 +7,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
-	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 // DefaultGracePeriod is how long both secrets stay valid during a rotation when the
@@ -46,51 +44,44 @@ func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alph
 		obj.Status.Rotation = &v1alpha1.RotationStatus{}
 	}
 	rot := obj.Status.Rotation
-	t := time.Now()
-	switch rot.Phase {
-	case v1alpha1.RotationAdding:
-		return r.addSecret(ctx, obj, st, app, ep)
-	case v1alpha1.RotationGrace:
+	var vals secretValues
+	if rot.Phase == v1alpha1.RotationGrace {
 		data, err := r.secretData(ctx, obj)
 		if err != nil {
 			return 0, secretValues{}, err
 		}
-		vals := graceValues(data)
-		if vals.current == "" {
-			return r.abortRotation(ctx, obj, st)
-		}
-		if left := rot.PhaseSince.Add(gracePeriod(obj)).Sub(t); left > 0 {
-			return left, vals, nil
-		}
-		rot.Phase, rot.PhaseSince = v1alpha1.RotationRetiring, now()
-		if err := st.patch(ctx); err != nil {
-			return 0, secretValues{}, err
+		vals = graceValues(data)
+	}
+	if rot.Phase == "" {
+		schedule(rot, obj.Spec.Rotation, app.CreationDate)
+	}
+	step, wait := decideRotation(rotationInput{
+		status: *rot, grace: gracePeriod(obj), request: request,
+		valuesKept: vals.current != "", now: r.Options.clock().Now(),
+	})
+	switch step {
+	case stepStart:
+		return r.startRotation(ctx, obj, st, app, ep, request)
+	case stepAdd:
+		return r.addSecret(ctx, obj, st, app, ep)
+	case stepAbort:
+		return r.abortRotation(ctx, obj, st)
+	case stepRetire:
+		if rot.Phase == v1alpha1.RotationGrace {
+			rot.Phase, rot.PhaseSince = v1alpha1.RotationRetiring, r.now()
+			if err := st.patch(ctx); err != nil {
+				return 0, secretValues{}, err
+			}
+		} else {
+			data, err := r.secretData(ctx, obj)
+			if err != nil {
+				return 0, secretValues{}, err
+			}
+			vals = secretValues{current: string(data[KeyClientSecret])}
 		}
 		return r.retireSecret(ctx, obj, st, vals)
-	case v1alpha1.RotationRetiring:
-		data, err := r.secretData(ctx, obj)
-		if err != nil {
-			return 0, secretValues{}, err
-		}
-		return r.retireSecret(ctx, obj, st, secretValues{current: string(data[KeyClientSecret])})
 	}
-
-	// Idle: keep the schedule, and start when it is due or asked for.
-	if rot.CurrentSecretCreated == nil && app.CreationDate != nil {
-		rot.CurrentSecretCreated = &metav1.Time{Time: *app.CreationDate}
-	}
-	rot.NextRotation = nil
-	if obj.Spec.Rotation != nil && obj.Spec.Rotation.Interval != nil && rot.CurrentSecretCreated != nil {
-		rot.NextRotation = &metav1.Time{Time: rot.CurrentSecretCreated.Add(obj.Spec.Rotation.Interval.Duration)}
-	}
-	asked := request != "" && request != rot.LastRequest
-	if !asked && (rot.NextRotation == nil || t.Before(rot.NextRotation.Time)) {
-		if rot.NextRotation == nil {
-			return idle, secretValues{}, nil
-		}
-		return rot.NextRotation.Sub(t), secretValues{}, nil
-	}
-	return r.startRotation(ctx, obj, st, app, ep, request)
+	return wait, vals, nil
 }
 
 // startRotation records which secret is being retired and moves to Adding. A client
@@ -109,7 +100,7 @@ func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M
 	if len(secrets) == 1 {
 		rot.PreviousSecretID = aws.ToString(secrets[0].ClientSecretId)
 	}
-	rot.Phase, rot.PhaseSince, rot.LastRequest = v1alpha1.RotationAdding, now(), request
+	rot.Phase, rot.PhaseSince, rot.LastRequest = v1alpha1.RotationAdding, r.now(), request
 	if err := st.patch(ctx); err != nil {
 		return 0, secretValues{}, err
 	}
@@ -150,21 +141,18 @@ func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MCl
 		}
 	}
 	if added == nil {
-		out, err := r.Options.Cognito.AddUserPoolClientSecret(ctx, &cip.AddUserPoolClientSecretInput{
-			UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecret: aws.String(next),
-		})
+		added, err = r.cognito.AddClientSecret(ctx, obj.Status.UserPoolID, obj.Status.ClientID, next)
 		if err != nil {
 			return 0, secretValues{}, cognitoFailed("AddUserPoolClientSecret", err)
 		}
-		added = out.ClientSecretDescriptor
 	}
 	rot.CurrentSecretID = aws.ToString(added.ClientSecretId)
 	if added.ClientSecretCreateDate != nil {
 		rot.CurrentSecretCreated = &metav1.Time{Time: *added.ClientSecretCreateDate}
 	} else {
-		rot.CurrentSecretCreated = now()
+		rot.CurrentSecretCreated = r.now()
 	}
-	rot.Phase, rot.PhaseSince = v1alpha1.RotationGrace, now()
+	rot.Phase, rot.PhaseSince = v1alpha1.RotationGrace, r.now()
 	logf.FromContext(ctx).Info("Added new client secret; both valid during the grace period", "clientId", obj.Status.ClientID, "secretId", rot.CurrentSecretID, "grace", gracePeriod(obj))
 	return gracePeriod(obj), secretValues{current: next, previous: old}, nil
 }
@@ -197,7 +185,7 @@ func (r *M2MClientReconciler) retireSecret(ctx context.Context, obj *v1alpha1.M2
 	r.Options.event(obj, v1alpha1.ReasonRotated, "rotated the secret of app client %s; secret %s is current", obj.Status.ClientID, rot.CurrentSecretID)
 	next := idle
 	if rot.NextRotation != nil {
-		next = time.Until(rot.NextRotation.Time)
+		next = rot.NextRotation.Sub(r.Options.clock().Now())
 	}
 	return next, secretValues{current: vals.current}, nil
 }
@@ -235,25 +223,25 @@ func graceValues(data map[string][]byte) secretValues {
 }
 
 func (r *M2MClientReconciler) listSecrets(ctx context.Context, obj *v1alpha1.M2MClient) ([]types.ClientSecretDescriptorType, error) {
-	out, err := r.Options.Cognito.ListUserPoolClientSecrets(ctx, &cip.ListUserPoolClientSecretsInput{
-		UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID),
-	})
+	secrets, err := r.cognito.ClientSecrets(ctx, obj.Status.UserPoolID, obj.Status.ClientID)
 	if err != nil {
 		return nil, cognitoFailed("ListUserPoolClientSecrets", err)
 	}
-	return out.ClientSecrets, nil
+	return secrets, nil
 }
 
 // deleteClientSecret deletes one of the app client's secrets; one already gone is
 // no error.
 func (r *M2MClientReconciler) deleteClientSecret(ctx context.Context, obj *v1alpha1.M2MClient, id string) error {
-	_, err := r.Options.Cognito.DeleteUserPoolClientSecret(ctx, &cip.DeleteUserPoolClientSecretInput{
-		UserPoolId: aws.String(obj.Status.UserPoolID), ClientId: aws.String(obj.Status.ClientID), ClientSecretId: aws.String(id),
-	})
-	if err != nil && !cognito.IsNotFound(err) {
+	if err := r.cognito.DeleteClientSecret(ctx, obj.Status.UserPoolID, obj.Status.ClientID, id); err != nil {
 		return cognitoFailed("DeleteUserPoolClientSecret", err)
 	}
 	return nil
+}
+
+// now is the Options clock's time, for the rotation's own records.
+func (r *M2MClientReconciler) now() *metav1.Time {
+	return &metav1.Time{Time: r.Options.clock().Now()}
 }
 
 func gracePeriod(obj *v1alpha1.M2MClient) time.Duration {

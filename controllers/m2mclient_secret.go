@@ -30,7 +30,8 @@ const (
 	KeyUserPoolID           = "user_pool_id"
 )
 
-// ManagedByLabel marks the Secrets the operator writes; its cache holds only those.
+// ManagedByLabel marks the Secrets the operator writes; it watches only those (see
+// CacheOptions).
 const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedByValue = "cognito-m2m-operator"
@@ -101,8 +102,11 @@ func (r *M2MClientReconciler) writeSecret(ctx context.Context, obj *v1alpha1.M2M
 	if apierrors.IsNotFound(err) {
 		err = r.Create(ctx, want)
 		if apierrors.IsAlreadyExists(err) {
-			// Not in the cache, which holds only the operator's Secrets: someone else's.
+			// Created since the read: not this object's.
 			return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", name, "it has no "+ManagedByLabel+"="+ManagedByValue+" label"))
+		}
+		if err == nil {
+			r.written.Store(client.ObjectKeyFromObject(want), want.ResourceVersion)
 		}
 		return err == nil, err
 	}
@@ -132,7 +136,11 @@ func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2
 	got.Data = want.Data
 	got.Labels = mergeMaps(got.Labels, want.Labels)
 	got.Annotations = mergeMaps(got.Annotations, want.Annotations)
-	return true, r.Update(ctx, got)
+	if err := r.Update(ctx, got); err != nil {
+		return false, err
+	}
+	r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
+	return true, nil
 }
 
 // reader reads from the API server, bypassing the cache, where a stale read would

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -28,6 +28,7 @@ const identifierIndex = "spec.identifier"
 type ResourceServerReconciler struct {
 	client.Client
 	Options *Options
+	cognito *cognito.Client
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch;update;patch
@@ -42,11 +43,11 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.Get(ctx, req.NamespacedName, rs); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	base := rs.DeepCopy()
+	st := newStatusWriter(r.Client, rs)
 	defer func() {
-		res, retErr = finish(r.Options.Recorder, rs, base.Status.Conditions, res, retErr,
+		res, retErr = finish(r.Options.Recorder, rs, st.initial, res, retErr,
 			fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, rs, base))
+		retErr = errors.Join(retErr, st.patch(ctx))
 	}()
 
 	if !rs.DeletionTimestamp.IsZero() {
@@ -59,31 +60,52 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.checkUnique(ctx, rs, pool); err != nil {
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, client.ObjectKey{Name: rs.Namespace}, ns); err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading namespace %s for its tenancy annotations: %w", rs.Namespace, err)
+	}
+	if err := r.checkClaim(ctx, rs, ns, pool); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcileCognito(ctx, rs, pool); err != nil {
+	if err := r.reconcileCognito(ctx, rs, st, ns, pool); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, nil
 }
 
-// checkUnique stalls an object whose identifier an older object in the same pool
-// already manages: two objects updating one resource server would undo each other.
-func (r *ResourceServerReconciler) checkUnique(ctx context.Context, rs *v1alpha1.ResourceServer, pool string) error {
+// checkClaim stalls an object whose namespace may not claim its identifier, or whose
+// identifier an older object in the same pool already manages: two objects updating
+// one resource server would undo each other. Under --restrict-identifiers an object
+// whose namespace may not claim the identifier blocks nobody, so claiming a name
+// first gains a tenant nothing.
+func (r *ResourceServerReconciler) checkClaim(ctx context.Context, rs *v1alpha1.ResourceServer, ns *corev1.Namespace, pool string) error {
+	if !r.Options.identifierAllowed(ns, rs.Spec.Identifier) {
+		return stalled(v1alpha1.ReasonIdentifierDenied,
+			"namespace %s may not claim identifier %q: a cluster admin lists the identifiers a namespace may claim in its %s annotation",
+			rs.Namespace, rs.Spec.Identifier, v1alpha1.AllowedIdentifiersAnnotation)
+	}
 	var list v1alpha1.ResourceServerList
 	if err := r.List(ctx, &list, client.MatchingFields{identifierIndex: rs.Spec.Identifier}); err != nil {
 		return err
 	}
 	for _, other := range list.Items {
 		otherPool, err := r.Options.userPool(other.Spec.UserPoolID)
-		if err != nil || otherPool != pool || other.UID == rs.UID || !other.DeletionTimestamp.IsZero() {
+		if err != nil || otherPool != pool || other.UID == rs.UID || !other.DeletionTimestamp.IsZero() || !olderThan(&other, rs) {
 			continue
 		}
-		if olderThan(&other, rs) {
-			return stalled(v1alpha1.ReasonIdentifierConflict,
-				"identifier %q in pool %s is already managed by ResourceServer %s/%s", rs.Spec.Identifier, pool, other.Namespace, other.Name)
+		if r.Options.RestrictIdentifiers {
+			otherNS := &corev1.Namespace{}
+			if err := r.Get(ctx, client.ObjectKey{Name: other.Namespace}, otherNS); err != nil || !r.Options.identifierAllowed(otherNS, other.Spec.Identifier) {
+				continue
+			}
 		}
+		if other.Namespace == rs.Namespace {
+			return stalled(v1alpha1.ReasonIdentifierConflict,
+				"identifier %q in pool %s is already managed by ResourceServer %s", rs.Spec.Identifier, pool, other.Name)
+		}
+		// Another namespace's objects are not this tenant's to know about.
+		return stalled(v1alpha1.ReasonIdentifierConflict,
+			"identifier %q in pool %s is already managed by an older ResourceServer", rs.Spec.Identifier, pool)
 	}
 	return nil
 }
@@ -96,61 +118,95 @@ func olderThan(a, b client.Object) bool {
 	return a.GetNamespace()+"/"+a.GetName() < b.GetNamespace()+"/"+b.GetName()
 }
 
-// reconcileCognito observes the resource server, and creates it, adopts it, or
-// updates it with the whole desired state. In a steady state it costs one read.
-func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1alpha1.ResourceServer, pool string) error {
+// reconcileCognito observes the resource server, and creates it, claims it (see
+// claimExisting), or updates it with the whole desired state. In a steady state it
+// costs one read.
+func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, ns *corev1.Namespace, pool string) error {
 	log := logf.FromContext(ctx)
 	want := cognito.DesiredResourceServer(rs.Spec)
-	got, err := r.Options.Cognito.DescribeResourceServer(ctx, &cip.DescribeResourceServerInput{
-		UserPoolId: aws.String(pool), Identifier: aws.String(want.Identifier),
-	})
+	got, err := r.cognito.ResourceServer(ctx, pool, want.Identifier)
 	switch {
 	case cognito.IsNotFound(err):
-		if _, err := r.Options.Cognito.CreateResourceServer(ctx, want.CreateInput(pool)); err != nil {
-			return cognitoFailed("CreateResourceServer", err)
-		}
-		log.Info("Created resource server", "pool", pool, "identifier", want.Identifier)
-		r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
+		return r.create(ctx, rs, st, pool, want)
 	case err != nil:
 		return cognitoFailed("DescribeResourceServer", err)
-	case !want.UpToDate(got.ResourceServer):
-		if _, err := r.Options.Cognito.UpdateResourceServer(ctx, want.UpdateInput(pool)); err != nil {
+	}
+	if rs.Status.Ownership == "" {
+		own, ok := claimExisting(existingServer{
+			createPending:   rs.Status.CreatePendingSince != nil,
+			matchesSent:     want.UpToDate(got),
+			adoptionAllowed: r.Options.adoptionAllowed(ns),
+		})
+		if !ok {
+			return stalled(v1alpha1.ReasonAdoptionDenied,
+				"a resource server with identifier %q already exists in pool %s and was not created for this object; the operator does not take it over unless a cluster admin allows adoption (annotate namespace %s with %s=true, or run the operator with --allow-adoption), or use another identifier",
+				want.Identifier, pool, rs.Namespace, v1alpha1.AllowAdoptionAnnotation)
+		}
+		rs.Status.Ownership, rs.Status.CreatePendingSince = own, nil
+		if own == v1alpha1.OwnershipAdopted {
+			log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
+			r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
+		}
+	}
+	if !want.UpToDate(got) {
+		if err := r.cognito.UpdateResourceServer(ctx, pool, want); err != nil {
 			return cognitoFailed("UpdateResourceServer", err)
 		}
 		reason := v1alpha1.ReasonUpdated
-		switch {
-		case rs.Status.UserPoolID == "":
-			reason = v1alpha1.ReasonAdopted
-		case rs.Status.ObservedGeneration == rs.Generation:
+		if rs.Status.UserPoolID != "" && rs.Status.ObservedGeneration == rs.Generation {
 			reason = v1alpha1.ReasonDriftRepaired
 		}
 		log.Info("Updated resource server", "pool", pool, "identifier", want.Identifier, "reason", reason)
 		r.Options.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
-	case rs.Status.UserPoolID == "":
-		log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
-		r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
 	}
+	r.recordReconciled(rs, pool)
+	return nil
+}
+
+// create creates the resource server behind a create-pending mark, so that after an
+// interruption the server found with this object's identifier is known to be its own
+// (see claimExisting). A definite refusal clears the mark: nothing was created.
+func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string, want cognito.ResourceServerSpec) error {
+	rs.Status.CreatePendingSince = now()
+	if err := st.patch(ctx); err != nil {
+		return fmt.Errorf("recording that a resource server is about to be created: %w", err)
+	}
+	if err := r.cognito.CreateResourceServer(ctx, pool, want); err != nil {
+		if cognito.IsDefinite(err) {
+			rs.Status.CreatePendingSince = nil
+		}
+		return cognitoFailed("CreateResourceServer", err)
+	}
+	rs.Status.Ownership, rs.Status.CreatePendingSince = v1alpha1.OwnershipCreated, nil
+	logf.FromContext(ctx).Info("Created resource server", "pool", pool, "identifier", want.Identifier)
+	r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
+	r.recordReconciled(rs, pool)
+	return nil
+}
+
+// recordReconciled publishes the pool and the full scope names the server provides.
+func (r *ResourceServerReconciler) recordReconciled(rs *v1alpha1.ResourceServer, pool string) {
 	rs.Status.UserPoolID = pool
 	rs.Status.Scopes = make([]string, 0, len(rs.Spec.Scopes))
 	for _, s := range rs.Spec.Scopes {
 		rs.Status.Scopes = append(rs.Status.Scopes, v1alpha1.FullScopeName(rs.Spec.Identifier, s.Name))
 	}
 	slices.Sort(rs.Status.Scopes)
-	return nil
 }
 
-// reconcileDelete deletes the resource server under the Delete policy, then releases
-// the object. An object that never reconciled (status has no pool) owns nothing.
+// reconcileDelete deletes the resource server under the Delete policy, if the
+// operator created it for this object, then releases the object. An adopted server
+// existed before the object and outlives it; an object that never reconciled owns
+// nothing.
 func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1alpha1.ResourceServer) error {
 	if !controllerutil.ContainsFinalizer(rs, v1alpha1.Finalizer) {
 		return nil
 	}
 	pool := rs.Status.UserPoolID
-	if pool != "" && rs.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
-		_, err := r.Options.Cognito.DeleteResourceServer(ctx, &cip.DeleteResourceServerInput{
-			UserPoolId: aws.String(pool), Identifier: aws.String(rs.Spec.Identifier),
-		})
-		if err != nil && !cognito.IsNotFound(err) {
+	if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipAdopted {
+		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
+	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && rs.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
+		if err := r.cognito.DeleteResourceServer(ctx, pool, rs.Spec.Identifier); err != nil {
 			return cognitoFailed("DeleteResourceServer", err)
 		}
 		logf.FromContext(ctx).Info("Deleted resource server", "pool", pool, "identifier", rs.Spec.Identifier)
@@ -161,7 +217,8 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 	return removeFinalizer(ctx, r.Client, rs)
 }
 
-// SetupWithManager registers the reconciler and its index.
+// SetupWithManager registers the reconciler, its index, and a watch on namespaces'
+// annotations (where an admin allows adoption or identifiers).
 func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.ResourceServer{}, identifierIndex,
 		func(o client.Object) []string { return []string{o.(*v1alpha1.ResourceServer).Spec.Identifier} }); err != nil {
@@ -169,6 +226,20 @@ func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.serversInNamespace),
+			builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
 		Named("resourceserver").
 		Complete(r)
+}
+
+func (r *ResourceServerReconciler) serversInNamespace(ctx context.Context, o client.Object) []ctrl.Request {
+	var list v1alpha1.ResourceServerList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetName())); err != nil {
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for _, rs := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&rs)})
+	}
+	return reqs
 }

@@ -105,10 +105,11 @@ func TestResourceServerRetainPolicy(t *testing.T) {
 	}
 }
 
-// An existing resource server with the same identifier is adopted and set to the
-// spec, not duplicated.
+// An existing resource server with the same identifier is adopted, when a cluster
+// admin allows it, and set to the spec, not duplicated; it outlives the object.
 func TestResourceServerAdoption(t *testing.T) {
 	e := newEnv(t)
+	allowAdoption(t, e.ns)
 	id := "legacy-" + e.ns
 	_, err := cognitoClient().CreateResourceServer(context.Background(), &cip.CreateResourceServerInput{
 		UserPoolId: aws.String(e.pool), Identifier: aws.String(id), Name: aws.String("made by hand"),
@@ -126,6 +127,16 @@ func TestResourceServerAdoption(t *testing.T) {
 	}
 	if n := e.api.counts()["CreateResourceServer"]; n != 0 {
 		t.Errorf("CreateResourceServer called %d times for an existing server", n)
+	}
+	if rs.Status.Ownership != v1alpha1.OwnershipAdopted {
+		t.Errorf("status.ownership = %q, want Adopted", rs.Status.Ownership)
+	}
+	if err := k8s.Delete(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, rs)
+	if _, err := describeRS(t, e.pool, id); err != nil {
+		t.Errorf("an adopted resource server was deleted with the object: %v", err)
 	}
 }
 
@@ -205,6 +216,9 @@ func TestValidationAtApply(t *testing.T) {
 	badName.Spec.ClientName = "no/slashes"
 	noScopes := newClient(e.ns, "no-scopes", "weather")
 	noScopes.Spec.Scopes = nil
+	// An app client's scope names are at most 256 characters: a longer
+	// identifier/scope could never be granted, and a create that sends it is refused.
+	tooLong := newRS(e.ns, "too-long", strings.Repeat("i", 200), "ok", strings.Repeat("s", 56))
 	cases := map[string]struct {
 		obj   client.Object
 		field string
@@ -216,6 +230,7 @@ func TestValidationAtApply(t *testing.T) {
 		"token validity under 5m":       {shortValidity, "spec.accessTokenValidity"},
 		"client name outside Cognito's": {badName, "spec.clientName"},
 		"client without scopes":         {noScopes, "spec.scopes"},
+		"identifier/scope over 256":     {tooLong, "spec.scopes"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

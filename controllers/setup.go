@@ -2,12 +2,24 @@ package controllers
 
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
-// Setup registers both reconcilers with a manager.
+// Setup registers both reconcilers with a manager. They share one Cognito client,
+// so that their calls count against the same quotas.
 func Setup(mgr ctrl.Manager, opts *Options) error {
-	if err := (&ResourceServerReconciler{Client: mgr.GetClient(), Options: opts}).SetupWithManager(mgr); err != nil {
+	var limiter *cognito.Limiter
+	if opts.Limits.PerOperation > 0 || len(opts.Limits.Categories) > 0 {
+		limiter = cognito.NewLimiter(opts.Limits)
+	}
+	c := cognito.NewClient(opts.Cognito, limiter)
+	opts.pacer = newDriftPacer(mgr.GetClient(), opts.configuredDriftPeriod(), opts.Limits.PerOperation, mgr.GetLogger().WithName("drift"))
+	if err := mgr.Add(opts.pacer); err != nil {
 		return err
 	}
-	return (&M2MClientReconciler{Client: mgr.GetClient(), Options: opts}).SetupWithManager(mgr)
+	if err := (&ResourceServerReconciler{Client: mgr.GetClient(), Options: opts, cognito: c}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&M2MClientReconciler{Client: mgr.GetClient(), Options: opts, cognito: c}).SetupWithManager(mgr)
 }

@@ -21,13 +21,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -51,10 +49,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-func runSuite(m *testing.M) int {
 	flag.Parse()
 	// The operator's logs go to the test output with -v only: they are the first
 	// place to look when a test fails, and noise when all pass.
@@ -65,14 +59,34 @@ func runSuite(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(logTo), zap.UseDevMode(true)))
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
+	code := m.Run()
+	stopSuite()
+	os.Exit(code)
+}
 
+var (
+	suiteOnce sync.Once
+	suiteErr  error
+	stops     []func()
+)
+
+// needSuite starts the API server and the emulator the first time a test needs
+// them, so that the pure tests of this package run without etcd.
+func needSuite(t *testing.T) {
+	t.Helper()
+	suiteOnce.Do(func() { suiteErr = startSuite() })
+	if suiteErr != nil {
+		t.Fatal(suiteErr)
+	}
+}
+
+func startSuite() error {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join("..", "bin")
 	}
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		fmt.Fprintf(os.Stderr, "controller tests need etcd and kube-apiserver in %s: run `make tools` (%v)\n", assets, err)
-		return 1
+		return fmt.Errorf("controller tests need etcd and kube-apiserver in %s: run `make tools` (%v)", assets, err)
 	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
@@ -81,24 +95,26 @@ func runSuite(m *testing.M) int {
 	}
 	var err error
 	if restCfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "starting the test API server: %v\n", err)
-		return 1
+		return fmt.Errorf("starting the test API server: %w", err)
 	}
-	defer func() { _ = env.Stop() }()
+	stops = append(stops, func() { _ = env.Stop() })
 	if k8s, err = client.New(restCfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-
 	if emu, err = emulator.New(emulator.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	srv := httptest.NewServer(emu.Handler())
-	defer srv.Close()
+	stops = append(stops, srv.Close)
 	emu.SetBaseURL(srv.URL)
 	emuURL = srv.URL
-	return m.Run()
+	return nil
+}
+
+func stopSuite() {
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
+	}
 }
 
 // cognitoClient is the real AWS SDK client pointed at the emulator. Its own retries
@@ -125,6 +141,8 @@ type testEnv struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	opts   controllers.Options
+	// watchNamespaces makes the manager namespace-scoped, as --watch-namespaces.
+	watchNamespaces []string
 }
 
 type envOption func(*testEnv)
@@ -139,6 +157,7 @@ var nsCounter atomic.Int32
 // whose default pool it is, with a 2s drift period.
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
+	needSuite(t)
 	ns := fmt.Sprintf("t%d", nsCounter.Add(1))
 	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
@@ -164,11 +183,10 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 func (e *testEnv) start() {
 	e.t.Helper()
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{controllers.ManagedByLabel: controllers.ManagedByValue})},
-		}},
+		Scheme:     scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Cache:      controllers.CacheOptions(e.watchNamespaces),
+		Client:     controllers.ClientOptions(),
 		Controller: ctrlConfig(),
 	})
 	if err != nil {

@@ -13,6 +13,32 @@ const (
 	DeletionPolicyRetain DeletionPolicy = "Retain"
 )
 
+// Ownership says whether an object's Cognito resource was created for it or adopted.
+// +kubebuilder:validation:Enum=Created;Adopted
+type Ownership string
+
+const (
+	// OwnershipCreated: the operator created the resource for this object.
+	OwnershipCreated Ownership = "Created"
+	// OwnershipAdopted: the resource existed before, and a cluster admin allowed
+	// this object to take it over.
+	OwnershipAdopted Ownership = "Adopted"
+)
+
+// Namespace annotations through which a cluster admin widens what the objects of a
+// namespace may do. Tenants limited to their namespace cannot write Namespace
+// objects, so these are the admin's alone to set.
+const (
+	// AllowAdoptionAnnotation ("true") lets the namespace's ResourceServers take
+	// over resource servers that already exist in Cognito with their identifier.
+	AllowAdoptionAnnotation = "cognito.m2m.dev/allow-adoption"
+	// AllowedIdentifiersAnnotation lists, comma-separated, the resource-server
+	// identifiers the namespace may claim; each entry is an identifier or a
+	// path.Match pattern (`https://billing.example.com/*`). It is enforced when the
+	// operator runs with --restrict-identifiers.
+	AllowedIdentifiersAnnotation = "cognito.m2m.dev/allowed-identifiers"
+)
+
 // Finalizer keeps an object until its Cognito resource is deleted or released.
 const Finalizer = "cognito.m2m.dev/finalizer"
 
@@ -38,7 +64,9 @@ const (
 	ReasonScopeNotGranted    = "ScopeNotGranted"
 	ReasonSecretConflict     = "SecretConflict"
 	ReasonIdentifierConflict = "IdentifierConflict"
-	ReasonDeleting           = "Deleting"
+	ReasonIdentifierDenied   = "IdentifierNotAllowed"
+	ReasonAdoptionDenied     = "AdoptionNotAllowed"
+	ReasonUserPoolDenied     = "UserPoolNotAllowed"
 	ReasonCreated            = "Created"
 	ReasonUpdated            = "Updated"
 	ReasonDeleted            = "Deleted"

@@ -9,6 +9,7 @@ import (
 // Cognito's own, so that a bad object is refused at `kubectl apply` instead of failing
 // later in the operator.
 // +kubebuilder:validation:XValidation:rule="has(self.userPoolId) == has(oldSelf.userPoolId) && (!has(self.userPoolId) || self.userPoolId == oldSelf.userPoolId)",message="userPoolId is immutable: create a new ResourceServer to move to another pool"
+// +kubebuilder:validation:XValidation:rule="!has(self.scopes) || self.scopes.all(s, size(self.identifier) + 1 + size(s.name) <= 256)",message="identifier/scope must be at most 256 characters: Cognito refuses longer scope names on app clients",fieldPath=".scopes"
 type ResourceServerSpec struct {
 	// Identifier is the resource server's unique name in the pool, usually a URL or a
 	// short service name; every scope's full name is `<identifier>/<scope>`.
@@ -99,6 +100,20 @@ type ResourceServerStatus struct {
 	// +optional
 	UserPoolID string `json:"userPoolId,omitempty"`
 
+	// Ownership says how this object came to manage the resource server: Created
+	// (the operator created it for this object, and deletes it with the object under
+	// the Delete policy) or Adopted (it existed before and a cluster admin allowed
+	// this object to take it over; it is left in Cognito when the object is deleted).
+	// +optional
+	Ownership Ownership `json:"ownership,omitempty"`
+
+	// CreatePendingSince is set just before the operator asks Cognito to create the
+	// resource server and cleared when Cognito answers: after an interruption in
+	// between, a resource server found with this object's identifier, name and
+	// scopes is known to be this object's own, not a pre-existing one.
+	// +optional
+	CreatePendingSince *metav1.Time `json:"createPendingSince,omitempty"`
+
 	// Scopes are the full scope names (`<identifier>/<scope>`) the server provides in
 	// Cognito, for M2MClients to request.
 	// +optional
@@ -113,6 +128,7 @@ type ResourceServerStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Identifier",type=string,JSONPath=`.spec.identifier`
 // +kubebuilder:printcolumn:name="Pool",type=string,JSONPath=`.status.userPoolId`,priority=1
+// +kubebuilder:printcolumn:name="Ownership",type=string,JSONPath=`.status.ownership`,priority=1
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ResourceServer struct {

@@ -297,6 +297,10 @@ func (in *ResourceServerStatus) DeepCopyInto(out *ResourceServerStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.CreatePendingSince != nil {
+		in, out := &in.CreatePendingSince, &out.CreatePendingSince
+		*out = (*in).DeepCopy()
+	}
 	if in.Scopes != nil {
 		in, out := &in.Scopes, &out.Scopes
 		*out = make([]string, len(*in))

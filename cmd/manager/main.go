@@ -7,19 +7,19 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -27,6 +27,7 @@ import (
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 	"github.com/cognito-m2m/operator/controllers"
+	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 type flags struct {
@@ -35,6 +36,22 @@ type flags struct {
 	metricsAddr, probeAddr, leaderElectionNamespace                string
 	leaderElect                                                    bool
 	maxConcurrent                                                  int
+	allowedPools, watchNamespaces                                  []string
+	allowAdoption, restrictIdentifiers                             bool
+	limits                                                         cognito.Limits
+}
+
+// list is a comma-separated flag value.
+func list(dst *[]string) func(string) error {
+	return func(v string) error {
+		*dst = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				*dst = append(*dst, s)
+			}
+		}
+		return nil
+	}
 }
 
 func main() {
@@ -50,6 +67,15 @@ func main() {
 	flag.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so that several replicas can run")
 	flag.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
 	flag.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 2, "objects of each kind reconciled at once; Cognito's request quotas are low, so keep it small")
+	flag.Func("allowed-user-pools", "comma-separated user pools that objects may name (default: only --user-pool-id)", list(&f.allowedPools))
+	flag.BoolVar(&f.allowAdoption, "allow-adoption", false, "let ResourceServers in every namespace take over resource servers that already exist in Cognito (without it, only namespaces annotated "+v1alpha1.AllowAdoptionAnnotation+"=true may)")
+	flag.BoolVar(&f.restrictIdentifiers, "restrict-identifiers", false, "let each namespace claim only the resource-server identifiers its "+v1alpha1.AllowedIdentifiersAnnotation+" annotation lists")
+	flag.Func("watch-namespaces", "comma-separated namespaces to watch, for a namespace-scoped install (default: all)", list(&f.watchNamespaces))
+	f.limits = cognito.DefaultLimits()
+	flag.Float64Var(&f.limits.PerOperation, "cognito-rate-per-operation", f.limits.PerOperation,
+		"requests per second for any one Cognito operation on one user pool (Cognito's quota is 5; 0 disables pacing)")
+	flag.Func("cognito-rate-categories", "requests per second per Cognito quota category, as Category=rate,... (defaults "+formatRates(f.limits.Categories)+"; raise them with your account's quotas)",
+		func(v string) error { return parseRates(v, f.limits.Categories) })
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -64,6 +90,9 @@ func main() {
 func run(ctx context.Context, f flags) error {
 	if f.region == "" {
 		return fmt.Errorf("--region is required (or set AWS_REGION)")
+	}
+	if len(f.allowedPools) > 0 && f.userPoolID != "" && !slices.Contains(f.allowedPools, f.userPoolID) {
+		return fmt.Errorf("--user-pool-id %s is not in --allowed-user-pools", f.userPoolID)
 	}
 	if f.driftPeriod < time.Minute {
 		return fmt.Errorf("--drift-period %s is under a minute: Cognito's request quotas are low", f.driftPeriod)
@@ -94,7 +123,8 @@ func run(ctx context.Context, f flags) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	opts := &controllers.Options{
-		Cognito: api, Region: f.region, DefaultUserPoolID: f.userPoolID,
+		Cognito: api, Region: f.region, DefaultUserPoolID: f.userPoolID, AllowedUserPools: f.allowedPools,
+		AllowAdoption: f.allowAdoption, RestrictIdentifiers: f.restrictIdentifiers, Limits: f.limits,
 		TokenEndpoint: f.tokenEndpoint, IssuerBase: issuerBase, DriftPeriod: f.driftPeriod,
 		Recorder: mgr.GetEventRecorder("cognito-m2m-operator"), APIReader: mgr.GetAPIReader(),
 	}
@@ -107,12 +137,13 @@ func run(ctx context.Context, f flags) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.Info("Starting manager", "region", f.region, "defaultUserPool", f.userPoolID, "cognitoEndpoint", f.cognitoEndpoint, "driftPeriod", f.driftPeriod)
+	ctrl.Log.Info("Starting manager", "region", f.region, "defaultUserPool", f.userPoolID, "allowedUserPools", f.allowedPools,
+		"cognitoEndpoint", f.cognitoEndpoint, "driftPeriod", f.driftPeriod, "allowAdoption", f.allowAdoption,
+		"restrictIdentifiers", f.restrictIdentifiers, "watchNamespaces", f.watchNamespaces)
 	return mgr.Start(ctx)
 }
 
-// managerOptions caches only the Secrets the operator writes (by label): a cluster's
-// other Secrets are neither held in memory nor watched.
+// managerOptions: see controllers.CacheOptions for what is cached and why.
 func managerOptions(scheme *runtime.Scheme, f flags) ctrl.Options {
 	return ctrl.Options{
 		Scheme:                  scheme,
@@ -125,8 +156,35 @@ func managerOptions(scheme *runtime.Scheme, f flags) ctrl.Options {
 		// back at once is safe, and a rolling update need not wait out the lease.
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    config.Controller{MaxConcurrentReconciles: f.maxConcurrent},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{controllers.ManagedByLabel: controllers.ManagedByValue})},
-		}},
+		Cache:                         controllers.CacheOptions(f.watchNamespaces),
+		Client:                        controllers.ClientOptions(),
 	}
+}
+
+// parseRates reads Category=rate pairs into rates, refusing unknown categories.
+func parseRates(v string, rates map[string]float64) error {
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return fmt.Errorf("%q is not Category=rate", kv)
+		}
+		if _, known := rates[k]; !known {
+			return fmt.Errorf("unknown quota category %q (known: %s)", k, formatRates(rates))
+		}
+		r, err := strconv.ParseFloat(val, 64)
+		if err != nil || r < 0 {
+			return fmt.Errorf("rate of %s: %q is not a non-negative number", k, val)
+		}
+		rates[k] = r
+	}
+	return nil
+}
+
+func formatRates(rates map[string]float64) string {
+	keys := slices.Sorted(maps.Keys(rates))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%g", k, rates[k]))
+	}
+	return strings.Join(parts, ",")
 }

@@ -1,0 +1,112 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+// driftShare is the part of a pool's per-operation quota that periodic drift checks
+// may use; the rest is left for creates, updates and retries.
+const driftShare = 0.5
+
+var driftPeriodGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+	Name: "cognito_m2m_drift_period_seconds",
+	Help: "The drift-check period in force: the configured one, or longer when the pool's quota cannot check every object once per period.",
+})
+
+func init() { metrics.Registry.MustRegister(driftPeriodGauge) }
+
+// stretchedPeriod is the drift period that lets n objects of one kind in one pool
+// each be checked once per period within driftShare of a per-operation rate: the
+// configured period when the quota allows it, longer when it does not.
+func stretchedPeriod(configured time.Duration, n int, rate float64) time.Duration {
+	if rate <= 0 || n == 0 {
+		return configured
+	}
+	need := time.Duration(float64(n) / (rate * driftShare) * float64(time.Second))
+	return max(configured, need)
+}
+
+// driftPacer keeps the drift period in force up to date with the number of objects,
+// and says once when it has to stretch the configured period, rather than letting
+// checks pile up against Cognito's quota and get throttled.
+type driftPacer struct {
+	client     client.Reader
+	configured time.Duration
+	rate       float64 // per-operation requests per second, 0 when not paced
+	log        logr.Logger
+	period     atomic.Int64
+	mu         sync.Mutex
+	stretched  bool
+}
+
+func newDriftPacer(c client.Reader, configured time.Duration, rate float64, log logr.Logger) *driftPacer {
+	p := &driftPacer{client: c, configured: configured, rate: rate, log: log}
+	p.period.Store(int64(configured))
+	driftPeriodGauge.Set(configured.Seconds())
+	return p
+}
+
+// current is the drift period in force.
+func (p *driftPacer) current() time.Duration { return time.Duration(p.period.Load()) }
+
+// Start recomputes the period every minute until ctx ends (a manager Runnable).
+func (p *driftPacer) Start(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		p.update(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// update counts the objects per pool and kind, the calls each drift check costs,
+// and sets the period for the busiest.
+func (p *driftPacer) update(ctx context.Context) {
+	perPool := map[string]int{}
+	var clients v1alpha1.M2MClientList
+	if err := p.client.List(ctx, &clients); err != nil {
+		return
+	}
+	for _, c := range clients.Items {
+		perPool["client "+c.Status.UserPoolID]++
+	}
+	var servers v1alpha1.ResourceServerList
+	if err := p.client.List(ctx, &servers); err != nil {
+		return
+	}
+	for _, s := range servers.Items {
+		perPool["server "+s.Status.UserPoolID]++
+	}
+	busiest := 0
+	for _, n := range perPool {
+		busiest = max(busiest, n)
+	}
+	period := stretchedPeriod(p.configured, busiest, p.rate)
+	p.period.Store(int64(period))
+	driftPeriodGauge.Set(period.Seconds())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if stretched := period > p.configured; stretched != p.stretched {
+		p.stretched = stretched
+		if stretched {
+			p.log.Info("Too many objects in one pool to check each once per drift period within Cognito's quota; checking less often",
+				"objects", busiest, "configuredPeriod", p.configured, "period", period, "requestsPerSecond", p.rate)
+		} else {
+			p.log.Info("Every object is checked once per drift period again", "period", period)
+		}
+	}
+}

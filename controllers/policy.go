@@ -1,0 +1,81 @@
+package controllers
+
+import (
+	"path"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
+)
+
+// The tenancy rules: what a namespace's objects may claim in Cognito. A tenant can
+// write its own ResourceServers and M2MClients, so nothing a tenant writes widens
+// these; only the operator's flags and Namespace annotations (which tenants cannot
+// write) do. Each rule is a pure function of what the caller gathered.
+
+// poolAllowed reports whether objects may name pool: one of --allowed-user-pools,
+// or the default pool when that list is empty.
+func (o *Options) poolAllowed(pool string) bool {
+	if len(o.AllowedUserPools) == 0 {
+		return pool == o.DefaultUserPoolID
+	}
+	return slices.Contains(o.AllowedUserPools, pool)
+}
+
+// adoptionAllowed reports whether ResourceServers in ns may take over a resource
+// server that already exists in Cognito: everywhere with --allow-adoption, or in a
+// namespace a cluster admin annotated.
+func (o *Options) adoptionAllowed(ns *corev1.Namespace) bool {
+	return o.AllowAdoption || ns.Annotations[v1alpha1.AllowAdoptionAnnotation] == "true"
+}
+
+// identifierAllowed reports whether ResourceServers in ns may claim identifier.
+// Unrestricted operators allow every identifier; with --restrict-identifiers a
+// namespace may claim only what its allowed-identifiers annotation lists, as exact
+// identifiers or path.Match patterns.
+func (o *Options) identifierAllowed(ns *corev1.Namespace, identifier string) bool {
+	if !o.RestrictIdentifiers {
+		return true
+	}
+	for _, p := range strings.Split(ns.Annotations[v1alpha1.AllowedIdentifiersAnnotation], ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if p == identifier {
+			return true
+		}
+		if ok, err := path.Match(p, identifier); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// existingServer is what the operator knows when Cognito already holds a resource
+// server with an object's identifier and the object has not recorded it as its own.
+type existingServer struct {
+	// createPending: the object's own create was sent and got no definite answer.
+	createPending bool
+	// matchesSent: the server has the name and scopes that create sent.
+	matchesSent bool
+	// adoptionAllowed: a cluster admin allows this namespace to adopt.
+	adoptionAllowed bool
+}
+
+// claimExisting decides whether the object may manage an existing resource server,
+// and records how. Only a create of the object's own that may have landed, or an
+// admin's permission, lets it: otherwise any tenant could take over (rewrite, grant
+// itself, delete) a resource server made outside the cluster or retained by another
+// object.
+func claimExisting(e existingServer) (v1alpha1.Ownership, bool) {
+	switch {
+	case e.createPending && e.matchesSent:
+		return v1alpha1.OwnershipCreated, true
+	case e.adoptionAllowed:
+		return v1alpha1.OwnershipAdopted, true
+	}
+	return "", false
+}
