@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -187,6 +188,31 @@ func TestTemplate(t *testing.T) {
 			},
 		},
 		{
+			name: "multi-tenant settings, namespace-scoped",
+			args: []string{"--set", "userPoolId=eu-west-1_AbC123xyZ", "--set", "tenancy.allowedUserPools={eu-west-1_AbC123xyZ,eu-west-1_Other1}",
+				"--set", "tenancy.allowAdoption=true", "--set", "tenancy.restrictIdentifiers=true", "--set", "tenancy.watchNamespaces={team-a,team-b}"},
+			wantObjects: []string{"Role/" + fullname, "RoleBinding/" + fullname},
+			wantArgs: concat([]string{"--user-pool-id=eu-west-1_AbC123xyZ", "--allowed-user-pools=eu-west-1_AbC123xyZ,eu-west-1_Other1",
+				"--allow-adoption", "--restrict-identifiers", "--watch-namespaces=team-a,team-b"}, commonArgs, zapArgs),
+			check: func(t *testing.T, m manifests) {
+				if cluster := mustYAML(t, m.get("ClusterRole", fullname).Object["rules"]); strings.TrimSpace(cluster) != "namespaces" {
+					t.Errorf("namespace-scoped ClusterRole grants %q, want only namespaces", cluster)
+				}
+				var roleNamespaces []string
+				for _, o := range m {
+					if o.GetKind() == "Role" && o.GetName() == fullname {
+						roleNamespaces = append(roleNamespaces, o.GetNamespace())
+						if rules := mustYAML(t, o.Object["rules"]); !strings.Contains(rules, "secrets") || strings.Contains(rules, "namespaces ") {
+							t.Errorf("Role in %s grants %q", o.GetNamespace(), rules)
+						}
+					}
+				}
+				if diff := cmp.Diff([]string{"team-a", "team-b"}, roleNamespaces); diff != "" {
+					t.Errorf("Roles (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
 			name:      "CRDs managed elsewhere",
 			args:      []string{"--set", "crds.install=false"},
 			noObjects: []string{"CustomResourceDefinition/m2mclients.cognito.m2m.dev", "CustomResourceDefinition/resourceservers.cognito.m2m.dev"},
@@ -275,9 +301,36 @@ func checkGeneratedCopies(t *testing.T, m manifests) {
 			rules = doc["rules"]
 		}
 	}
-	if diff := cmp.Diff(rules, m.get("ClusterRole", fullname).Object["rules"]); diff != "" {
-		t.Errorf("ClusterRole rules differ from config/rbac/role.yaml (-config +chart):\n%s", diff)
+	// A namespace-scoped install splits the rules between the ClusterRole and a
+	// Role per watched namespace; together they grant exactly config's rules.
+	got := grants(m.get("ClusterRole", fullname).Object["rules"])
+	for _, o := range m {
+		if o.GetKind() == "Role" && o.GetName() == fullname {
+			got = append(got, grants(o.Object["rules"])...)
+			break
+		}
 	}
+	slices.Sort(got)
+	if diff := cmp.Diff(grants(rules), slices.Compact(got)); diff != "" {
+		t.Errorf("RBAC rules differ from config/rbac/role.yaml (-config +chart):\n%s", diff)
+	}
+}
+
+// grants flattens RBAC rules into sorted "group resource verb" triples.
+func grants(rules any) []string {
+	var out []string
+	for _, r := range rules.([]any) {
+		rule := r.(map[string]any)
+		for _, g := range rule["apiGroups"].([]any) {
+			for _, res := range rule["resources"].([]any) {
+				for _, v := range rule["verbs"].([]any) {
+					out = append(out, fmt.Sprintf("%s %s %s", g, res, v))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // selects reports whether a label selector matches labels.
@@ -324,6 +377,8 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 		{"emulator pool of another region", []string{"--set", "emulator.enabled=true", "--set", "region=eu-west-1",
 			"--set", "emulator.userPoolId=us-east-1_local0000"}, "emulator.userPoolId"},
 		{"service account to reuse without a name", []string{"--set", "serviceAccount.create=false"}, "serviceAccount.name"},
+		{"malformed allowed pool", []string{"--set", "tenancy.allowedUserPools={pool}"}, "/tenancy/allowedUserPools/0"},
+		{"namespace not a DNS label", []string{"--set", "tenancy.watchNamespaces={Team_A}"}, "/tenancy/watchNamespaces/0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
