@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,11 +41,12 @@ type M2MClientReconciler struct {
 	Options *Options
 	cognito *cognito.Client
 	pools   poolEndpoints
-	// written is the resourceVersion of each Secret as the operator last wrote
-	// it, so that the watch does not bring back the operator's own writes.
+	// written is the resourceVersion of each Secret as the operator last wrote or
+	// checked it, so that the watch does not bring back the operator's own writes
+	// and a pass can tell an untouched Secret.
 	written sync.Map // types.NamespacedName -> string
-	// seen holds the objects reconciled since the manager started.
-	seen sync.Map // types.UID -> struct{}
+	// checked is when each object was last compared with Cognito by this manager.
+	checked sync.Map // types.UID -> time.Time
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients,verbs=get;list;watch;update;patch
@@ -73,9 +75,6 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, obj)
 	}
-	if wait, ok := r.deferFirstCheck(ctx, obj); ok {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
 	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -94,6 +93,9 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		// Every grant was withdrawn: the client must stop getting tokens now.
 		scopeErr = waiting(reasonOf(scopeErr), "%v; the app client's OAuth flows are off until a scope is available again", scopeErr)
 	}
+	if wait, skip := r.planCheck(ctx, obj, pool, scopes, scopeErr); skip {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	ep, err := r.pools.get(ctx, r.Options, r.cognito, pool)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -109,6 +111,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.reconcileSecret(ctx, obj, app, ep, vals); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.checked.Store(obj.UID, r.Options.clock().Now())
 	return ctrl.Result{RequeueAfter: min(next, jittered(r.Options.driftPeriod()))}, scopeErr
 }
 
@@ -223,30 +226,47 @@ func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
 	return ok && rv == o.GetResourceVersion()
 }
 
-// deferFirstCheck spreads the first Cognito check of a settled object (Ready for
-// its generation, no create or rotation in flight, its Secret present) over the
-// drift period after the manager starts, instead of checking every object at once:
-// a thousand objects would spend the pool's quota for minutes. Changed or broken
-// objects are not deferred, so they go first.
-func (r *M2MClientReconciler) deferFirstCheck(ctx context.Context, obj *v1alpha1.M2MClient) (time.Duration, bool) {
-	if _, seen := r.seen.LoadOrStore(obj.UID, struct{}{}); seen {
-		return 0, false
-	}
+// planCheck decides whether a pass may skip Cognito (see checkPlan), gathering
+// what the decision needs: whether the object is settled, and whether its Secret is
+// as the operator last wrote it.
+func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
+	now := r.Options.clock().Now()
 	rot, request := obj.Status.Rotation, obj.Annotations[v1alpha1.RotateAnnotation]
-	rotating := rot != nil && rot.Phase != ""
-	asked := request != "" && (rot == nil || request != rot.LastRequest)
-	settled := apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
-		obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" &&
-		obj.Status.CreatePendingSince == nil && obj.Status.SecretName == obj.SecretName() && !rotating && !asked
-	if !settled {
-		return 0, false
+	in := checkInput{
+		settled: scopeErr == nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
+			obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" && obj.Status.CreatePendingSince == nil &&
+			obj.Status.UserPoolID == pool && slices.Equal(obj.Status.Scopes, scopes) && obj.Status.SecretName == obj.SecretName() &&
+			(rot == nil || (rot.Phase == "" && (rot.NextRotation == nil || now.Before(rot.NextRotation.Time)))) &&
+			(request == "" || (rot != nil && request == rot.LastRequest)),
+		now:    now,
+		period: r.Options.driftPeriod(),
 	}
+	if last, ok := r.checked.Load(obj.UID); ok {
+		in.lastCheck = last.(time.Time)
+	}
+	if in.settled {
+		in.secretIntact = r.secretIntact(ctx, obj)
+	}
+	wait, skip := checkPlan(in, time.Duration(rand.Int64N(int64(in.period))))
+	if skip && in.lastCheck.IsZero() {
+		// As if checked a period before the spread first check is due.
+		r.checked.Store(obj.UID, now.Add(wait-in.period))
+	}
+	return wait, skip
+}
+
+// secretIntact reports whether the object's Secret exists and is the object's, and,
+// once this manager has read or written it, is still as it was then (an edit or a
+// deletion needs the secret value from Cognito to repair).
+func (r *M2MClientReconciler) secretIntact(ctx context.Context, obj *v1alpha1.M2MClient) bool {
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.SecretName()}, secret); err != nil || !metav1.IsControlledBy(secret, obj) {
-		return 0, false
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: obj.SecretName()}
+	if err := r.Get(ctx, key, secret); err != nil || !metav1.IsControlledBy(secret, obj) {
+		return false
 	}
-	return time.Duration(rand.Int64N(int64(r.Options.driftPeriod()))), true
+	rv, known := r.written.Load(key)
+	return !known || rv == secret.ResourceVersion
 }
 
 func (r *M2MClientReconciler) clientsOfResourceServer(ctx context.Context, o client.Object) []ctrl.Request {

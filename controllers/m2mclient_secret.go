@@ -131,6 +131,7 @@ func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2
 		return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", got.Name, "another object controls it"))
 	}
 	if maps.EqualFunc(got.Data, want.Data, bytesEqual) && subset(want.Labels, got.Labels) && subset(want.Annotations, got.Annotations) {
+		r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
 		return false, nil
 	}
 	got.Data = want.Data

@@ -417,7 +417,16 @@ func TestSteadyStateCalls(t *testing.T) {
 // Without an override the token endpoint comes from the pool's domain; a pool
 // without one is reported on the object.
 func TestTokenEndpointFromPoolDomain(t *testing.T) {
-	e := newEnv(t, withOptions(func(o *controllers.Options) { o.TokenEndpoint = "" }))
+	needSuite(t)
+	bare, err := cognitoClient().CreateUserPool(context.Background(), &cip.CreateUserPoolInput{PoolName: aws.String("bare-" + t.Name())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := aws.ToString(bare.UserPool.Id)
+	e := newEnv(t, withOptions(func(o *controllers.Options) {
+		o.TokenEndpoint = ""
+		o.AllowedUserPools = []string{o.DefaultUserPoolID, pool}
+	}))
 	readyPair(t, e)
 	c := newClient(e.ns, "derived", "weather", "read")
 	mustCreate(t, c)
@@ -428,11 +437,6 @@ func TestTokenEndpointFromPoolDomain(t *testing.T) {
 		t.Errorf("token_endpoint %q, want %q", got, want)
 	}
 
-	bare, err := cognitoClient().CreateUserPool(context.Background(), &cip.CreateUserPoolInput{PoolName: aws.String("bare-" + e.ns)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := aws.ToString(bare.UserPool.Id)
 	rs := newRS(e.ns, "bare", "bare-"+e.ns, "read")
 	rs.Spec.UserPoolID = pool
 	mustCreate(t, rs)

@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
@@ -290,7 +291,7 @@ func TestTenantCannotSteerClientRecovery(t *testing.T) {
 		fault     error
 	}{
 		// Cognito refused the create: nothing was made, so the mark is cleared.
-		{"after refused creates", "steer-refused", &types.InvalidParameterException{Message: aws.String("refused")}},
+		{"after refused creates", "steer-refused", &types.ScopeDoesNotExistException{Message: aws.String("refused")}},
 		// No answer: the create may have happened, so the mark stays; but it
 		// names what was sent, and sending another name starts a new mark.
 		{"after creates with no answer", "steer-lost", errors.New("connection reset by peer")},
@@ -318,11 +319,13 @@ func TestTenantCannotSteerClientRecovery(t *testing.T) {
 				}
 				return nil
 			})
-			if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
-				t.Fatal(err)
-			}
-			c.Spec.ClientName = "victim-app"
-			if err := tn.c.Update(ctx, c); err != nil {
+			if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
+					return err
+				}
+				c.Spec.ClientName = "victim-app"
+				return tn.c.Update(ctx, c)
+			}); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, 20*time.Second, func() error {

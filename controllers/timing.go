@@ -16,3 +16,37 @@ func jittered(period time.Duration) time.Duration {
 // now is the wall-clock time, for marks compared with Cognito's own timestamps (a
 // create-pending mark against an app client's creation date).
 func now() *metav1.Time { t := metav1.Now(); return &t }
+
+// checkInput is what decides whether a pass must compare the object with Cognito.
+type checkInput struct {
+	// settled: Ready for its generation, its scopes as recorded, no create or
+	// rotation in flight or due.
+	settled bool
+	// secretIntact: the Secret is present and the object's, and as the operator
+	// last wrote it.
+	secretIntact bool
+	// lastCheck is when this manager last compared the object with Cognito; zero
+	// when it has not since it started.
+	lastCheck time.Time
+	now       time.Time
+	period    time.Duration
+}
+
+// checkPlan decides whether a pass may skip Cognito, and when to look again. Passes
+// come for many reasons (the operator's own Secret write, a ResourceServer's status,
+// a restart listing every object); only a changed or broken object, or a due drift
+// check, is worth a call against the pool's quota. The first check of a settled
+// object after a start is spread over the period by firstDelay, so a restarted
+// manager does not describe every client at once.
+func checkPlan(in checkInput, firstDelay time.Duration) (time.Duration, bool) {
+	if !in.settled || !in.secretIntact {
+		return 0, false
+	}
+	if in.lastCheck.IsZero() {
+		return firstDelay, true
+	}
+	if due := in.lastCheck.Add(in.period); in.now.Before(due) {
+		return due.Sub(in.now), true
+	}
+	return 0, false
+}
