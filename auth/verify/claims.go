@@ -34,7 +34,12 @@ func (c *Claims) Scopes() []string { return slices.Clone(c.scopes) }
 // HasScope reports whether the token grants scope.
 func (c *Claims) HasScope(scope string) bool { return slices.Contains(c.scopes, scope) }
 
-func (c *Claims) splitScopes() { c.scopes = strings.Fields(c.Scope) }
+// splitScopes splits the scope claim on spaces, and only on spaces: RFC 6749
+// (section 3.3) makes scope a space-delimited list, and other white space, which
+// strings.Fields would also split on, is part of a name that grants nothing.
+func (c *Claims) splitScopes() {
+	c.scopes = strings.FieldsFunc(c.Scope, func(r rune) bool { return r == ' ' })
+}
 
 type claimsKey struct{}
 

@@ -39,7 +39,9 @@ type Config struct {
 	TokenUse string
 	// ClientIDs, when not empty, are the only app clients whose tokens are accepted.
 	ClientIDs []string
-	// Leeway is the clock skew allowed on exp, nbf and iat.
+	// Leeway is the clock skew allowed on exp, nbf and iat, in both directions:
+	// a token is accepted until exp plus Leeway, and from nbf or iat minus
+	// Leeway. Zero means DefaultLeeway; a negative value allows none.
 	Leeway time.Duration
 	// MaxTokenSize is the longest token accepted, in bytes; default 8 KiB.
 	MaxTokenSize int
@@ -58,6 +60,11 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// DefaultLeeway is the clock skew allowed when Config.Leeway is zero. A few
+// seconds absorb the drift between the user pool's clock and a host's without
+// keeping an expired token usable for long.
+const DefaultLeeway = 5 * time.Second
 
 // IssuerFor returns the issuer URL of a Cognito user pool.
 func IssuerFor(region, userPoolID string) string {
@@ -128,8 +135,11 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Leeway < 0 {
-		return nil, errors.New("verifier leeway is negative")
+	switch {
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
 	}
 	v := &Verifier{cfg: cfg, cache: newTokenCache(cfg.CacheSize)}
 	v.stats.rejected = make([]atomic.Uint64, len(reasons)+1)
