@@ -25,7 +25,6 @@ type Claims struct {
 	Version int `json:"version,omitempty"`
 
 	scopes []string
-	dates  [4]jwt.NumericDate // backing store of the dates above
 }
 
 // Scopes returns the granted scopes.

@@ -91,6 +91,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"four parts", valid + ".x", ErrMalformed},
 		{"bad base64", parts[0] + ".***." + parts[2], ErrMalformed},
 		{"padded base64", parts[0] + "=." + parts[1] + "." + parts[2], ErrMalformed},
+		{"line break in the signature", valid[:len(valid)-8] + "\r\n" + valid[len(valid)-8:], ErrMalformed},
+		{"signature with spare bits set", parts[0] + "." + parts[1] + "." + flipSpareBits(parts[2]), ErrMalformed},
 		{"oversized", srv.Sign(nil, modify(claims(), "pad", strings.Repeat("x", 9000))), ErrTooLarge},
 		{"alg none", authtest.Encode(map[string]any{"alg": "none", "kid": srv.KeyID()}) + "." + parts[1] + ".", ErrAlgorithm},
 		{"alg none with signature", authtest.Encode(map[string]any{"alg": "none", "kid": srv.KeyID()}) + "." + parts[1] + "." + parts[2], ErrAlgorithm},
@@ -336,6 +338,14 @@ func TestParseJWKS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flipSpareBits changes the last character of a base64url string so that only
+// bits beyond the encoded bytes differ: a lax decoder returns the same bytes.
+func flipSpareBits(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(alphabet[i^1])
 }
 
 func jsonOf(m map[string]any) string {
