@@ -241,13 +241,12 @@ func (v *Verifier) verifyCold(token string) (*Claims, string, *rsa.PublicKey, er
 	if !base64URLAndDots(token) {
 		return nil, "", nil, fmt.Errorf("%w: not base64url", ErrMalformed)
 	}
-	c := new(Claims)
 	k := keyLookup{v: v}
-	if _, err := v.parser.ParseWithClaims(token, c, k.key); err != nil {
+	if _, err := v.parser.ParseWithClaims(token, new(wireClaims), k.key); err != nil {
 		return nil, "", nil, k.reason(err)
 	}
-	c.splitScopes()
-	return c, k.kid, k.pub, nil
+	k.claims.splitScopes()
+	return k.claims, k.kid, k.pub, nil
 }
 
 // base64URLAndDots reports whether s holds only the characters of a compact JWS.
@@ -265,11 +264,12 @@ func base64URLAndDots(s string) bool {
 
 // keyLookup is the key function of one verification. It remembers why it
 // refused the token, so that Verify returns the verifier's own error rather than
-// golang-jwt's wrapping of it, and which key it chose, for the cache.
+// golang-jwt's wrapping of it, and the claims and key it accepted.
 type keyLookup struct {
 	v      *Verifier
 	called bool
 	err    error
+	claims *Claims
 	kid    string
 	pub    *rsa.PublicKey
 }
@@ -293,7 +293,11 @@ func (k *keyLookup) lookup(t *jwt.Token) error {
 	if kid == "" {
 		return fmt.Errorf("%w: no kid", ErrHeader)
 	}
-	if err := k.v.checkClaims(t.Claims.(*Claims)); err != nil {
+	c, err := t.Claims.(*wireClaims).claims()
+	if err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	if err := k.v.checkClaims(c); err != nil {
 		return err
 	}
 	ks := k.v.keys.Load()
@@ -306,7 +310,7 @@ func (k *keyLookup) lookup(t *jwt.Token) error {
 		k.v.refreshSoon()
 		return ErrUnknownKey
 	}
-	k.kid, k.pub = kid, pub
+	k.claims, k.kid, k.pub = c, kid, pub
 	return nil
 }
 
