@@ -36,7 +36,8 @@ func (t *Transport) base() http.RoundTripper {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !sameOrigin(req.URL, initialRequest(req).URL) {
+	// Only a request made to follow a redirect has a Response.
+	if req.Response != nil && !sameOrigin(req.URL, initialRequest(req).URL) {
 		return t.base().RoundTrip(req)
 	}
 	tok, err := t.Source.token(req.Context())
