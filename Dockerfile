@@ -28,9 +28,11 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-mod=readonly
-# The module download is its own layer: it is rebuilt only when go.mod or
-# go.sum change, not on every source edit.
+# The module download is its own layer: it is rebuilt only when a go.mod or
+# go.sum changes, not on every source edit. The auth libraries are a module of
+# their own, which go.mod replaces with ./auth, so theirs are needed too.
 COPY go.mod go.sum ./
+COPY auth/go.mod auth/go.sum ./auth/
 RUN go mod download && go mod verify
 COPY . .
 ARG TARGETOS TARGETARCH LDFLAGS

@@ -1,9 +1,9 @@
 // Package auth is the home of the libraries that services use to take part in
 // machine-to-machine auth with Amazon Cognito. It depends on no Kubernetes or AWS
-// package: golang.org/x/oauth2 makes the token exchange, golang-jwt provides the
-// claim types and the RS256 signature check, and verify parses tokens with a
-// small strict parser of its own, because a generic JSON decoder cost a third of
-// the RSA verification (see BENCHMARKS.md).
+// package: golang.org/x/oauth2 makes the token exchange, golang-jwt parses and
+// verifies tokens, and the Prometheus client backs authprom. It is a Go module of
+// its own (github.com/cognito-m2m/operator/auth), so a service that imports it
+// adds only those to its module graph, not the operator's.
 //
 //   - credentials: a client's id, secret, token endpoint and scopes, from the
 //     Secret the operator writes (mounted as files), from the environment or code.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -521,6 +522,100 @@ func TestBackoff(t *testing.T) {
 			if d := backoff(tt.n, time.Second, time.Minute); d < tt.lo || d > tt.hi {
 				t.Errorf("backoff(%d) = %v, want in [%v, %v]", tt.n, d, tt.lo, tt.hi)
 			}
+		}
+	}
+}
+
+// TestTransportKeepsTokenOnOrigin: net/http strips an Authorization header on a
+// redirect to another host, but a transport adds its own on every request, so it
+// must decide itself. The token goes only to the origin the caller asked for.
+func TestTransportKeepsTokenOnOrigin(t *testing.T) {
+	f := newFixture(t, nil)
+	tok, err := f.ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]string{} // server:path -> Authorization
+	record := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[name+":"+r.URL.Path] = r.Header.Get("Authorization")
+			mu.Unlock()
+			if to := r.URL.Query().Get("to"); to != "" {
+				http.Redirect(w, r, to, http.StatusFound)
+			}
+		})
+	}
+	other := httptest.NewServer(record("other"))
+	defer other.Close()
+	origin := httptest.NewServer(record("origin"))
+	defer origin.Close()
+	otherPort := other.URL[strings.LastIndexByte(other.URL, ':'):]
+
+	tests := []struct {
+		name string
+		to   string
+		want map[string]string
+	}{
+		{
+			name: "same origin",
+			to:   origin.URL + "/final",
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "origin:/final": "Bearer " + tok.AccessToken},
+		},
+		{
+			name: "another port of the same address",
+			to:   other.URL + "/final",
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/final": ""},
+		},
+		{
+			name: "another host name",
+			to:   "http://localhost" + otherPort + "/final",
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/final": ""},
+		},
+		{
+			name: "away and back",
+			to:   other.URL + "/away?to=" + origin.URL + "/final",
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/away": "", "origin:/final": "Bearer " + tok.AccessToken},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			clear(seen)
+			mu.Unlock()
+			resp, err := f.ts.Client(nil).Get(origin.URL + "/start?to=" + url.QueryEscape(tt.to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if diff := cmp.Diff(tt.want, seen); diff != "" {
+				t.Errorf("Authorization seen by each server (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"https://api.example", "https://api.example/other?x=1", true},
+		{"https://api.example", "https://API.example:443/", true},
+		{"http://api.example", "http://api.example:80/", true},
+		{"https://api.example", "http://api.example", false},
+		{"https://api.example", "https://api.example:8443", false},
+		{"https://example", "https://api.example", false},
+		{"http://[::1]:8080", "http://[::1]:8080/x", true},
+	}
+	for _, tt := range tests {
+		a, _ := url.Parse(tt.a)
+		b, _ := url.Parse(tt.b)
+		if got := sameOrigin(a, b); got != tt.want {
+			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -2,13 +2,24 @@ package client
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // Transport is an http.RoundTripper that sends each request with the bearer token
 // of Source. On a 401 it renews the token once (if nobody did already and the
 // retry budget allows) and sends the request again, if the request can be
 // replayed: no body, or a GetBody to make a new one. Otherwise the 401 is returned.
+//
+// The token goes only to the origin (scheme, host and port) of the request the
+// caller made. When an http.Client follows a redirect elsewhere, the transport
+// sends that request without a token. net/http drops an Authorization header
+// that the caller set when a redirect leaves the host, but a transport adds its
+// header to every request it is given, after that decision, so it must apply the
+// rule itself. It is stricter than net/http's: another port, another scheme (an
+// https request redirected to http) or a subdomain is another origin.
 type Transport struct {
 	// Source provides the tokens.
 	Source *TokenSource
@@ -25,6 +36,10 @@ func (t *Transport) base() http.RoundTripper {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Only a request made to follow a redirect has a Response.
+	if req.Response != nil && !sameOrigin(req.URL, initialRequest(req).URL) {
+		return t.base().RoundTrip(req)
+	}
 	tok, err := t.Source.token(req.Context())
 	if err != nil {
 		if req.Body != nil {
@@ -57,4 +72,32 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// initialRequest returns the request the caller made: for a request that an
+// http.Client made to follow a redirect, the first of the chain.
+func initialRequest(req *http.Request) *http.Request {
+	for req.Response != nil && req.Response.Request != nil {
+		req = req.Response.Request
+	}
+	return req
+}
+
+// sameOrigin reports whether two URLs have the same scheme, host and port, with
+// the scheme's default port filled in.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(hostPort(a), hostPort(b))
+}
+
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch strings.ToLower(u.Scheme) {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

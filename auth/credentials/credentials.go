@@ -10,8 +10,11 @@
 package credentials
 
 import (
+	"encoding"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,16 +23,42 @@ import (
 	"sync/atomic"
 )
 
-// File names inside a mounted credentials Secret. They are the keys of the Secret
-// that the operator writes for an M2MClient.
+// Keys of the credentials Secret that the operator writes for an M2MClient. They
+// are also the file names when the Secret is mounted as a volume. These names are
+// the contract between the operator and every service that reads the Secret; they
+// are defined here, where consumers read them, and the operator writes them from
+// these constants.
 const (
-	FileClientID       = "client_id"
-	FileClientSecret   = "client_secret"
-	FilePreviousSecret = "client_secret_previous"
-	FileTokenEndpoint  = "token_endpoint"
-	FileScopes         = "scopes"
-	FileIssuer         = "issuer"
+	// KeyClientID holds the app client id.
+	KeyClientID = "client_id"
+	// KeyClientSecret holds the current client secret.
+	KeyClientSecret = "client_secret"
+	// KeyClientSecretPrevious holds, during a rotation's grace period, the secret
+	// being retired; clients fall back to it when Cognito rejects the current one.
+	KeyClientSecretPrevious = "client_secret_previous"
+	// KeyClientSecretNext holds, while a rotation adds a new secret in Cognito, the
+	// value being added, so that an interrupted rotation can finish with it.
+	// Clients do not read it.
+	KeyClientSecretNext = "client_secret_next"
+	// KeyTokenEndpoint holds the URL of the user pool's token endpoint.
+	KeyTokenEndpoint = "token_endpoint"
+	// KeyIssuer holds the user pool's issuer URL, for services that verify tokens.
+	KeyIssuer = "issuer"
+	// KeyScopes holds the granted scopes, separated by single spaces.
+	KeyScopes = "scopes"
+	// KeyUserPoolID holds the user pool id.
+	KeyUserPoolID = "user_pool_id"
 )
+
+// IsSecretKey reports whether the value under a key of the credentials Secret is
+// a client secret, which must never be shown.
+func IsSecretKey(key string) bool {
+	switch key {
+	case KeyClientSecret, KeyClientSecretPrevious, KeyClientSecretNext:
+		return true
+	}
+	return false
+}
 
 // Environment variable names read by FromEnv.
 const (
@@ -41,15 +70,38 @@ const (
 	EnvIssuer         = "M2M_ISSUER"
 )
 
-// Secret is a client secret. It prints as a fixed placeholder with every fmt verb,
-// so that a secret inside a struct or an error never reaches a log.
+// Secret is a client secret. It shows as a fixed placeholder wherever it can be
+// printed or encoded without calling Reveal: every fmt verb, encoding/json and
+// encoding.TextMarshaler users (so a Secret inside a struct logged with slog's
+// JSON handler is redacted too), and log/slog. Decoding is unaffected: a Secret
+// reads from JSON as a plain string. (One place it cannot cover: encoding/json
+// writes a map key of a string type as it is, so do not key maps by a Secret.)
 type Secret string
 
+const redacted = "[redacted]"
+
+var (
+	_ fmt.Stringer           = Secret("")
+	_ fmt.GoStringer         = Secret("")
+	_ json.Marshaler         = Secret("")
+	_ encoding.TextMarshaler = Secret("")
+	_ slog.LogValuer         = Secret("")
+)
+
 // String returns a placeholder, never the secret.
-func (Secret) String() string { return "[redacted]" }
+func (Secret) String() string { return redacted }
 
 // GoString returns a placeholder, never the secret.
-func (Secret) GoString() string { return `"[redacted]"` }
+func (Secret) GoString() string { return `"` + redacted + `"` }
+
+// MarshalJSON encodes a placeholder, never the secret.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText encodes a placeholder, never the secret.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// LogValue logs a placeholder, never the secret.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 
 // Reveal returns the secret itself, for the one place that needs it: the request
 // to the token endpoint.
@@ -154,12 +206,12 @@ func ReadDir(dir string) (Credentials, error) {
 		}
 		return v
 	}
-	c.ClientID = get(FileClientID, true)
-	c.ClientSecret = Secret(get(FileClientSecret, true))
-	c.PreviousSecret = Secret(get(FilePreviousSecret, false))
-	c.TokenEndpoint = get(FileTokenEndpoint, true)
-	c.Scopes = fields(get(FileScopes, false))
-	c.Issuer = get(FileIssuer, false)
+	c.ClientID = get(KeyClientID, true)
+	c.ClientSecret = Secret(get(KeyClientSecret, true))
+	c.PreviousSecret = Secret(get(KeyClientSecretPrevious, false))
+	c.TokenEndpoint = get(KeyTokenEndpoint, true)
+	c.Scopes = fields(get(KeyScopes, false))
+	c.Issuer = get(KeyIssuer, false)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -226,9 +278,11 @@ func Equal(a, b Credentials) bool {
 	return true
 }
 
-// fields splits a space-separated scope list; no scopes is nil.
+// fields splits a scope list. Scopes are separated by spaces and only by spaces
+// (RFC 6749, section 3.3); runs of spaces and spaces at either end are tolerated.
+// No scopes is nil.
 func fields(s string) []string {
-	f := strings.Fields(s)
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' })
 	if len(f) == 0 {
 		return nil
 	}

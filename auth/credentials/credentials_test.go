@@ -1,7 +1,10 @@
 package credentials_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -118,6 +121,95 @@ func TestSecretNeverPrinted(t *testing.T) {
 	}
 	if got := c.ClientSecret.Reveal(); got != secret {
 		t.Errorf("Reveal = %q, want the secret", got)
+	}
+}
+
+// TestSecretNeverEncoded covers the encoders that do not go through fmt: JSON
+// (both examples log with slog's JSON handler), text marshalling, and slog's
+// handlers, for a Secret alone and inside Credentials.
+func TestSecretNeverEncoded(t *testing.T) {
+	c := credentials.Credentials{ClientID: "abc", ClientSecret: secret, PreviousSecret: secret}
+	outputs := map[string]func() (string, error){
+		"json.Marshal Secret": func() (string, error) {
+			b, err := json.Marshal(c.ClientSecret)
+			return string(b), err
+		},
+		"json.Marshal Credentials": func() (string, error) {
+			b, err := json.Marshal(c)
+			return string(b), err
+		},
+		"MarshalText": func() (string, error) {
+			b, err := c.ClientSecret.MarshalText()
+			return string(b), err
+		},
+	}
+	for name, h := range map[string]func(*bytes.Buffer) slog.Handler{
+		"slog JSON": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+		"slog text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+	} {
+		outputs[name] = func() (string, error) {
+			var b bytes.Buffer
+			log := slog.New(h(&b))
+			log.Info("Credentials", "secret", c.ClientSecret, "credentials", c)
+			log.Info("Credentials", slog.Any("secret", c.ClientSecret), slog.Group("g", "secret", c.ClientSecret))
+			return b.String(), nil
+		}
+	}
+	for name, out := range outputs {
+		t.Run(name, func(t *testing.T) {
+			got, err := out()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(got, secret) {
+				t.Errorf("output contains the secret: %s", got)
+			}
+			if !strings.Contains(got, "[redacted]") {
+				t.Errorf("output has no placeholder: %s", got)
+			}
+		})
+	}
+}
+
+// TestScopesSplitOnSpaces: the scope list is space-delimited (RFC 6749 section
+// 3.3); other white space belongs to a scope name and must not split it.
+func TestScopesSplitOnSpaces(t *testing.T) {
+	env := map[string]string{
+		"M2M_CLIENT_ID":      "abc",
+		"M2M_CLIENT_SECRET":  secret,
+		"M2M_TOKEN_ENDPOINT": "http://localhost:9/oauth2/token",
+		"M2M_SCOPES":         "a/b  c\td\u00a0e\u0085f ",
+	}
+	got, err := credentials.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a/b", "c\td\u00a0e\u0085f"}, got.Scopes); diff != "" {
+		t.Errorf("scopes (-want +got):\n%s", diff)
+	}
+}
+
+// TestKeyNames pins the Secret's key names: they are the contract between the
+// operator, which writes them, and every service that mounts the Secret.
+func TestKeyNames(t *testing.T) {
+	got := []string{
+		credentials.KeyClientID, credentials.KeyClientSecret, credentials.KeyClientSecretPrevious,
+		credentials.KeyClientSecretNext, credentials.KeyTokenEndpoint, credentials.KeyIssuer,
+		credentials.KeyScopes, credentials.KeyUserPoolID,
+	}
+	want := []string{
+		"client_id", "client_secret", "client_secret_previous",
+		"client_secret_next", "token_endpoint", "issuer",
+		"scopes", "user_pool_id",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("key names (-want +got):\n%s", diff)
+	}
+	for _, k := range got {
+		want := strings.HasPrefix(k, "client_secret")
+		if credentials.IsSecretKey(k) != want {
+			t.Errorf("IsSecretKey(%q) = %v, want %v", k, !want, want)
+		}
 	}
 }
 

@@ -9,23 +9,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/MicahParks/keyfunc/v3"
-	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/cognito-m2m/operator/auth/authtest"
 )
 
 // BenchmarkVerify verifies one Cognito-shaped access token with this package
-// (cold: signature and claims every time; cached: a token seen before) and,
-// side by side, with the raw RSA verification that any verifier must do (the
-// floor) and with other libraries. The jwx baseline is only compiled with the
-// jwxbench build tag (see bench_jwx_test.go).
+// (cold: signature and claims every time; cached: a token seen before) and, side
+// by side, with the raw RSA verification that any verifier must do (the floor).
+// The comparison with other libraries is in the comparebench module
+// (internal/comparebench), so that this module does not depend on them.
 func BenchmarkVerify(b *testing.B) {
-	srv := authtest.NewServer(b) // real clock: the other libraries use it
+	srv := authtest.NewServer(b) // real clock
 	token := srv.AccessToken("caller-client-id", "MyService/weather_read", "MyService/weather_write")
 	pub := srv.PublicKey()
-	jwks := srv.JWKS()
 
 	newVerifier := func(cacheSize int) *Verifier {
 		v, err := New(Config{Issuer: srv.Issuer, CacheSize: cacheSize})
@@ -68,25 +63,6 @@ func BenchmarkVerify(b *testing.B) {
 			check(err)
 		}
 	})
-	b.Run("golang-jwt+keyfunc", func(b *testing.B) {
-		kf, err := keyfunc.NewJWKSetJSON(jwks)
-		check(err)
-		p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(srv.Issuer), jwt.WithExpirationRequired())
-		for b.Loop() {
-			_, err := p.Parse(token, kf.Keyfunc)
-			check(err)
-		}
-	})
-	b.Run("go-oidc", func(b *testing.B) {
-		ov := oidc.NewVerifier(srv.Issuer, &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{pub}},
-			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: []string{"RS256"}})
-		ctx := context.Background()
-		for b.Loop() {
-			_, err := ov.Verify(ctx, token)
-			check(err)
-		}
-	})
-	benchJWX(b, token, jwks, srv.Issuer)
 }
 
 // BenchmarkVerifyParallel is the cached path under concurrent requests.

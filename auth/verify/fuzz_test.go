@@ -19,6 +19,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add("..")
 	f.Add("a.b.c")
 	f.Add(parts[0] + "." + parts[1] + ".")
+	f.Add(valid[:len(valid)-8] + "\n" + valid[len(valid)-8:])
 	f.Add(authtest.Encode(map[string]any{"alg": "none"}) + "." + parts[1] + ".")
 	f.Add(authtest.Encode(map[string]any{"alg": "RS256", "kid": srv.KeyID(), "jwk": map[string]any{"kty": "RSA"}}) + "." + parts[1] + "." + parts[2])
 	f.Add(authtest.Encode(map[string]any{"alg": "RS256", "kid": []int{1}}) + "." + parts[1] + "." + parts[2])

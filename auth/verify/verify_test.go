@@ -91,6 +91,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"four parts", valid + ".x", ErrMalformed},
 		{"bad base64", parts[0] + ".***." + parts[2], ErrMalformed},
 		{"padded base64", parts[0] + "=." + parts[1] + "." + parts[2], ErrMalformed},
+		{"line break in the signature", valid[:len(valid)-8] + "\r\n" + valid[len(valid)-8:], ErrMalformed},
+		{"signature with spare bits set", parts[0] + "." + parts[1] + "." + flipSpareBits(parts[2]), ErrMalformed},
 		{"oversized", srv.Sign(nil, modify(claims(), "pad", strings.Repeat("x", 9000))), ErrTooLarge},
 		{"alg none", authtest.Encode(map[string]any{"alg": "none", "kid": srv.KeyID()}) + "." + parts[1] + ".", ErrAlgorithm},
 		{"alg none with signature", authtest.Encode(map[string]any{"alg": "none", "kid": srv.KeyID()}) + "." + parts[1] + "." + parts[2], ErrAlgorithm},
@@ -110,7 +112,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"token_use id", srv.Sign(nil, modify(claims(), "token_use", "id")), ErrTokenUse},
 		{"no token_use", srv.Sign(nil, modify(claims(), "token_use", nil)), ErrTokenUse},
 		{"client not accepted", srv.Sign(nil, modify(claims(), "client_id", "other")), ErrClientID},
-		{"expired", srv.Sign(nil, modify(claims(), "exp", start.Add(-time.Second).Unix())), ErrExpired},
+		{"expired", srv.Sign(nil, modify(claims(), "exp", start.Add(-DefaultLeeway-time.Second).Unix())), ErrExpired},
 		{"no exp", srv.Sign(nil, modify(claims(), "exp", nil)), ErrMalformed},
 		{"not yet valid", srv.Sign(nil, modify(claims(), "nbf", start.Add(time.Minute).Unix())), ErrNotYetValid},
 		{"issued in the future", srv.Sign(nil, modify(claims(), "iat", start.Add(time.Minute).Unix())), ErrNotYetValid},
@@ -223,7 +225,7 @@ func TestCache(t *testing.T) {
 	if _, err := v.Verify(tok2); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(time.Hour)
+	clock.Advance(time.Hour + DefaultLeeway)
 	if _, err := v.Verify(tok2); !errors.Is(err, ErrExpired) {
 		t.Errorf("cached token after exp: %v, want ErrExpired", err)
 	}
@@ -338,6 +340,14 @@ func TestParseJWKS(t *testing.T) {
 	}
 }
 
+// flipSpareBits changes the last character of a base64url string so that only
+// bits beyond the encoded bytes differ: a lax decoder returns the same bytes.
+func flipSpareBits(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(alphabet[i^1])
+}
+
 func jsonOf(m map[string]any) string {
 	var b strings.Builder
 	b.WriteString("{")
@@ -351,4 +361,57 @@ func jsonOf(m map[string]any) string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// TestLeeway: clocks drift, so a verifier allows a few seconds of skew on exp,
+// nbf and iat by default, and exactly what is configured otherwise. AWS's steps
+// for verifying a Cognito token do not check iat; a token issued one second
+// "in the future" by a pool whose clock runs ahead is a valid token.
+func TestLeeway(t *testing.T) {
+	at := func(d time.Duration) int64 { return start.Add(d).Unix() }
+	tests := []struct {
+		name   string
+		leeway time.Duration
+		claim  string
+		value  int64
+		want   error
+	}{
+		{"iat 1s ahead, default", 0, "iat", at(time.Second), nil},
+		{"iat at the default leeway", 0, "iat", at(5 * time.Second), nil},
+		{"iat past the default leeway", 0, "iat", at(6 * time.Second), ErrNotYetValid},
+		{"nbf within the default leeway", 0, "nbf", at(4 * time.Second), nil},
+		{"nbf past the default leeway", 0, "nbf", at(6 * time.Second), ErrNotYetValid},
+		{"exp within the default leeway", 0, "exp", at(-4 * time.Second), nil},
+		{"exp at the default leeway", 0, "exp", at(-5 * time.Second), ErrExpired},
+		{"iat 1s ahead, no leeway", -1, "iat", at(time.Second), ErrNotYetValid},
+		{"exp now, no leeway", -1, "exp", at(0), ErrExpired},
+		{"nbf now, no leeway", -1, "nbf", at(0), nil},
+		{"iat 20s ahead, 30s leeway", 30 * time.Second, "iat", at(20 * time.Second), nil},
+		{"exp 40s ago, 30s leeway", 30 * time.Second, "exp", at(-40 * time.Second), ErrExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _, v := setup(t, func(c *Config) { c.Leeway = tt.leeway })
+			_, err := v.Verify(srv.Sign(nil, modify(srv.Claims("caller", scope), tt.claim, tt.value)))
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("Verify error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestScopesSplitOnSpaces: the scope claim is space-delimited (RFC 6749,
+// section 3.3); other white space is part of a scope name.
+func TestScopesSplitOnSpaces(t *testing.T) {
+	srv, _, v := setup(t, nil)
+	c, err := v.Verify(srv.Sign(nil, modify(srv.Claims("caller"), "scope", " a/x\tb  c/y\u00a0d\u0085e ")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a/x\tb", "c/y\u00a0d\u0085e"}, c.Scopes()); diff != "" {
+		t.Errorf("scopes (-want +got):\n%s", diff)
+	}
+	if c.HasScope("a/x") || c.HasScope("b") || !c.HasScope("a/x\tb") {
+		t.Errorf("HasScope splits on other white space")
+	}
 }

@@ -12,7 +12,7 @@
 //	--scope         WEATHER_SCOPE          required scope (default MyService/weather_read)
 //	--client-ids    WEATHER_CLIENT_IDS     comma-separated accepted client ids (default any)
 //	--jwks-url      WEATHER_JWKS_URL       JWKS location (default <issuer>/.well-known/jwks.json)
-//	--leeway        WEATHER_LEEWAY         clock skew allowed on exp, nbf and iat (default 0s)
+//	--leeway        WEATHER_LEEWAY         clock skew allowed on exp, nbf and iat (0s: verify.DefaultLeeway, 5s; negative: none)
 package main
 
 import (
@@ -71,7 +71,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.Scope, "scope", env("WEATHER_SCOPE", weatherapi.DefaultScope), "scope required of callers")
 	fs.StringVar(&clientIDs, "client-ids", env("WEATHER_CLIENT_IDS", ""), "comma-separated accepted client ids; empty accepts any")
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("WEATHER_JWKS_URL", ""), "JWKS URL; default <issuer>/.well-known/jwks.json")
-	fs.StringVar(&leeway, "leeway", env("WEATHER_LEEWAY", "0s"), "clock skew allowed on exp, nbf and iat")
+	fs.StringVar(&leeway, "leeway", env("WEATHER_LEEWAY", "0s"), "clock skew allowed on exp, nbf and iat (0s: the verifier's default, 5s; negative: none)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

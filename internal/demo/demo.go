@@ -31,13 +31,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
+	"github.com/cognito-m2m/operator/auth/credentials"
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
 	"github.com/cognito-m2m/operator/internal/emulator"
 )
@@ -463,8 +464,11 @@ func (e *Env) ReadSecret(ctx context.Context, name string) (map[string][]byte, e
 	return secret.Data, nil
 }
 
-// secretKeys are the keys the operator writes, in the order shown.
-var secretKeys = []string{"client_id", "client_secret", "token_endpoint", "issuer", "scopes", "user_pool_id"}
+// secretKeys are the keys the operator always writes.
+var secretKeys = []string{
+	credentials.KeyClientID, credentials.KeyClientSecret, credentials.KeyTokenEndpoint,
+	credentials.KeyIssuer, credentials.KeyScopes, credentials.KeyUserPoolID,
+}
 
 func (e *Env) mountSecret(ctx context.Context, s *Step) error {
 	data, err := e.ReadSecret(ctx, SecretName)
@@ -479,7 +483,7 @@ func (e *Env) mountSecret(ctx context.Context, s *Step) error {
 	if err := authtest.WriteSecretDir(e.CredentialsDir, secretFiles(data)); err != nil {
 		return err
 	}
-	e.ClientID = string(data["client_id"])
+	e.ClientID = string(data[credentials.KeyClientID])
 	s.Detailf("%s/", e.CredentialsDir)
 	keys := make([]string, 0, len(data))
 	for k := range data {
@@ -488,7 +492,7 @@ func (e *Env) mountSecret(ctx context.Context, s *Step) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		v := string(data[k])
-		if k == "client_secret" {
+		if credentials.IsSecretKey(k) {
 			v = Mask(v)
 		}
 		s.Detailf("  %-15s %s", k, v)
@@ -515,7 +519,7 @@ func (e *Env) startServices(ctx context.Context, s *Step) error {
 	}
 	e.WeatherURL, e.BFFURL = "http://"+weatherAddr, "http://"+bffAddr
 	weather, err := e.startProcess("weather", filepath.Join(e.binDir, "weather"), []string{
-		"--listen", weatherAddr, "--issuer-file", filepath.Join(e.CredentialsDir, "issuer"),
+		"--listen", weatherAddr, "--issuer-file", filepath.Join(e.CredentialsDir, credentials.KeyIssuer),
 	}, nil)
 	if err != nil {
 		return err
@@ -611,7 +615,7 @@ func get(ctx context.Context, url, token string) (int, []byte, http.Header, erro
 func (e *Env) Cognito() *cip.Client {
 	return cip.NewFromConfig(aws.Config{
 		Region:      e.Region,
-		Credentials: credentials.NewStaticCredentialsProvider("demo", "demo-not-a-secret", ""),
+		Credentials: awscreds.NewStaticCredentialsProvider("demo", "demo-not-a-secret", ""),
 	}, func(o *cip.Options) { o.BaseEndpoint = aws.String(e.EmulatorURL) })
 }
 
