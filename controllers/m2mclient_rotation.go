@@ -12,6 +12,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/auth/credentials"
 )
 
 // DefaultGracePeriod is how long both secrets stay valid during a rotation when the
@@ -77,7 +78,7 @@ func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alph
 			if err != nil {
 				return 0, secretValues{}, err
 			}
-			vals = secretValues{current: string(data[KeyClientSecret])}
+			vals = secretValues{current: string(data[credentials.KeyClientSecret])}
 		}
 		return r.retireSecret(ctx, obj, st, vals)
 	}
@@ -117,11 +118,11 @@ func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MCl
 	if err != nil {
 		return 0, secretValues{}, err
 	}
-	old := string(data[KeyClientSecret])
+	old := string(data[credentials.KeyClientSecret])
 	if old == "" {
 		old = aws.ToString(app.ClientSecret)
 	}
-	next := string(data[keyClientSecretNext])
+	next := string(data[credentials.KeyClientSecretNext])
 	if next == "" {
 		next = newSecretValue()
 		// Staged first: if the operator stops after Cognito accepts the value, the
@@ -213,11 +214,11 @@ func (r *M2MClientReconciler) abortRotation(ctx context.Context, obj *v1alpha1.M
 // Secret. If the write that ended Adding did not land, the new value is still
 // staged under client_secret_next. An empty current means the new value is lost.
 func graceValues(data map[string][]byte) secretValues {
-	if next := string(data[keyClientSecretNext]); next != "" {
-		return secretValues{current: next, previous: string(data[KeyClientSecret])}
+	if next := string(data[credentials.KeyClientSecretNext]); next != "" {
+		return secretValues{current: next, previous: string(data[credentials.KeyClientSecret])}
 	}
-	if prev := string(data[KeyClientSecretPrevious]); prev != "" {
-		return secretValues{current: string(data[KeyClientSecret]), previous: prev}
+	if prev := string(data[credentials.KeyClientSecretPrevious]); prev != "" {
+		return secretValues{current: string(data[credentials.KeyClientSecret]), previous: prev}
 	}
 	return secretValues{}
 }

@@ -15,19 +15,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
-)
-
-// Keys of the credentials Secret. They are file names when the Secret is mounted,
-// and what the auth package reads.
-const (
-	KeyClientID             = "client_id"
-	KeyClientSecret         = "client_secret"
-	KeyClientSecretPrevious = "client_secret_previous"
-	keyClientSecretNext     = "client_secret_next"
-	KeyTokenEndpoint        = "token_endpoint"
-	KeyIssuer               = "issuer"
-	KeyScopes               = "scopes"
-	KeyUserPoolID           = "user_pool_id"
+	"github.com/cognito-m2m/operator/auth/credentials"
 )
 
 // ManagedByLabel marks the Secrets the operator writes; it watches only those (see
@@ -52,18 +40,18 @@ func (r *M2MClientReconciler) reconcileSecret(ctx context.Context, obj *v1alpha1
 		vals.current = aws.ToString(app.ClientSecret)
 	}
 	data := map[string][]byte{
-		KeyClientID:      []byte(aws.ToString(app.ClientId)),
-		KeyClientSecret:  []byte(vals.current),
-		KeyTokenEndpoint: []byte(ep.tokenEndpoint),
-		KeyIssuer:        []byte(ep.issuer),
-		KeyScopes:        []byte(strings.Join(obj.Status.Scopes, " ")),
-		KeyUserPoolID:    []byte(obj.Status.UserPoolID),
+		credentials.KeyClientID:      []byte(aws.ToString(app.ClientId)),
+		credentials.KeyClientSecret:  []byte(vals.current),
+		credentials.KeyTokenEndpoint: []byte(ep.tokenEndpoint),
+		credentials.KeyIssuer:        []byte(ep.issuer),
+		credentials.KeyScopes:        []byte(strings.Join(obj.Status.Scopes, " ")),
+		credentials.KeyUserPoolID:    []byte(obj.Status.UserPoolID),
 	}
 	if vals.previous != "" {
-		data[KeyClientSecretPrevious] = []byte(vals.previous)
+		data[credentials.KeyClientSecretPrevious] = []byte(vals.previous)
 	}
 	if vals.next != "" {
-		data[keyClientSecretNext] = []byte(vals.next)
+		data[credentials.KeyClientSecretNext] = []byte(vals.next)
 	}
 	changed, err := r.writeSecret(ctx, obj, name, data)
 	if err != nil {
