@@ -71,6 +71,9 @@ func run(ctx context.Context, keep bool, opts demo.Options) (code int) {
 	if err == nil {
 		_, _, err = env.Unauthenticated(ctx)
 	}
+	if err == nil {
+		_, err = env.CognitoCalls(ctx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			p.Printf("\n%s\n", p.Red("Interrupted."))

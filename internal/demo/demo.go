@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/prometheus/common/expfmt"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -53,9 +55,9 @@ const (
 	SecretName         = "weather-reader-credentials"
 )
 
-// Steps is the number of steps of the whole scenario: Up's, then Forecast and
-// Unauthenticated.
-const Steps = 10
+// Steps is the number of steps of the whole scenario: Up's, then Forecast,
+// Unauthenticated and CognitoCalls.
+const Steps = 11
 
 // Options configure a run. The zero value runs the demo from the repository that
 // contains the working directory.
@@ -586,6 +588,50 @@ func (e *Env) Unauthenticated(ctx context.Context) (status int, challenge string
 	})
 	return status, challenge, err
 }
+
+// CognitoCalls is step 11: the operator's own count of its Cognito requests, read
+// from its /metrics, by operation and outcome. No request counted is a failure.
+func (e *Env) CognitoCalls(ctx context.Context) (map[string]float64, error) {
+	calls := map[string]float64{}
+	err := e.step(ctx, "Reading the operator's Cognito request counts from "+e.OperatorMetricsURL, func(ctx context.Context, s *Step) error {
+		status, body, _, err := get(ctx, e.OperatorMetricsURL, "")
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("the operator's metrics answered %d", status)
+		}
+		families, err := new(expfmt.TextParser).TextToMetricFamilies(bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("parsing the operator's metrics: %w", err)
+		}
+		fam := families[cognitoRequestsMetric]
+		if fam == nil || len(fam.GetMetric()) == 0 {
+			return fmt.Errorf("the operator's metrics have no %s series", cognitoRequestsMetric)
+		}
+		s.Detailf("%s:", cognitoRequestsMetric)
+		for _, m := range fam.GetMetric() {
+			var op, outcome string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "operation":
+					op = l.GetValue()
+				case "outcome":
+					outcome = l.GetValue()
+				}
+			}
+			calls[op+" "+outcome] = m.GetCounter().GetValue()
+		}
+		for _, k := range slices.Sorted(maps.Keys(calls)) {
+			s.Detailf("  %-40s %4.0f", k, calls[k])
+		}
+		return nil
+	})
+	return calls, err
+}
+
+// cognitoRequestsMetric is the operator's count of Cognito requests.
+const cognitoRequestsMetric = "cognito_m2m_cognito_requests_total"
 
 // Get calls url with an optional bearer token and returns the status, the body
 // and the headers. The token never appears in errors.

@@ -40,6 +40,7 @@ func template(t *testing.T, args ...string) manifests {
 
 // The manager flags every install has; cases add theirs in front.
 var commonArgs = []string{
+	"--cognito-rate-per-operation=4.8",
 	"--drift-period=10m",
 	"--max-concurrent-reconciles=2",
 	"--metrics-bind-address=:8080",
@@ -93,11 +94,13 @@ func TestTemplate(t *testing.T) {
 				"--set", "region=eu-west-1", "--set", "userPoolId=eu-west-1_AbC123xyZ",
 				"--set", "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/m2m",
 				"--set", "driftPeriod=5m", "--set", "maxConcurrentReconciles=4",
+				"--set", "cognito.rateLimits.perOperation=9.5", "--set", "cognito.rateLimits.categories.UserPoolClientRead=28",
+				"--set", "cognito.rateLimits.categories.UserPoolClientUpdate=29",
 				"--set", "image.tag=v1.2.3", "--set", "extraArgs={--zap-stacktrace-level=panic}",
 				"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy:3128",
 			},
 			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_AbC123xyZ",
-				"--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"},
+				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"},
 				zapArgs, []string{"--zap-stacktrace-level=panic"}),
 			wantEnv: []string{"HTTPS_PROXY"},
 			check: func(t *testing.T, m manifests) {
@@ -378,6 +381,8 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 			"--set", "emulator.userPoolId=us-east-1_local0000"}, "emulator.userPoolId"},
 		{"service account to reuse without a name", []string{"--set", "serviceAccount.create=false"}, "serviceAccount.name"},
 		{"malformed allowed pool", []string{"--set", "tenancy.allowedUserPools={pool}"}, "/tenancy/allowedUserPools/0"},
+		{"unknown quota category", []string{"--set", "cognito.rateLimits.categories.Everything=100"}, "Everything"},
+		{"negative rate", []string{"--set", "cognito.rateLimits.perOperation=-1"}, "/cognito/rateLimits/perOperation"},
 		{"namespace not a DNS label", []string{"--set", "tenancy.watchNamespaces={Team_A}"}, "/tenancy/watchNamespaces/0"},
 	}
 	for _, tc := range cases {

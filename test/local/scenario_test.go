@@ -92,6 +92,15 @@ func TestDemoScenario(t *testing.T) {
 	if status != 401 || !strings.HasPrefix(challenge, "Bearer") {
 		t.Errorf("weather without a token: %d with WWW-Authenticate %q, want 401 with a Bearer challenge", status, challenge)
 	}
+	calls, err := env.CognitoCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"CreateResourceServer", "CreateUserPoolClient", "DescribeResourceServer"} {
+		if calls[op+" ok"] < 1 {
+			t.Errorf("the operator's metrics count no successful %s: %v", op, calls)
+		}
+	}
 
 	// The rest goes beyond the demo.
 	weatherURL := env.WeatherURL + "/weatherforecast"
