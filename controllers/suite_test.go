@@ -143,6 +143,9 @@ type testEnv struct {
 	opts   controllers.Options
 	// watchNamespaces makes the manager namespace-scoped, as --watch-namespaces.
 	watchNamespaces []string
+	// user, when set, is who the manager acts as (impersonated), so that it has
+	// exactly that user's RBAC instead of the suite's administrator's.
+	user string
 }
 
 type envOption func(*testEnv)
@@ -182,7 +185,12 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 // start runs a manager configured as cmd/manager configures it.
 func (e *testEnv) start() {
 	e.t.Helper()
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+	cfg := restCfg
+	if e.user != "" {
+		cfg = rest.CopyConfig(restCfg)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: e.user}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Cache:      controllers.CacheOptions(e.watchNamespaces),
