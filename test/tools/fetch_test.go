@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -29,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,9 +82,17 @@ func needCommands(t *testing.T) {
 	}
 }
 
-// fakeBinary is a release binary stand-in that says where it came from.
+// fakeBinary is a release binary stand-in that says where it came from. With
+// TOOLS_TEST_PAD_MB=N it is padded to N MiB of random bytes after its exit, to
+// measure the download path with files of a release's size.
 func fakeBinary(what string) []byte {
-	return []byte("#!/bin/sh\necho " + what + "\n")
+	b := []byte("#!/bin/sh\necho " + what + "\nexit 0\n")
+	if mb, _ := strconv.Atoi(os.Getenv("TOOLS_TEST_PAD_MB")); mb > 0 {
+		pad := make([]byte, mb<<20)
+		rand.Read(pad)
+		b = append(b, pad...)
+	}
+	return b
 }
 
 func sum256(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
