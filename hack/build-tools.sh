@@ -19,7 +19,7 @@ for pkg in "$@"; do
   [ -x "$out_dir/$n" ] && continue
   if [ -x "$cache/$n" ]; then
     say "$n: from the cache $cache"
-    cp "$cache/$n" "$out_dir/$n"
+    place "$cache/$n" "$out_dir/$n"
     continue
   fi
   log=$tools_log_dir/$n.log
@@ -30,6 +30,6 @@ for pkg in "$@"; do
   run_logged "building $n" "$(tool_build_estimate "$n")" "$log" \
     in_dir "$mod_dir" env CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp" "$pkg"
   mv "$tmp" "$cache/$n"
-  cp "$cache/$n" "$out_dir/$n"
+  place "$cache/$n" "$out_dir/$n"
   say "$n: built in $(human $(($(date +%s) - start))), cached in $cache"
 done

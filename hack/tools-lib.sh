@@ -85,6 +85,13 @@ run_logged() {
   return "$rc"
 }
 
+# place SRC DST copies a file so that DST is never seen half written: make takes an
+# executable bin/NAME as done, and other clones read the cache.
+place() {
+  cp "$1" "$2.tmp.$$"
+  mv "$2.tmp.$$" "$2"
+}
+
 # in_dir DIR CMD... runs CMD in DIR.
 in_dir() { (cd "$1" && shift && "$@"); }
 

@@ -48,8 +48,9 @@ if command -v flock >/dev/null; then
   [ -x "$out_dir/$name" ] && exit 0
 fi
 
-# release_field TOOL FIELD: the version of TOOL, or the algorithm and checksum of its
-# line for this platform ("sha256 abc…"); nothing when the table has no such line.
+# release_version TOOL: the version releases.txt pins for TOOL. release_sum TOOL: the
+# algorithm and checksum of its line for this platform ("sha256 abc…"); nothing when
+# the table has no such line.
 release_version() { awk -v t="$1" '$1 == t { print $2; exit }' "$releases"; }
 release_sum() { awk -v t="$1" -v p="$platform" '$1 == t && $3 == p { print $4, $5; exit }' "$releases"; }
 
@@ -57,7 +58,7 @@ release_sum() { awk -v t="$1" -v p="$platform" '$1 == t && $3 == p { print $4, $
 built=$(build_cache_dir "$mod_dir")
 if [ -x "$built/$name" ]; then
   say "$name: from the cache $built"
-  cp "$built/$name" "$out_dir/$name"
+  place "$built/$name" "$out_dir/$name"
   exit 0
 fi
 if [ -n "$release" ]; then
@@ -67,7 +68,7 @@ if [ -n "$release" ]; then
     fetched=$tools_cache/releases/$release-$version-$platform-${sum:0:16}
     if [ -x "$fetched/$name" ]; then
       say "$name: from the cache $fetched"
-      cp "$fetched/$name" "$out_dir/$name"
+      place "$fetched/$name" "$out_dir/$name"
       exit 0
     fi
   fi
@@ -159,9 +160,9 @@ if [ -n "$release" ] && [ "${TOOLS_FETCH:-1}" != 0 ]; then
       mkdir -p "$fetched"
       # Publish whole files only: another clone may be reading the cache.
       for f in "$work"/out/*; do
-        cp "$f" "$fetched/.$(basename "$f").$$" && mv "$fetched/.$(basename "$f").$$" "$fetched/$(basename "$f")"
+        place "$f" "$fetched/$(basename "$f")"
       done
-      cp "$fetched/$name" "$out_dir/$name"
+      place "$fetched/$name" "$out_dir/$name"
       say "$name: downloaded and verified in $(human $(($(date +%s) - start))), cached in $fetched"
       exit 0
     fi
