@@ -23,7 +23,7 @@ for pkg in "$@"; do
     continue
   fi
   log=$tools_log_dir/$n.log
-  say "$n: building from source ($mod_dir, $pkg): $(tool_build_estimate "$n") cold on 2 cores; needed because $(tool_why "$n"); log $log"
+  say "$n: building from source ($pkg in $mod_dir), $(tool_why "$n"): $(tool_build_estimate "$n") cold on 2 cores; log $log"
   start=$(date +%s)
   # A unique temporary name: two builds of the same module may run at once (make -j).
   tmp=$cache/$n.tmp.$$

@@ -23,14 +23,14 @@ human() {
   if ((s < 60)); then printf '%ds' "$s"; else printf '%dm%02ds' $((s / 60)) $((s % 60)); fi
 }
 
-# tool_why NAME: which command needs the tool, for the first line.
+# tool_why NAME: what the tool is for, for the first line.
 tool_why() {
   case $1 in
-    etcd | kube-apiserver) echo "the local control plane of make demo and of the controller, chart and local tests" ;;
-    kubectl) echo "make demo applies the samples and waits with it; so does the local end-to-end test" ;;
-    controller-gen) echo "make test checks the generated code with it" ;;
-    helm) echo "the chart tests of make test" ;;
-    setup-envtest) echo "it downloads etcd and kube-apiserver" ;;
+    etcd | kube-apiserver) echo "for the local control plane of make demo and of the controller, chart and local tests" ;;
+    kubectl) echo "for make demo and the local end-to-end test, which apply and wait with it" ;;
+    controller-gen) echo "for make test's check of the generated code" ;;
+    helm) echo "for the chart tests of make test" ;;
+    setup-envtest) echo "to download etcd and kube-apiserver" ;;
     *) echo "a pinned tool" ;;
   esac
 }

@@ -153,7 +153,7 @@ if [ -n "$release" ] && [ "${TOOLS_FETCH:-1}" != 0 ]; then
   elif ! command -v curl >/dev/null; then
     reason="curl is not installed"
   else
-    say "$name: downloading the $release $version release for $platform (needed because $(tool_why "$name")): seconds with a network"
+    say "$name: downloading the $release $version release for $platform, $(tool_why "$name"): seconds with a network"
     work=$(mktemp -d "${TMPDIR:-/tmp}/tools-$name.XXXXXX")
     trap 'rm -rf "$work"' EXIT
     if "fetch_$release"; then
