@@ -19,12 +19,12 @@ all: build
 ##@ The two commands
 
 # The demo runs etcd, kube-apiserver and kubectl, nothing else of the tools. Its Go code
-# is compiled first with the module downloads in a log, so that go run prints only the demo.
+# is compiled first, with progress lines and the module downloads in a log.
 .PHONY: demo
 demo: $(ETCD) $(KUBE_APISERVER) $(KUBECTL) ## Run the whole system offline: control plane, emulator, operator, weather and BFF.
 	@hack/quiet.sh demo-build "compiling the demo, the operator, the emulator, weather and the BFF" "about 3 min cold on 2 cores, seconds after" \
-		go build ./cmd/demo ./cmd/manager ./cmd/cognito-emulator ./examples/weather ./examples/bff
-	go run ./cmd/demo $(DEMO_FLAGS)
+		go build -o $(BIN)/ ./cmd/demo ./cmd/manager ./cmd/cognito-emulator ./examples/weather ./examples/bff
+	$(BIN)/demo $(DEMO_FLAGS)
 
 .PHONY: test
 test: $(ETCD) $(KUBE_APISERVER) $(KUBECTL) $(CONTROLLER_GEN) $(HELM) verify-generated vet ## Unit, controller (real API server) and local end-to-end tests.
