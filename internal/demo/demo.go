@@ -35,6 +35,7 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -601,7 +602,8 @@ func (e *Env) CognitoCalls(ctx context.Context) (map[string]float64, error) {
 		if status != http.StatusOK {
 			return fmt.Errorf("the operator's metrics answered %d", status)
 		}
-		families, err := new(expfmt.TextParser).TextToMetricFamilies(bytes.NewReader(body))
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 		if err != nil {
 			return fmt.Errorf("parsing the operator's metrics: %w", err)
 		}
