@@ -163,6 +163,12 @@ func run(parent context.Context, cfg config, out io.Writer) (code int) {
 	}
 	b := &bench{cfg: cfg, out: out, start: time.Now(), env: env, op: &operator{env: env}}
 	defer func() {
+		// The watch cache's connections first: kube-apiserver waits for them
+		// when it shuts down.
+		cancel()
+		if b.fleet != nil {
+			b.fleet.waitStopped(5 * time.Second)
+		}
 		b.printf("Stopping the manager, the emulator, kube-apiserver and etcd")
 		if cfg.keepLogs || code != 0 {
 			env.MarkFailed()

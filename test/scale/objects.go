@@ -54,6 +54,19 @@ type fleet struct {
 	phase string
 	lost  counts // Ready=True → not Ready transitions by phase
 	why   counts // … by phase and reason
+
+	stopped chan struct{} // closed when the cache has stopped
+}
+
+// waitStopped waits up to d for the cache to stop after its context ended.
+func (f *fleet) waitStopped(d time.Duration) {
+	if f.stopped == nil {
+		return
+	}
+	select {
+	case <-f.stopped:
+	case <-time.After(d):
+	}
 }
 
 func (f *fleet) countOwn(key string) {
@@ -117,7 +130,11 @@ func (f *fleet) watch(ctx context.Context) error {
 			return err
 		}
 	}
-	go func() { _ = f.cache.Start(ctx) }()
+	f.stopped = make(chan struct{})
+	go func() {
+		defer close(f.stopped)
+		_ = f.cache.Start(ctx)
+	}()
 	if !f.cache.WaitForCacheSync(ctx) {
 		return errors.New("the watch cache did not sync")
 	}
