@@ -201,7 +201,7 @@ func (b *bench) report() {
 	row(tw, "left Ready", b.phases, func(p *phaseResult) string { return fmt.Sprint(p.readyLost()) })
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nCognito calls by operation (TooManyRequests answered in parentheses)\n")
+	fmt.Fprintf(w, "\nCognito calls by operation (TooManyRequests answered in parentheses%s)\n", map[bool]string{true: ", injected ones included"}[cfg.chaos])
 	header("operation")
 	var allCalls []counts
 	for _, p := range b.phases {
