@@ -54,8 +54,8 @@ test-e2e: ## The kind end-to-end test (needs Docker and network).
 BENCH_OBJECTS    ?= 1000
 BENCH_NAMESPACES ?= 20
 BENCH_SERVERS    ?= 5
-BENCH_DRIFT      ?= 1m
-BENCH_STEADY     ?= 3m
+BENCH_DRIFT      ?= 10m
+BENCH_STEADY     ?= $(BENCH_DRIFT)
 BENCH_CHAOS      ?= false
 BENCH_TIMEOUT    ?= 45m
 BENCH_FLAGS      ?=

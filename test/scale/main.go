@@ -80,8 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.objects, "objects", 1000, "number of M2MClients")
 	fs.IntVar(&c.namespaces, "namespaces", 20, "namespaces the M2MClients are spread over")
 	fs.IntVar(&c.servers, "resource-servers", 5, "ResourceServers, each granting every namespace; client i asks for a scope of server i mod this")
-	fs.DurationVar(&c.driftPeriod, "drift-period", time.Minute, "the manager's --drift-period")
-	fs.DurationVar(&c.steady, "steady", 3*time.Minute, "how long to observe the steady state (0 skips it)")
+	fs.DurationVar(&c.driftPeriod, "drift-period", 10*time.Minute, "the manager's --drift-period (10m is its default)")
+	fs.DurationVar(&c.steady, "steady", -1, "how long to observe the steady state; default one drift period, so that every object is due for one check; 0 skips it")
 	fs.DurationVar(&c.restartWindow, "restart-window", time.Minute, "how long to observe a restarted manager (0 skips the restart)")
 	fs.BoolVar(&c.chaos, "chaos", false, "kill -9 the manager at random and inject 5xx and throttling while objects converge and are deleted")
 	fs.DurationVar(&c.killMin, "chaos-kill-min", 5*time.Second, "shortest time between two kills")
@@ -95,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&c.managerArgs, "manager-arg", "a flag passed to the manager, such as --max-concurrent-reconciles=4 (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.steady < 0 {
+		c.steady = c.driftPeriod
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -296,6 +299,7 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 		defer stopChaos()
+		p.progress, p.total = func(t tally) int { return t.clientsReady }, cfg.objects
 		if err := b.fleet.createClients(ctx); err != nil {
 			return err
 		}
@@ -350,6 +354,7 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 		defer stopChaos()
+		p.progress, p.total = func(t tally) int { return cfg.objects - t.clients }, cfg.objects
 		if err := b.fleet.deleteClients(ctx); err != nil {
 			return err
 		}
@@ -465,6 +470,7 @@ func (b *bench) waitFor(ctx context.Context, p *phaseResult, what string, done f
 		if err != nil {
 			return err
 		}
+		p.track(t)
 		if done(t) {
 			b.progress(p, t, what+": done")
 			return nil

@@ -53,6 +53,47 @@ type phaseResult struct {
 	before, after snapshot
 	notes         []string
 	failed        bool
+
+	// progress, when set, counts the objects done towards the phase's goal of
+	// total, for the milestones.
+	progress func(tally) int
+	total    int
+	peak     int
+	reached  map[int]time.Duration // percent done → time to it
+}
+
+// milestones are the shares of the goal whose times are reported, in percent.
+var milestones = []int{50, 90, 99, 100}
+
+// track records the milestones the tally has reached.
+func (p *phaseResult) track(t tally) {
+	if p.progress == nil || p.total == 0 {
+		return
+	}
+	n := p.progress(t)
+	p.peak = max(p.peak, n)
+	if p.reached == nil {
+		p.reached = map[int]time.Duration{}
+	}
+	for _, m := range milestones {
+		if _, ok := p.reached[m]; !ok && n*100 >= m*p.total {
+			p.reached[m] = time.Since(p.start)
+		}
+	}
+}
+
+// milestoneLine says when each milestone was reached: "50% 1m40s, 90% 3m0s, 99% not reached (peak 991)".
+func (p *phaseResult) milestoneLine() string {
+	var parts []string
+	for _, m := range milestones {
+		if d, ok := p.reached[m]; ok {
+			parts = append(parts, fmt.Sprintf("%d%% at %.0fs", m, d.Seconds()))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d%% not reached (peak %d of %d)", m, p.peak, p.total))
+			break
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (p *phaseResult) notef(format string, args ...any) {
@@ -139,6 +180,7 @@ func (b *bench) report() {
 		calls := p.calls()
 		fmt.Fprintf(w, "  create:  %s; Cognito calls %d (%s); TooManyRequests answered %d\n",
 			b.goalLine(p, "all %d Ready", cfg.objects), calls.total(), inline(calls), p.throttled().total())
+		fmt.Fprintf(w, "           Ready: %s\n", p.milestoneLine())
 	}
 	if p := b.findPhase("steady"); p != nil {
 		periods := p.wall().Seconds() / cfg.driftPeriod.Seconds()
@@ -157,6 +199,7 @@ func (b *bench) report() {
 		calls := p.calls()
 		fmt.Fprintf(w, "  delete:  %s; Cognito calls %d (%s); TooManyRequests answered %d\n",
 			b.goalLine(p, "all %d gone", cfg.objects), calls.total(), inline(calls), p.throttled().total())
+		fmt.Fprintf(w, "           gone: %s\n", p.milestoneLine())
 	}
 	last := b.phases[len(b.phases)-1].after
 	fmt.Fprintf(w, "  manager: peak RSS %s (VmHWM, highest of %d processes); CPU %.1fs in all; %d kill -9\n",
