@@ -59,6 +59,21 @@ verify-generated: $(CONTROLLER_GEN) ## Fail when generated files or the chart's 
 test-e2e: ## The kind end-to-end test (needs Docker and network).
 	go test -count=1 -timeout=30m -tags e2e ./test/e2e/... -v
 
+# The scale benchmark's parameters: `make bench-scale BENCH_OBJECTS=200 BENCH_CHAOS=true`.
+BENCH_OBJECTS    ?= 1000
+BENCH_NAMESPACES ?= 20
+BENCH_SERVERS    ?= 5
+BENCH_DRIFT      ?= 10m
+BENCH_STEADY     ?= $(BENCH_DRIFT)
+BENCH_CHAOS      ?= false
+BENCH_TIMEOUT    ?= 45m
+BENCH_FLAGS      ?=
+
+.PHONY: bench-scale
+bench-scale: $(ETCD) $(KUBE_APISERVER) ## Scale benchmark against Cognito's quotas: real API server, emulator and manager as processes (minutes; not part of test).
+	go run ./test/scale --objects=$(BENCH_OBJECTS) --namespaces=$(BENCH_NAMESPACES) --resource-servers=$(BENCH_SERVERS) \
+		--drift-period=$(BENCH_DRIFT) --steady=$(BENCH_STEADY) --chaos=$(BENCH_CHAOS) --timeout=$(BENCH_TIMEOUT) $(BENCH_FLAGS)
+
 ##@ Tools (pinned, cached per user: downloaded and checked where possible, else built from the Go module proxy)
 
 .PHONY: tools

@@ -77,6 +77,12 @@ type Options struct {
 	Region string
 	// StepTimeout bounds each step that waits; default 2m (cold builds included).
 	StepTimeout time.Duration
+	// Packages are the commands built into the run directory; default the
+	// manager, the emulator, weather and the BFF.
+	Packages []string
+	// EmulatorArgs and OperatorArgs are flags added to the emulator's and the
+	// operator's own, such as --quotas or --drift-period.
+	EmulatorArgs, OperatorArgs []string
 }
 
 // Env is a running demo: where everything is and how to reach it.
@@ -106,11 +112,12 @@ type Env struct {
 	// WeatherURL and BFFURL are the example services' base URLs.
 	WeatherURL, BFFURL string
 
-	binDir string
-	files  []*os.File // logs written by this process, closed by Close
-	cp     *envtest.Environment
-	procs  []*process
-	failed bool
+	binDir   string
+	files    []*os.File // logs written by this process, closed by Close
+	cp       *envtest.Environment
+	procs    []*process
+	operator *process // the last operator started
+	failed   bool
 }
 
 // New checks the tools and creates the run directory; it starts nothing.
@@ -126,6 +133,9 @@ func New(opts Options) (*Env, error) {
 	}
 	if opts.StepTimeout == 0 {
 		opts.StepTimeout = 2 * time.Minute
+	}
+	if opts.Packages == nil {
+		opts.Packages = []string{"./cmd/manager", "./cmd/cognito-emulator", "./examples/weather", "./examples/bff"}
 	}
 	if opts.Root == "" {
 		root, err := FindRoot()
@@ -265,8 +275,7 @@ func (e *Env) build(ctx context.Context, s *Step) error {
 		return err
 	}
 	defer log.Close()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", e.binDir+string(filepath.Separator),
-		"./cmd/manager", "./cmd/cognito-emulator", "./examples/weather", "./examples/bff")
+	cmd := exec.CommandContext(ctx, goBin, append([]string{"build", "-o", e.binDir + string(filepath.Separator)}, e.opts.Packages...)...)
 	cmd.Dir = e.opts.Root
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
@@ -328,10 +337,10 @@ func (e *Env) startControlPlane(ctx context.Context, s *Step) error {
 }
 
 func (e *Env) startEmulator(ctx context.Context, s *Step) error {
-	p, err := e.startProcess("cognito-emulator", filepath.Join(e.binDir, "cognito-emulator"), []string{
+	p, err := e.startProcess("cognito-emulator", filepath.Join(e.binDir, "cognito-emulator"), append([]string{
 		"--addr", "127.0.0.1:0", "--region", e.Region,
 		"--create-pool", "demo", "--create-pool-domain", "demo",
-	}, nil)
+	}, e.opts.EmulatorArgs...), nil)
 	if err != nil {
 		return err
 	}
@@ -373,7 +382,7 @@ func (e *Env) startOperator(ctx context.Context, s *Step) error {
 		return err
 	}
 	e.OperatorMetricsURL, e.OperatorProbeURL = "http://"+metrics+"/metrics", "http://"+probe
-	p, err := e.startProcess("operator", filepath.Join(e.binDir, "manager"), []string{
+	p, err := e.startProcess("operator", filepath.Join(e.binDir, "manager"), append([]string{
 		"--region", e.Region,
 		"--user-pool-id", e.UserPoolID,
 		"--cognito-endpoint", e.EmulatorURL,
@@ -381,7 +390,7 @@ func (e *Env) startOperator(ctx context.Context, s *Step) error {
 		"--issuer-base-url", e.EmulatorURL,
 		"--metrics-bind-address", metrics,
 		"--health-probe-bind-address", probe,
-	}, []string{
+	}, e.opts.OperatorArgs...), []string{
 		"KUBECONFIG=" + e.Kubeconfig,
 		// The emulator checks that a request is signed, not by whom.
 		"AWS_ACCESS_KEY_ID=demo", "AWS_SECRET_ACCESS_KEY=demo-not-a-secret", "AWS_SESSION_TOKEN=",
@@ -391,6 +400,7 @@ func (e *Env) startOperator(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
+	e.operator = p
 	if err := waitHTTP(ctx, p, e.OperatorProbeURL+"/readyz"); err != nil {
 		return err
 	}
