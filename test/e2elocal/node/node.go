@@ -154,6 +154,10 @@ func (n *Node) setupHost(ctx context.Context) error {
 		{"link", "add", Bridge, "type", "bridge"},
 		{"addr", "add", NodeIP + "/24", "dev", Bridge},
 		{"link", "set", Bridge, "up"},
+		// The host's own connections to Service addresses (the test's, the
+		// API server's) leave from the node's address, and never by the
+		// default route should kube-proxy have no rule for one.
+		{"route", "add", ServiceCIDR, "dev", Bridge, "src", NodeIP},
 	} {
 		if err := run(ctx, "ip", args...); err != nil {
 			return err
@@ -296,7 +300,7 @@ func (n *Node) startContainerd(ctx context.Context) error {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`version = 3
 root = %q
 state = %q
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing", "io.containerd.nri.v1.nri"]
 
 [grpc]
   address = %q
