@@ -54,7 +54,7 @@ for group in "${groups[@]}"; do
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ld+=" -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
-    for cmd in kube-apiserver kubectl kube-scheduler kube-proxy kube-controller-manager kubelet; do
+    for cmd in kube-apiserver kube-scheduler kube-proxy kube-controller-manager kubelet kubectl; do
       build kube "$cmd" "k8s.io/kubernetes/cmd/$cmd" "$ld"
     done
     ;;

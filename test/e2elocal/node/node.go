@@ -358,7 +358,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 `, Bridge, filepath.Join(stateDir, "cni-ipam"), PodCIDR, NodeIP)), 0o644); err != nil {
 		return err
 	}
-	p, err := n.start("containerd", n.bin("containerd"), "--config", cfg, "--log-level", "warn")
+	// containerd finds its shim on PATH.
+	p, err := n.startEnv("containerd", n.path(), n.bin("containerd"), "--config", cfg, "--log-level", "warn")
 	if err != nil {
 		return err
 	}
@@ -376,6 +377,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		time.Sleep(200 * time.Millisecond)
 	}
 	return n.ImportImages(ctx, n.opts.Images...)
+}
+
+// path is the environment of node processes that run others: the node's
+// binaries first, then the system's (runc, iptables, mount).
+func (n *Node) path() []string {
+	return []string{"PATH=" + n.opts.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 }
 
 // ctr runs ctr against the node's containerd in the kubelet's namespace.
@@ -450,8 +457,7 @@ serializeImagePulls: false
 		NodeIP, emptyResolv, filepath.Join(stateDir, "pod-logs"))), 0o600); err != nil {
 		return err
 	}
-	env := []string{"PATH=" + n.opts.BinDir + ":/usr/sbin:/usr/bin:/sbin:/bin"}
-	if _, err := n.startEnv("kubelet", env, n.bin("kubelet"),
+	if _, err := n.startEnv("kubelet", n.path(), n.bin("kubelet"),
 		"--config", kubeletCfg, "--kubeconfig", n.kubeconfigPath("kubelet"),
 		"--root-dir", filepath.Join(stateDir, "kubelet"),
 		"--hostname-override", Name, "--node-ip", NodeIP, "--v", "1"); err != nil {
@@ -492,7 +498,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 `, n.kubeconfigPath("kube-proxy"), Name, NodeIP, NodeIP, NodeIP, PodCIDR, NodeIP)), 0o600); err != nil {
 		return err
 	}
-	if _, err := n.start("kube-proxy", n.bin("kube-proxy"), "--config", proxyCfg); err != nil {
+	if _, err := n.startEnv("kube-proxy", n.path(), n.bin("kube-proxy"), "--config", proxyCfg); err != nil {
 		return err
 	}
 	corefile := filepath.Join(stateDir, "Corefile")
