@@ -118,7 +118,10 @@ func Up(ctx context.Context, opts Options) (*Node, error) {
 		{"etcd", n.startEtcd},
 		{"kube-apiserver", n.startAPIServer},
 		{"containerd", n.startContainerd},
-		{"kubelet, controller-manager, scheduler, kube-proxy, CoreDNS", n.startNode},
+		{"kubelet", n.startKubelet},
+		{"controller-manager, scheduler", n.startControllers},
+		{"kube-proxy", n.startProxy},
+		{"CoreDNS", n.startDNS},
 		{"node Ready, DNS serving", n.waitReady},
 	}
 	for _, s := range steps {
@@ -264,7 +267,7 @@ func (n *Node) startAPIServer(ctx context.Context) error {
 		"--kubelet-certificate-authority", p("ca.crt"),
 		// The node's address, never a lookup of its name in the host's DNS.
 		"--kubelet-preferred-address-types", "InternalIP",
-		"--allow-privileged", "true",
+		"--allow-privileged=true",
 		"--profiling=false",
 	); err != nil {
 		return err
@@ -418,7 +421,7 @@ func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
 	return nil
 }
 
-func (n *Node) startNode(ctx context.Context) error {
+func (n *Node) startKubelet(context.Context) error {
 	p := n.pki.path
 	emptyResolv := filepath.Join(stateDir, "resolv.conf")
 	// Pods get the cluster DNS only, never the host's resolvers.
@@ -463,6 +466,11 @@ serializeImagePulls: false
 		"--hostname-override", Name, "--node-ip", NodeIP, "--v", "1"); err != nil {
 		return err
 	}
+	return nil
+}
+
+func (n *Node) startControllers(context.Context) error {
+	p := n.pki.path
 	if _, err := n.start("kube-controller-manager", n.bin("kube-controller-manager"),
 		"--kubeconfig", n.kubeconfigPath("controller-manager"),
 		"--authentication-kubeconfig", n.kubeconfigPath("controller-manager"),
@@ -481,6 +489,10 @@ serializeImagePulls: false
 		"--secure-port", "0", "--leader-elect=false"); err != nil {
 		return err
 	}
+	return nil
+}
+
+func (n *Node) startProxy(context.Context) error {
 	proxyCfg := filepath.Join(stateDir, "kube-proxy.yaml")
 	if err := os.WriteFile(proxyCfg, []byte(fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -498,9 +510,11 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 `, n.kubeconfigPath("kube-proxy"), Name, NodeIP, NodeIP, NodeIP, PodCIDR, NodeIP)), 0o600); err != nil {
 		return err
 	}
-	if _, err := n.startEnv("kube-proxy", n.path(), n.bin("kube-proxy"), "--config", proxyCfg); err != nil {
-		return err
-	}
+	_, err := n.startEnv("kube-proxy", n.path(), n.bin("kube-proxy"), "--config", proxyCfg)
+	return err
+}
+
+func (n *Node) startDNS(context.Context) error {
 	corefile := filepath.Join(stateDir, "Corefile")
 	if err := os.WriteFile(corefile, []byte(fmt.Sprintf(`cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
     bind %[1]s
