@@ -218,10 +218,17 @@ type probe struct{ name, netns string }
 
 func newProbe(t *testing.T) *probe {
 	t.Helper()
-	p := &probe{name: "cm2m-probe", netns: "/var/run/netns/cm2m-probe"}
+	p := &probe{name: "cm2m-probe", netns: "/run/netns/cm2m-probe"}
+	_, err := os.Stat("/run/netns")
+	madeDir := errors.Is(err, os.ErrNotExist)
 	cleanup := func() {
 		_ = exec.Command("ip", "link", "del", "cm2mp0").Run()
 		_ = exec.Command("ip", "netns", "del", p.name).Run()
+		if madeDir {
+			// ip netns makes its directory a mount point of its own.
+			_ = syscall.Unmount("/run/netns", syscall.MNT_DETACH)
+			_ = os.Remove("/run/netns")
+		}
 	}
 	cleanup()
 	t.Cleanup(cleanup)

@@ -318,7 +318,7 @@ func (e *Env) token(t *testing.T, emulator string, secret map[string][]byte) str
 func (e *Env) checkOperatorEndpoints(t *testing.T) {
 	t.Helper()
 	metrics := e.Kubectl(t, time.Minute, "get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/services/http:%s:8080/proxy/metrics", OpNS, MetricsSv))
-	for _, m := range []string{"controller_runtime_reconcile_total", "cognito_m2m_"} {
+	for _, m := range []string{`controller_runtime_reconcile_total{controller="m2mclient"`, `controller_runtime_reconcile_total{controller="resourceserver"`} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("the operator's metrics have no %s", m)
 		}

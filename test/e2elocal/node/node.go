@@ -146,12 +146,18 @@ func (n *Node) setupHost(ctx context.Context) error {
 	if err := saveSysctls(); err != nil {
 		return err
 	}
-	if _, err := os.Stat("/run/containerd"); errors.Is(err, os.ErrNotExist) {
-		// containerd's shims keep their sockets in /run/containerd/s
-		// whatever the state directory; Down removes it if it creates it.
-		if err := os.WriteFile(filepath.Join(stateDir, "remove-run-containerd"), nil, 0o600); err != nil {
-			return err
+	// Directories of the host the node's programs create when missing:
+	// containerd's shims keep their sockets in /run/containerd/s whatever
+	// the state directory, and libmount its table in /run/mount. Sweep
+	// removes those this run creates.
+	var created []string
+	for _, d := range hostDirs {
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			created = append(created, d)
 		}
+	}
+	if err := os.WriteFile(createdDirs(), []byte(strings.Join(created, "\n")), 0o600); err != nil {
+		return err
 	}
 	for _, args := range [][]string{
 		{"link", "add", Bridge, "type", "bridge"},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,9 +90,13 @@ func Sweep(logf func(string, ...any)) error {
 	if err := restoreSysctls(); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := os.Stat(filepath.Join(stateDir, "remove-run-containerd")); err == nil {
-		if err := os.RemoveAll("/run/containerd"); err != nil {
-			errs = append(errs, err)
+	if b, err := os.ReadFile(createdDirs()); err == nil {
+		for _, d := range strings.Fields(string(b)) {
+			if slices.Contains(hostDirs, d) {
+				if err := os.RemoveAll(d); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	for _, d := range []string{runDir, stateDir} {
@@ -104,6 +109,11 @@ func Sweep(logf func(string, ...any)) error {
 	}
 	return errors.Join(errs...)
 }
+
+// hostDirs are directories outside its own that the node may create.
+var hostDirs = []string{"/run/containerd", "/run/mount"}
+
+func createdDirs() string { return filepath.Join(stateDir, "created-dirs") }
 
 // Leftovers lists what of a node is still on the host: nothing after Sweep.
 func Leftovers() []string {
