@@ -148,8 +148,9 @@ func (n *Node) setupHost(ctx context.Context) error {
 	}
 	// Directories of the host the node's programs create when missing:
 	// containerd's shims keep their sockets in /run/containerd/s whatever
-	// the state directory, and libmount its table in /run/mount. Sweep
-	// removes those this run creates.
+	// the state directory, libmount its table in /run/mount, CNI its result
+	// cache in /var/lib/cni, and the kubelet /var/lib/kubelet/device-plugins
+	// whatever its root directory. Sweep removes those this run creates.
 	var created []string
 	for _, d := range hostDirs {
 		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {

@@ -111,7 +111,7 @@ func Sweep(logf func(string, ...any)) error {
 }
 
 // hostDirs are directories outside its own that the node may create.
-var hostDirs = []string{"/run/containerd", "/run/mount"}
+var hostDirs = []string{"/run/containerd", "/run/mount", "/var/lib/cni", "/var/lib/kubelet"}
 
 func createdDirs() string { return filepath.Join(stateDir, "created-dirs") }
 
