@@ -552,10 +552,23 @@ spec:
 			count[aws.ToString(c.ClientName)]++
 		}
 	}
+	var dups []string
 	for _, n := range names {
 		if c := count["e2e-"+n]; c != 1 {
 			t.Errorf("Cognito has %d app clients named e2e-%s, want exactly 1", c, n)
+			dups = append(dups, "e2e-"+n)
 		}
+	}
+	if len(dups) > 0 {
+		// The emulator's log outlives the killed operator pods: which
+		// creates happened, and when.
+		out, _ := e.KubectlErr(time.Minute, "-n", OpNS, "logs", "deployment/"+EmulatorSv, "--tail=-1")
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "CreateUserPoolClient") {
+				t.Log(line)
+			}
+		}
+		t.Log(e.Kubectl(t, time.Minute, "-n", OpNS, "get", "events", "--sort-by=.lastTimestamp"))
 	}
 	e.Kubectl(t, 3*time.Minute, "-n", AppNS, "delete", "-f", manifest, "--timeout=2m")
 	t.Logf("  %d clients, each with one app client, after two operator deaths", len(names))
