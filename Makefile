@@ -41,6 +41,7 @@ build: ## Build every binary into bin/.
 vet: ## go vet, including the kind end-to-end test behind its build tag.
 	go vet ./...
 	go vet -tags e2e ./test/e2e/...
+	go vet -tags e2elocal ./test/e2elocal/...
 	cd auth && go vet ./...
 	cd auth/verify/internal/comparebench && go vet ./...
 
@@ -57,7 +58,13 @@ verify-generated: $(CONTROLLER_GEN) ## Fail when generated files or the chart's 
 
 .PHONY: test-e2e
 test-e2e: ## The kind end-to-end test (needs Docker and network).
-	go test -count=1 -timeout=30m -tags e2e ./test/e2e/... -v
+	go test -count=1 -timeout=45m -tags e2e ./test/e2e/... -v
+
+.PHONY: test-e2e-local
+test-e2e-local: $(ETCD) $(KUBE_APISERVER) $(KUBECTL) $(HELM) ## The same end-to-end test on a local node with real pods (root, Linux, offline).
+	hack/node/deps.sh
+	hack/node/build.sh $(BIN)/node
+	go test -count=1 -timeout=45m -tags e2elocal ./test/e2elocal/ -v
 
 # The scale benchmark's parameters: `make bench-scale BENCH_OBJECTS=200 BENCH_CHAOS=true`.
 BENCH_OBJECTS    ?= 1000

@@ -1,15 +1,16 @@
 // Package e2e holds the kind end-to-end test, the user's path on a real
-// cluster: build the four images, load them into a kind cluster, helm install
-// the chart with the in-cluster Cognito emulator, apply the sample
-// ResourceServer and M2MClient, wait for Ready, deploy the weather service and
-// the BFF, fetch the forecast through the BFF, then delete the M2MClient and
-// check that its app client is gone from the emulator.
+// cluster: build the four images from the Dockerfile, load them into a kind
+// cluster, and run the scenario of package scenario (the same one the
+// local-node test in test/e2elocal runs): helm install with the in-cluster
+// Cognito emulator, samples Ready, weather and BFF from their manifests, the
+// forecast through the BFF, 401 and 403, rotation under load, the operator
+// pod killed during a batch, and cleanup in Cognito.
 //
 // It needs Docker, kind and network access, so it sits behind the e2e build
 // tag:
 //
 //	make test-e2e
-//	go test -tags e2e -count=1 -timeout 30m -v ./test/e2e/... -args -e2e.keep-cluster
+//	go test -tags e2e -count=1 -timeout 45m -v ./test/e2e/... -args -e2e.keep-cluster
 //
 // Flags: -e2e.cluster (kind cluster name), -e2e.keep-cluster (leave the
 // cluster and its kubeconfig for exploration), -e2e.kind (kind binary). Helm

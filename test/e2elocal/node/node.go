@@ -1,0 +1,713 @@
+//go:build linux
+
+// Package node runs a single-node Kubernetes cluster on this machine from
+// upstream parts run as processes, as Kubernetes' hack/local-up-cluster.sh
+// does: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a
+// kubelet on containerd 2.x and runc, kube-proxy in iptables mode, and
+// CoreDNS. It needs root and Linux, and changes host state (a bridge,
+// iptables rules, mounts, cgroups, sysctls), all of which Down undoes; Up
+// first undoes what a killed earlier run left.
+//
+// Everything stays on the machine: the node's address is on a bridge the
+// node creates, pods may reach only that bridge, and CoreDNS has no upstream.
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The node's fixed names and addresses. There is one node per machine.
+const (
+	Name        = "cognito-m2m-node"
+	Bridge      = "cm2m0"
+	NodeIP      = "10.244.0.1"
+	PodCIDR     = "10.244.0.0/24"
+	ServiceCIDR = "10.96.0.0/24"
+	// APIServer is the API server's URL on the bridge.
+	APIServer = "https://" + NodeIP + ":6443"
+
+	stateDir  = "/var/lib/" + Name
+	runDir    = "/run/" + Name
+	cgroupDir = Name // under each cgroup v1 hierarchy and the v2 one
+	chain     = "CM2M-NODE"
+	etcdURL   = "http://127.0.0.1:23790"
+	etcdPeer  = "http://127.0.0.1:23800"
+)
+
+// Options say where the binaries are and where logs go.
+type Options struct {
+	// BinDir holds the node's binaries (hack/node/build.sh), and Tools the
+	// etcd of `make tools`.
+	BinDir, ToolsDir string
+	// LogDir receives one log file per process.
+	LogDir string
+	// Logf reports progress.
+	Logf func(format string, args ...any)
+	// Images are imported into containerd before the kubelet starts: at
+	// least PauseImage.
+	Images []Image
+}
+
+// Node is a running node.
+type Node struct {
+	opts  Options
+	procs []*proc
+	// Kubeconfig is an administrator's kubeconfig (system:masters).
+	Kubeconfig string
+	pki        *pki
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func (n *Node) bin(name string) string { return filepath.Join(n.opts.BinDir, name) }
+
+// Up starts the node and waits until it is Ready with cluster DNS serving.
+// On error the caller still calls Down.
+func Up(ctx context.Context, opts Options) (*Node, error) {
+	n := &Node{opts: opts}
+	if os.Geteuid() != 0 {
+		return n, errors.New("the local node needs root (a bridge, iptables, mounts, cgroups)")
+	}
+	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl", "coredns", "containerd", "containerd-shim-runc-v2", "ctr"} {
+		if _, err := os.Stat(n.bin(b)); err != nil {
+			return n, fmt.Errorf("node binary missing (hack/node/build.sh builds it): %w", err)
+		}
+	}
+	for _, b := range []string{"runc", "iptables", "ip"} {
+		if _, err := exec.LookPath(b); err != nil {
+			return n, fmt.Errorf("%s missing (hack/node/deps.sh installs it): %w", b, err)
+		}
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		return n, fmt.Errorf("CNI plugins missing (Debian package containernetworking-plugins): %w", err)
+	}
+	if err := Sweep(opts.Logf); err != nil {
+		return n, fmt.Errorf("cleaning up an earlier run: %w", err)
+	}
+	for _, d := range []string{stateDir, runDir, opts.LogDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return n, err
+		}
+	}
+	steps := []struct {
+		what string
+		f    func(context.Context) error
+	}{
+		{"host settings and network", n.setupHost},
+		{"certificates", n.setupPKI},
+		{"etcd", n.startEtcd},
+		{"kube-apiserver", n.startAPIServer},
+		{"containerd", n.startContainerd},
+		{"kubelet", n.startKubelet},
+		{"controller-manager, scheduler", n.startControllers},
+		{"kube-proxy", n.startProxy},
+		{"CoreDNS", n.startDNS},
+		{"node Ready, DNS serving", n.waitReady},
+	}
+	for _, s := range steps {
+		start := time.Now()
+		if err := s.f(ctx); err != nil {
+			return n, fmt.Errorf("%s: %w", s.what, err)
+		}
+		n.logf("node: %s (%s)", s.what, time.Since(start).Round(100*time.Millisecond))
+	}
+	return n, nil
+}
+
+func (n *Node) logf(format string, args ...any) {
+	if n.opts.Logf != nil {
+		n.opts.Logf(format, args...)
+	}
+}
+
+// setupHost saves the sysctls the node changes, creates the bridge and the
+// firewall that keeps pods on it, and the cgroup the pods live under.
+func (n *Node) setupHost(ctx context.Context) error {
+	if err := saveSysctls(); err != nil {
+		return err
+	}
+	// Directories of the host the node's programs create when missing:
+	// containerd's shims keep their sockets in /run/containerd/s whatever
+	// the state directory, libmount its table in /run/mount, CNI its result
+	// cache in /var/lib/cni, and the kubelet /var/lib/kubelet/device-plugins
+	// whatever its root directory. Sweep removes those this run creates.
+	var created []string
+	for _, d := range hostDirs {
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			created = append(created, d)
+		}
+	}
+	if err := os.WriteFile(createdDirs(), []byte(strings.Join(created, "\n")), 0o600); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"link", "add", Bridge, "type", "bridge"},
+		{"addr", "add", NodeIP + "/24", "dev", Bridge},
+		{"link", "set", Bridge, "up"},
+		// The host's own connections to Service addresses (the test's, the
+		// API server's) leave from the node's address, and never by the
+		// default route should kube-proxy have no rule for one.
+		{"route", "add", ServiceCIDR, "dev", Bridge, "src", NodeIP},
+	} {
+		if err := run(ctx, "ip", args...); err != nil {
+			return err
+		}
+	}
+	for k, v := range map[string]string{
+		"net.ipv4.ip_forward":                       "1",
+		"net.bridge.bridge-nf-call-iptables":        "1",
+		"net.ipv6.conf." + Bridge + ".disable_ipv6": "1",
+	} {
+		if err := writeSysctl(k, v); err != nil {
+			return err
+		}
+	}
+	// Pods reach the bridge and nothing else: no forwarding to or from any
+	// other interface (the host's external one included), and on the host
+	// only the node's address on the bridge.
+	for _, args := range [][]string{
+		{"-N", chain + "-FWD"},
+		{"-A", chain + "-FWD", "-i", Bridge, "-o", Bridge, "-j", "RETURN"},
+		{"-A", chain + "-FWD", "-i", Bridge, "-j", "DROP"},
+		{"-A", chain + "-FWD", "-o", Bridge, "-j", "DROP"},
+		{"-I", "FORWARD", "1", "-j", chain + "-FWD"},
+		{"-N", chain + "-IN"},
+		{"-A", chain + "-IN", "-i", Bridge, "!", "-d", NodeIP, "-j", "DROP"},
+		{"-I", "INPUT", "1", "-j", chain + "-IN"},
+	} {
+		if err := run(ctx, "iptables", append([]string{"-w"}, args...)...); err != nil {
+			return err
+		}
+	}
+	return makeCgroups()
+}
+
+func (n *Node) setupPKI(context.Context) error {
+	p, err := newPKI(filepath.Join(stateDir, "pki"))
+	if err != nil {
+		return err
+	}
+	n.pki = p
+	ip := net.ParseIP(NodeIP)
+	for _, c := range []struct {
+		name, cn string
+		orgs     []string
+		ips      []net.IP
+		dns      []string
+	}{
+		{"apiserver", "kube-apiserver", nil, []net.IP{ip, net.ParseIP("10.96.0.1"), net.ParseIP("127.0.0.1")},
+			[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"}},
+		{"kubelet-serving", Name, nil, []net.IP{ip}, []string{Name}},
+		{"admin", "admin", []string{"system:masters"}, nil, nil},
+		{"apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil},
+		{"kubelet", "system:node:" + Name, []string{"system:nodes"}, nil, nil},
+		{"controller-manager", "system:kube-controller-manager", nil, nil, nil},
+		{"scheduler", "system:kube-scheduler", nil, nil, nil},
+		{"kube-proxy", "system:kube-proxy", nil, nil, nil},
+	} {
+		if err := p.issue(c.name, c.cn, c.orgs, c.ips, c.dns); err != nil {
+			return err
+		}
+	}
+	if err := p.serviceAccountKey(); err != nil {
+		return err
+	}
+	for _, c := range []string{"admin", "kubelet", "controller-manager", "scheduler", "kube-proxy"} {
+		if err := p.kubeconfig(n.kubeconfigPath(c), APIServer, c); err != nil {
+			return err
+		}
+	}
+	n.Kubeconfig = n.kubeconfigPath("admin")
+	return nil
+}
+
+func (n *Node) kubeconfigPath(who string) string {
+	return filepath.Join(stateDir, who+".kubeconfig")
+}
+
+func (n *Node) startEtcd(ctx context.Context) error {
+	if _, err := n.start("etcd", filepath.Join(n.opts.ToolsDir, "etcd"),
+		"--data-dir", filepath.Join(stateDir, "etcd"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", etcdPeer, "--initial-advertise-peer-urls", etcdPeer,
+		"--initial-cluster", "default="+etcdPeer,
+		"--unsafe-no-fsync", "--log-level", "warn"); err != nil {
+		return err
+	}
+	return n.waitHTTP(ctx, "etcd", etcdURL+"/health", nil)
+}
+
+func (n *Node) startAPIServer(ctx context.Context) error {
+	p := n.pki.path
+	if _, err := n.start("kube-apiserver", n.bin("kube-apiserver"),
+		"--etcd-servers", etcdURL,
+		"--bind-address", NodeIP, "--advertise-address", NodeIP, "--secure-port", "6443",
+		"--cert-dir", filepath.Join(stateDir, "apiserver"),
+		"--tls-cert-file", p("apiserver.crt"), "--tls-private-key-file", p("apiserver.key"),
+		"--client-ca-file", p("ca.crt"),
+		"--service-cluster-ip-range", ServiceCIDR,
+		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file", p("sa.pub"), "--service-account-signing-key-file", p("sa.key"),
+		"--authorization-mode", "Node,RBAC",
+		"--kubelet-client-certificate", p("apiserver-kubelet-client.crt"),
+		"--kubelet-client-key", p("apiserver-kubelet-client.key"),
+		"--kubelet-certificate-authority", p("ca.crt"),
+		// The node's address, never a lookup of its name in the host's DNS.
+		"--kubelet-preferred-address-types", "InternalIP",
+		"--allow-privileged=true",
+		"--profiling=false",
+	); err != nil {
+		return err
+	}
+	return n.waitHTTP(ctx, "kube-apiserver", APIServer+"/readyz", n.adminTLS())
+}
+
+// adminTLS is the client TLS configuration of the admin certificate.
+func (n *Node) adminTLS() *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AddCert(n.pki.caCert)
+	cert, err := tls.LoadX509KeyPair(n.pki.path("admin.crt"), n.pki.path("admin.key"))
+	if err != nil {
+		return &tls.Config{RootCAs: pool}
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}
+}
+
+func (n *Node) containerdSocket() string {
+	return filepath.Join(runDir, "containerd", "containerd.sock")
+}
+
+func (n *Node) startContainerd(ctx context.Context) error {
+	cfg := filepath.Join(stateDir, "containerd.toml")
+	cniConf := filepath.Join(stateDir, "cni")
+	if err := os.MkdirAll(cniConf, 0o755); err != nil {
+		return err
+	}
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`version = 3
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing", "io.containerd.nri.v1.nri"]
+
+[grpc]
+  address = %q
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = %q
+
+[plugins."io.containerd.cri.v1.runtime"]
+  # No CAP_SYS_RESOURCE on this kind of host: a negative oom_score_adj fails
+  # in runc, so none lower than containerd's own is asked for.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = %q
+    max_conf_num = 1
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        BinaryName = %q
+        SystemdCgroup = false
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+`, filepath.Join(stateDir, "containerd"), filepath.Join(runDir, "containerd"), n.containerdSocket(), PauseRef, cniConf, runc)), 0o600); err != nil {
+		return err
+	}
+	// The bridge plugin puts pods on the node's bridge, with the node's
+	// address as their gateway; host-local keeps its leases in the state
+	// directory.
+	if err := os.WriteFile(filepath.Join(cniConf, "10-cm2m.conflist"), []byte(fmt.Sprintf(`{
+  "cniVersion": "0.4.0",
+  "name": "cm2m",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": %q,
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": %q,
+        "ranges": [[{"subnet": %q, "gateway": %q}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "loopback"}
+  ]
+}
+`, Bridge, filepath.Join(stateDir, "cni-ipam"), PodCIDR, NodeIP)), 0o644); err != nil {
+		return err
+	}
+	// containerd finds its shim on PATH.
+	p, err := n.startEnv("containerd", n.path(), n.bin("containerd"), "--config", cfg, "--log-level", "warn")
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := n.ctr(ctx, "version"); err == nil {
+			break
+		}
+		if err := p.exited(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errors.New("containerd did not answer within 1m")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return n.ImportImages(ctx, n.opts.Images...)
+}
+
+// path is the environment of node processes that run others: the node's
+// binaries first, then the system's (runc, iptables, mount).
+func (n *Node) path() []string {
+	return []string{"PATH=" + n.opts.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+}
+
+// ctr runs ctr against the node's containerd in the kubelet's namespace.
+func (n *Node) ctr(ctx context.Context, args ...string) ([]byte, error) {
+	return output(ctx, n.bin("ctr"), append([]string{"-a", n.containerdSocket(), "-n", "k8s.io"}, args...)...)
+}
+
+// ImportImages writes each image as an OCI archive and imports it into
+// containerd; nothing is pulled.
+func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
+	dir, err := os.MkdirTemp("", "cognito-m2m-images-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for _, img := range images {
+		path := filepath.Join(dir, img.Target+".tar")
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = img.WriteOCI(f, runtime.GOARCH)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("image %s: %w", img.Ref, err)
+		}
+		if out, err := n.ctr(ctx, "images", "import", "--no-unpack=false", path); err != nil {
+			return fmt.Errorf("ctr images import %s: %w: %s", img.Ref, err, out)
+		}
+	}
+	return nil
+}
+
+func (n *Node) startKubelet(context.Context) error {
+	p := n.pki.path
+	emptyResolv := filepath.Join(stateDir, "resolv.conf")
+	// Pods get the cluster DNS only, never the host's resolvers.
+	if err := os.WriteFile(emptyResolv, nil, 0o644); err != nil {
+		return err
+	}
+	kubeletCfg := filepath.Join(stateDir, "kubelet.yaml")
+	if err := os.WriteFile(kubeletCfg, []byte(fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# This host runs cgroup v1, which kubelet 1.35 and later refuse unless told.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: /%s
+containerRuntimeEndpoint: unix://%s
+address: %s
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+tlsCertFile: %s
+tlsPrivateKeyFile: %s
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: %s}
+authorization: {mode: Webhook}
+clusterDNS: [%s]
+clusterDomain: cluster.local
+resolvConf: %s
+podLogsDir: %s
+failSwapOn: false
+syncFrequency: 10s
+evictionHard: {memory.available: 50Mi, nodefs.available: 1%%, imagefs.available: 1%%, nodefs.inodesFree: 1%%}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+`, cgroupDir, n.containerdSocket(), NodeIP, p("kubelet-serving.crt"), p("kubelet-serving.key"), p("ca.crt"),
+		NodeIP, emptyResolv, filepath.Join(stateDir, "pod-logs"))), 0o600); err != nil {
+		return err
+	}
+	if _, err := n.startEnv("kubelet", n.path(), n.bin("kubelet"),
+		"--config", kubeletCfg, "--kubeconfig", n.kubeconfigPath("kubelet"),
+		"--root-dir", filepath.Join(stateDir, "kubelet"),
+		"--hostname-override", Name, "--node-ip", NodeIP, "--v", "1"); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (n *Node) startControllers(context.Context) error {
+	p := n.pki.path
+	if _, err := n.start("kube-controller-manager", n.bin("kube-controller-manager"),
+		"--kubeconfig", n.kubeconfigPath("controller-manager"),
+		"--authentication-kubeconfig", n.kubeconfigPath("controller-manager"),
+		"--authorization-kubeconfig", n.kubeconfigPath("controller-manager"),
+		"--secure-port", "0", "--leader-elect=false",
+		"--use-service-account-credentials",
+		"--service-account-private-key-file", p("sa.key"), "--root-ca-file", p("ca.crt"),
+		"--service-cluster-ip-range", ServiceCIDR,
+		"--cluster-cidr", PodCIDR, "--allocate-node-cidrs=false"); err != nil {
+		return err
+	}
+	if _, err := n.start("kube-scheduler", n.bin("kube-scheduler"),
+		"--kubeconfig", n.kubeconfigPath("scheduler"),
+		"--authentication-kubeconfig", n.kubeconfigPath("scheduler"),
+		"--authorization-kubeconfig", n.kubeconfigPath("scheduler"),
+		"--secure-port", "0", "--leader-elect=false"); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (n *Node) startProxy(context.Context) error {
+	proxyCfg := filepath.Join(stateDir, "kube-proxy.yaml")
+	if err := os.WriteFile(proxyCfg, []byte(fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: {kubeconfig: %s}
+hostnameOverride: %s
+bindAddress: %s
+healthzBindAddress: %s:10256
+metricsBindAddress: %s:10249
+clusterCIDR: %s
+nodePortAddresses: [%s/32]
+iptables: {localhostNodePorts: false}
+# Leave the host's conntrack settings alone.
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+`, n.kubeconfigPath("kube-proxy"), Name, NodeIP, NodeIP, NodeIP, PodCIDR, NodeIP)), 0o600); err != nil {
+		return err
+	}
+	_, err := n.startEnv("kube-proxy", n.path(), n.bin("kube-proxy"), "--config", proxyCfg)
+	return err
+}
+
+func (n *Node) startDNS(context.Context) error {
+	corefile := filepath.Join(stateDir, "Corefile")
+	if err := os.WriteFile(corefile, []byte(fmt.Sprintf(`cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind %[1]s
+    errors
+    health %[1]s:8082
+    ready %[1]s:8181
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig %[2]s
+        pods insecure
+    }
+}
+# Everything else: NXDOMAIN. There is no forward plugin in this build.
+.:53 {
+    bind %[1]s
+    errors
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+`, NodeIP, n.kubeconfigPath("admin"))), 0o600); err != nil {
+		return err
+	}
+	_, err := n.start("coredns", n.bin("coredns"), "-conf", corefile)
+	return err
+}
+
+func (n *Node) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for {
+		out, err := n.Kubectl(ctx, "get", "node", Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if err == nil && strings.TrimSpace(string(out)) == "True" {
+			break
+		}
+		if err := n.anyExited(); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("node %s not Ready within 3m: %s", Name, out)
+		}
+		time.Sleep(time.Second)
+	}
+	if err := n.waitHTTP(ctx, "coredns", "http://"+NodeIP+":8181/ready", nil); err != nil {
+		return err
+	}
+	// Pods of the default namespace need its service account.
+	for {
+		if _, err := n.Kubectl(ctx, "-n", "default", "get", "serviceaccount", "default"); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errors.New("no default service account within 3m")
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// Kubectl runs the node's kubectl as administrator.
+func (n *Node) Kubectl(ctx context.Context, args ...string) ([]byte, error) {
+	return output(ctx, n.bin("kubectl"), append([]string{"--kubeconfig", n.Kubeconfig}, args...)...)
+}
+
+// Netns returns the path of the network namespace of a running container
+// (by its process), for checks made from inside the pod network.
+func (n *Node) Netns(ctx context.Context, containerID string) (string, error) {
+	out, err := n.ctr(ctx, "tasks", "ls")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == containerID {
+			return "/proc/" + f[1] + "/ns/net", nil
+		}
+	}
+	return "", fmt.Errorf("no running task for container %s", containerID)
+}
+
+// start runs a node process with its output in LogDir.
+func (n *Node) start(name, bin string, args ...string) (*proc, error) {
+	return n.startEnv(name, nil, bin, args...)
+}
+
+func (n *Node) startEnv(name string, env []string, bin string, args ...string) (*proc, error) {
+	log, err := os.Create(filepath.Join(n.opts.LogDir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	// Its own process group: a terminal's Ctrl-C reaches the test alone,
+	// which then stops the node in order. If the test dies, so does the
+	// process.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		log.Close()
+		close(p.done)
+	}()
+	n.procs = append(n.procs, p)
+	return p, nil
+}
+
+func (p *proc) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited: %v", p.name, p.err)
+	default:
+		return nil
+	}
+}
+
+func (n *Node) anyExited() error {
+	for _, p := range n.procs {
+		if err := p.exited(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *proc) stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (n *Node) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls.Config) error {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(b))
+		} else {
+			last = err.Error()
+		}
+		if err := n.anyExited(); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s not ready at %s within 2m: %s (log: %s)", name, url, last, filepath.Join(n.opts.LogDir, name+".log"))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func run(ctx context.Context, name string, args ...string) error {
+	out, err := output(ctx, name, args...)
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+func output(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %w", filepath.Base(name), strings.Join(args, " "), err)
+	}
+	return out, nil
+}
