@@ -45,6 +45,8 @@ var commonArgs = []string{
 	"--max-concurrent-reconciles=2",
 	"--metrics-bind-address=:8080",
 	"--health-probe-bind-address=:8081",
+	"--leader-elect",
+	"--leader-election-namespace=" + ns,
 }
 
 var zapArgs = []string{"--zap-log-level=info", "--zap-encoder=json", "--zap-time-encoding=rfc3339"}
@@ -71,13 +73,16 @@ func TestTemplate(t *testing.T) {
 		check       func(t *testing.T, m manifests)
 	}{
 		{
-			name:      "defaults",
-			noObjects: []string{"ServiceMonitor/" + fullname, "Role/" + fullname + "-leader-election", "Deployment/" + emuName},
-			wantArgs:  concat(commonArgs, zapArgs),
+			name:        "defaults",
+			wantObjects: []string{"Role/" + fullname + "-leader-election", "RoleBinding/" + fullname + "-leader-election"},
+			noObjects:   []string{"ServiceMonitor/" + fullname, "Deployment/" + emuName},
+			wantArgs:    concat(commonArgs, zapArgs),
 			check: func(t *testing.T, m manifests) {
+				// A deleted pod's replacement starts while the old one stops: only
+				// leader election keeps two managers from working side by side.
 				d := m.deployment(t, fullname)
-				if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-					t.Errorf("strategy %q without leader election, want Recreate", d.Spec.Strategy.Type)
+				if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+					t.Errorf("strategy %q with leader election, want a rolling update", d.Spec.Strategy.Type)
 				}
 				if got := d.Spec.Template.Spec.Containers[0].Image; got != "ghcr.io/cognito-m2m/operator:0.1.0" {
 					t.Errorf("image %q, want the appVersion tag", got)
@@ -100,7 +105,8 @@ func TestTemplate(t *testing.T) {
 				"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy:3128",
 			},
 			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_AbC123xyZ",
-				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"},
+				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+				"--leader-elect", "--leader-election-namespace=" + ns},
 				zapArgs, []string{"--zap-stacktrace-level=panic"}),
 			wantEnv: []string{"HTTPS_PROXY"},
 			check: func(t *testing.T, m manifests) {
@@ -178,7 +184,7 @@ func TestTemplate(t *testing.T) {
 			name:        "replicas turn leader election on",
 			args:        []string{"--set", "replicaCount=3"},
 			wantObjects: []string{"Role/" + fullname + "-leader-election", "RoleBinding/" + fullname + "-leader-election"},
-			wantArgs:    concat(commonArgs, []string{"--leader-elect", "--leader-election-namespace=" + ns}, zapArgs),
+			wantArgs:    concat(commonArgs, zapArgs),
 			check: func(t *testing.T, m manifests) {
 				d := m.deployment(t, fullname)
 				if *d.Spec.Replicas != 3 || d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
@@ -212,6 +218,17 @@ func TestTemplate(t *testing.T) {
 				}
 				if diff := cmp.Diff([]string{"team-a", "team-b"}, roleNamespaces); diff != "" {
 					t.Errorf("Roles (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:      "leader election off, one replica",
+			args:      []string{"--set", "leaderElection.enabled=false"},
+			noObjects: []string{"Role/" + fullname + "-leader-election"},
+			wantArgs:  concat(commonArgs[:len(commonArgs)-2], zapArgs),
+			check: func(t *testing.T, m manifests) {
+				if d := m.deployment(t, fullname); d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+					t.Errorf("strategy %q without leader election, want Recreate", d.Spec.Strategy.Type)
 				}
 			},
 		},
