@@ -200,6 +200,10 @@ func FindRoot() (string, error) {
 // Progress is where the steps are reported, for a caller's own lines.
 func (e *Env) Progress() *Progress { return e.progress }
 
+// stillInterval is how often a long step says it is still running: a person should
+// never wait 30 seconds without a line.
+const stillInterval = 20 * time.Second
+
 // step runs one numbered step with its own timeout. A failure marks the run
 // failed, so that Close keeps the logs; an interruption (ctx ended) does not.
 func (e *Env) step(ctx context.Context, title string, run func(ctx context.Context, s *Step) error) error {
@@ -209,6 +213,7 @@ func (e *Env) step(ctx context.Context, title string, run func(ctx context.Conte
 	s := e.progress.Start(title)
 	sctx, cancel := context.WithTimeoutCause(ctx, e.opts.StepTimeout, fmt.Errorf("step timed out after %s", e.opts.StepTimeout))
 	defer cancel()
+	defer s.keepAlive(stillInterval)()
 	err := run(sctx, s)
 	if err != nil && ctx.Err() != nil {
 		// Stopped by the caller: not a failure, so nothing is kept.

@@ -68,16 +68,49 @@ func (s *Step) Detailf(format string, args ...any) {
 	}
 }
 
+// keepAlive prints a "still running" line with the elapsed time every interval
+// until the returned stop is called, so that a long step (a cold build, a slow
+// start) shows progress. Done then ends the last such line.
+func (s *Step) keepAlive(interval time.Duration) (stop func()) {
+	t := time.NewTicker(interval)
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				s.still()
+			}
+		}
+	}()
+	return func() { t.Stop(); close(quit); wg.Wait() }
+}
+
+func (s *Step) still() {
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.done {
+		return
+	}
+	indent := strings.Repeat(" ", len(fmt.Sprintf("[%d/%d] ", s.n, p.total)))
+	fmt.Fprintf(p.w, "\n%sstill running (%s)… ", indent, time.Since(s.start).Round(time.Second))
+}
+
 // Done ends the step's line with ok, or FAILED and the error, then prints the
 // details. Only the first call counts.
 func (s *Step) Done(err error) {
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if s.done {
 		return
 	}
 	s.done = true
-	p := s.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	took := time.Since(s.start).Round(100 * time.Millisecond)
 	switch {
 	case err == nil:

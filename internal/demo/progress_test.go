@@ -1,0 +1,54 @@
+package demo
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is written by the step's ticker and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A long step says it is still running, with its elapsed time, until it is done,
+// and not after.
+func TestLongStepShowsProgress(t *testing.T) {
+	var out lockedBuffer
+	p := NewProgress(&out, 1)
+	s := p.Start("Building")
+	stop := s.keepAlive(20 * time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(out.String(), "still running") < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.Done(nil)
+	stop()
+	got := out.String()
+	if n := strings.Count(got, "still running ("); n < 2 {
+		t.Fatalf("%d still-running lines, want at least 2:\n%s", n, got)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(got), ")") || !strings.Contains(got, "… ok (") {
+		t.Errorf("the step's line does not end with ok:\n%s", got)
+	}
+	after := out.String()
+	time.Sleep(60 * time.Millisecond)
+	if out.String() != after {
+		t.Errorf("still-running lines after the step was done:\n%s", out.String())
+	}
+}
