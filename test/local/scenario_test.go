@@ -25,33 +25,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/cognito-m2m/operator/internal/demo"
+	"github.com/cognito-m2m/operator/test/e2e/scenario"
 )
-
-// otherAPI is a second resource server and a client of it only: its token is
-// valid, from the same pool, but lacks weather's scope.
-const otherAPI = `apiVersion: cognito.m2m.dev/v1alpha1
-kind: ResourceServer
-metadata:
-  name: inventory
-spec:
-  identifier: InventoryService
-  name: Inventory service
-  scopes:
-    - name: inventory_read
-      description: Read the inventory
----
-apiVersion: cognito.m2m.dev/v1alpha1
-kind: M2MClient
-metadata:
-  name: inventory-reader
-spec:
-  scopes:
-    - resourceServer:
-        name: inventory
-      scopes: [inventory_read]
-  secret:
-    name: inventory-reader-credentials
-`
 
 func TestDemoScenario(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -119,7 +94,7 @@ func TestDemoScenario(t *testing.T) {
 
 	t.Run("a valid token without the scope is refused with 403", func(t *testing.T) {
 		manifest := filepath.Join(t.TempDir(), "inventory.yaml")
-		if err := os.WriteFile(manifest, []byte(otherAPI), 0o600); err != nil {
+		if err := os.WriteFile(manifest, []byte(scenario.OtherAPI), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := env.KubectlCmd(ctx, false, "apply", "-n", "default", "-f", manifest); err != nil {

@@ -230,9 +230,10 @@ func checkForecast(t *testing.T, body []byte) {
 	}
 }
 
-// otherAPI is a second resource server and a client of it only: its token is
-// valid, from the same pool, but lacks weather's scope.
-const otherAPI = `apiVersion: cognito.m2m.dev/v1alpha1
+// OtherAPI is a second resource server and a client of it only: its token is
+// valid, from the same pool, but lacks weather's scope. The local test (test/local)
+// uses it for its 403 check too.
+const OtherAPI = `apiVersion: cognito.m2m.dev/v1alpha1
 kind: ResourceServer
 metadata:
   name: inventory
@@ -268,7 +269,7 @@ func (e *Env) checkTokens(t *testing.T, weather, emulator string) {
 	}
 
 	manifest := filepath.Join(t.TempDir(), "inventory.yaml")
-	if err := os.WriteFile(manifest, []byte(otherAPI), 0o600); err != nil {
+	if err := os.WriteFile(manifest, []byte(OtherAPI), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.Kubectl(t, time.Minute, "-n", AppNS, "apply", "-f", manifest)
