@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cognito-m2m/operator/internal/childproc"
 )
 
 // process is one child the demo started, with its stdout and stderr in one log file.
@@ -36,9 +38,8 @@ func (e *Env) startProcess(name, bin string, args, env []string) (*process, erro
 	cmd.Dir = e.RunDir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = procAttr()
 	fmt.Fprintf(f, "# %s %s\n", bin, strings.Join(args, " "))
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
@@ -64,7 +65,7 @@ func (p *process) stop(grace time.Duration) {
 		return
 	default:
 	}
-	_ = terminate(p.cmd.Process)
+	_ = childproc.Terminate(p.cmd.Process)
 	select {
 	case <-p.done:
 	case <-time.After(grace):

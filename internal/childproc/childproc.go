@@ -1,0 +1,65 @@
+// Package childproc starts the helper processes of the demo, the scale
+// benchmark and the local node (etcd, kube-apiserver, the kubelet, ...) so that
+// they stop with the Go program that started them and never with less.
+//
+// On Linux a child is asked to end with SIGTERM when its parent dies
+// (PR_SET_PDEATHSIG). The kernel ties that signal to the thread that forked
+// the child, not to the process: when that thread exits, the child is
+// signalled although its parent lives on. The Go runtime ends a thread when a
+// goroutine locked to it returns without unlocking, which is the right way to
+// drop a thread moved into another network namespace; any such goroutine
+// would then stop whatever child happened to be forked on that thread. So
+// every child is forked on one thread that is locked for the life of the
+// program and never exits (golang.org/issue/27505).
+package childproc
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+)
+
+// Start starts cmd in a process group of its own, so that a terminal's
+// Ctrl-C reaches the program alone, which then stops its children in order.
+// On Linux the child also gets SIGTERM if the program dies without stopping
+// it. Start replaces cmd.SysProcAttr.
+func Start(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = procAttr()
+	startOnce.Do(func() {
+		starts = make(chan startRequest)
+		go forker()
+	})
+	done := make(chan error, 1)
+	starts <- startRequest{cmd, done}
+	return <-done
+}
+
+type startRequest struct {
+	cmd  *exec.Cmd
+	done chan<- error
+}
+
+var (
+	startOnce sync.Once
+	starts    chan startRequest
+)
+
+// forker starts every child, on a thread of its own that it never unlocks
+// and so never gives back to the runtime: that thread lives as long as the
+// program, and so does the parent-death tie of each child forked on it.
+func forker() {
+	runtime.LockOSThread()
+	for r := range starts {
+		r.done <- r.cmd.Start()
+	}
+}
+
+// Terminate asks a child to shut down gracefully (SIGTERM), or kills it where
+// there is no such signal.
+func Terminate(p *os.Process) error {
+	if sigterm == nil {
+		return p.Kill()
+	}
+	return p.Signal(sigterm)
+}
