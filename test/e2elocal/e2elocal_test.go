@@ -89,6 +89,9 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	scenario.Run(t, e)
 
 	t.Run("network stays on the node's bridge", func(t *testing.T) { checkNetwork(t, e, n) })
+	if err := n.Running(); err != nil {
+		t.Errorf("a node process stopped during the test: %v", err)
+	}
 }
 
 // localCluster is the local node; images are assembled from the binaries the
@@ -116,6 +119,32 @@ func (c *localCluster) LoadImages(t *testing.T, images []scenario.Image) {
 	for _, img := range imgs {
 		t.Logf("  imported %s (%s)", img.Ref, img.Target)
 	}
+}
+
+// SecretVolume reads the files the kubelet keeps for a pod's Secret volume
+// under its root directory (the keys, without the ..data links).
+func (c *localCluster) SecretVolume(t *testing.T, namespace, pod, volume string) (map[string][]byte, error) {
+	uid, err := c.env.KubectlErr(time.Minute, "-n", namespace, "get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
+	if err != nil {
+		return nil, err
+	}
+	dir := c.node.PodVolumeDir(strings.TrimSpace(uid), "kubernetes.io~secret", volume)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, en := range entries {
+		if strings.HasPrefix(en.Name(), "..") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, en.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[en.Name()] = b
+	}
+	return files, nil
 }
 
 // ServiceURL is the Service's cluster IP: kube-proxy's rules route the

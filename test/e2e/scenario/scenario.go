@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,15 @@ type Cluster interface {
 	// ServiceURL returns an http:// URL on the test's machine that reaches
 	// the port of a Service, for the rest of the test.
 	ServiceURL(t *testing.T, namespace, service string, port int) string
+}
+
+// MountReader is a Cluster whose test can read what the kubelet wrote into
+// a pod's Secret volume. The scenario uses it to tell a stale mount from a
+// wrong Secret when a rotation fails, and to measure how long the kubelet
+// takes to refresh a mounted Secret.
+type MountReader interface {
+	// SecretVolume returns the files of a pod's Secret volume, by key.
+	SecretVolume(t *testing.T, namespace, pod, volume string) (map[string][]byte, error)
 }
 
 // Env is one run's tools and cluster.
@@ -178,7 +188,7 @@ func Run(t *testing.T, e *Env) {
 
 	step("rotate the secret under load while the operator pod is killed during a batch of new clients")
 	cognito := e.Cognito(t, emulator)
-	e.rotateUnderLoad(t, bff, func() { e.killDuringBatch(t, cognito) })
+	e.rotateUnderLoad(t, bff, emulator, func() { e.killDuringBatch(t, cognito) })
 
 	step("delete the M2MClient: its app client is gone from Cognito, and the Secret with it")
 	if !HasClient(t, cognito, clientID) {
@@ -407,13 +417,15 @@ func (e *Env) renewals(t *testing.T, pod string) int {
 // during the grace period, and then goes on until every BFF pod has
 // obtained a token after the old secret was deleted. No call may fail and
 // no BFF pod may restart.
-func (e *Env) rotateUnderLoad(t *testing.T, bff string, during func()) {
+func (e *Env) rotateUnderLoad(t *testing.T, bff, emulator string, during func()) {
 	t.Helper()
 	before := e.rotation(t)
 	pods := e.bffPods(t)
 	if len(pods) == 0 {
 		t.Fatal("no BFF pod")
 	}
+	mounts := e.watchMounts(t, pods)
+	defer mounts.stop()
 	var calls, failed atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})
@@ -454,9 +466,13 @@ func (e *Env) rotateUnderLoad(t *testing.T, bff string, during func()) {
 		}
 		return nil, nil
 	})
-	if keys := e.Kubectl(t, time.Minute, "-n", AppNS, "get", "secret", SecretName, "-o", `go-template={{range $k, $v := .data}}{{$k}} {{end}}`); strings.Contains(keys, "client_secret_previous") {
-		t.Errorf("Secret %s still has client_secret_previous after the rotation: %s", SecretName, keys)
+	secret := e.SecretData(t, AppNS, SecretName)
+	if _, ok := secret["client_secret_previous"]; ok {
+		t.Errorf("Secret %s still has client_secret_previous after the rotation", SecretName)
 	}
+	// The Secret alone must sign in now that the old secret is deleted: if
+	// it does and a BFF pod cannot, the pod's mount is what is stale.
+	e.token(t, emulator, secret)
 	after := map[string]int{}
 	for _, p := range pods {
 		after[p.name] = e.renewals(t, p.name)
@@ -467,12 +483,13 @@ func (e *Env) rotateUnderLoad(t *testing.T, bff string, during func()) {
 	Eventually(t, 6*time.Minute, "every BFF pod obtains a token after the old secret is deleted", func() ([]byte, error) {
 		for _, p := range pods {
 			if n := e.renewals(t, p.name); n <= after[p.name] {
-				return nil, fmt.Errorf("BFF %s: %d tokens obtained, none since the rotation ended", p.name, n)
+				return nil, fmt.Errorf("BFF %s: %d tokens obtained, none since the rotation ended%s", p.name, n, mounts.describe(p.name, secret))
 			}
 		}
 		return nil, nil
 	})
 	stopLoad()
+	mounts.report(t, secret)
 	t.Logf("  %d calls through the BFF during the rotation, %d failed", calls.Load(), failed.Load())
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d calls through the BFF failed during the rotation; first: %v", failed.Load(), calls.Load(), firstErr.Load())
@@ -485,6 +502,129 @@ func (e *Env) rotateUnderLoad(t *testing.T, bff string, during func()) {
 		t.Errorf("BFF pods (name, restarts) changed during the rotation: before %v, after %v", pods, now)
 	}
 }
+
+// mountWatch follows the BFF pods' mounted Secret on a cluster that can read
+// it (MountReader): when each mount first held the rotated secret, and what it
+// holds now. Only digests and key names are ever reported.
+type mountWatch struct {
+	stop     func()
+	mu       sync.Mutex
+	start    time.Time
+	firstNew map[string]time.Duration // pod -> when its mount first differed from the start
+	initial  map[string]map[string][]byte
+	last     map[string]map[string][]byte
+	lastErr  map[string]error
+}
+
+// watchMounts polls every BFF pod's Secret volume each second until stopped.
+func (e *Env) watchMounts(t *testing.T, pods []podState) *mountWatch {
+	w := &mountWatch{stop: func() {}, start: time.Now(), firstNew: map[string]time.Duration{},
+		initial: map[string]map[string][]byte{}, last: map[string]map[string][]byte{}, lastErr: map[string]error{}}
+	mr, ok := e.Cluster.(MountReader)
+	if !ok {
+		return w
+	}
+	for _, p := range pods {
+		files, err := mr.SecretVolume(t, AppNS, p.name, "m2m")
+		if err != nil {
+			t.Logf("  cannot read BFF %s's mounted Secret: %v", p.name, err)
+			return w
+		}
+		w.initial[p.name], w.last[p.name] = files, files
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	w.stop = sync.OnceFunc(func() { close(done); <-finished })
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			for _, p := range pods {
+				files, err := mr.SecretVolume(t, AppNS, p.name, "m2m")
+				w.mu.Lock()
+				w.lastErr[p.name] = err
+				if err == nil {
+					w.last[p.name] = files
+					if _, seen := w.firstNew[p.name]; !seen && !bytes.Equal(files["client_secret"], w.initial[p.name]["client_secret"]) {
+						w.firstNew[p.name] = time.Since(w.start)
+					}
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+// describe says how a pod's mount compares with the Secret, for an error.
+func (w *mountWatch) describe(pod string, secret map[string][]byte) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	files, ok := w.last[pod]
+	if !ok {
+		return ""
+	}
+	s := "; its mounted Secret " + compareFiles(files, secret)
+	if err := w.lastErr[pod]; err != nil {
+		s += fmt.Sprintf(" (last read failed: %v)", err)
+	}
+	if d, ok := w.firstNew[pod]; ok {
+		s += fmt.Sprintf(", first changed %s after the rotation began", d.Round(time.Second))
+	} else {
+		s += ", unchanged since the rotation began"
+	}
+	return s
+}
+
+// report logs when each mount took the rotated secret, and fails if a mount
+// does not match the Secret at the end.
+func (w *mountWatch) report(t *testing.T, secret map[string][]byte) {
+	t.Helper()
+	w.stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for pod, files := range w.last {
+		if d, ok := w.firstNew[pod]; ok {
+			t.Logf("  BFF %s: the kubelet refreshed its mounted Secret %s after the rotation began", pod, d.Round(time.Second))
+		}
+		if diff := compareFiles(files, secret); diff != "matches the Secret" {
+			t.Errorf("BFF %s: after the rotation its mounted Secret %s", pod, diff)
+		}
+	}
+}
+
+// compareFiles names the keys in which a mounted Secret differs from the
+// Secret's data, with short digests; never a value.
+func compareFiles(files, secret map[string][]byte) string {
+	var diffs []string
+	for k, v := range secret {
+		got, ok := files[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, k+" missing")
+		case !bytes.Equal(got, v):
+			diffs = append(diffs, fmt.Sprintf("%s is %s, the Secret's %s", k, digest8(got), digest8(v)))
+		}
+	}
+	for k := range files {
+		if _, ok := secret[k]; !ok {
+			diffs = append(diffs, k+" not in the Secret")
+		}
+	}
+	if len(diffs) == 0 {
+		return "matches the Secret"
+	}
+	slices.Sort(diffs)
+	return "differs: " + strings.Join(diffs, ", ")
+}
+
+func digest8(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b))[:15] }
 
 // killDuringBatch creates a batch of M2MClients and deletes the operator pod
 // twice while it reconciles them: every client ends Ready with exactly one

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cognito-m2m/operator/internal/childproc"
 )
 
 // The node's fixed names and addresses. There is one node per machine.
@@ -41,12 +43,14 @@ const (
 	// APIServer is the API server's URL on the bridge.
 	APIServer = "https://" + NodeIP + ":6443"
 
-	stateDir  = "/var/lib/" + Name
-	runDir    = "/run/" + Name
-	cgroupDir = Name // under each cgroup v1 hierarchy and the v2 one
-	chain     = "CM2M-NODE"
-	etcdURL   = "http://127.0.0.1:23790"
-	etcdPeer  = "http://127.0.0.1:23800"
+	stateDir = "/var/lib/" + Name
+	// kubeletRootDir is the kubelet's --root-dir: pods, their volumes.
+	kubeletRootDir = stateDir + "/kubelet"
+	runDir         = "/run/" + Name
+	cgroupDir      = Name // under each cgroup v1 hierarchy and the v2 one
+	chain          = "CM2M-NODE"
+	etcdURL        = "http://127.0.0.1:23790"
+	etcdPeer       = "http://127.0.0.1:23800"
 )
 
 // Options say where the binaries are and where logs go.
@@ -469,8 +473,12 @@ serializeImagePulls: false
 	}
 	if _, err := n.startEnv("kubelet", n.path(), n.bin("kubelet"),
 		"--config", kubeletCfg, "--kubeconfig", n.kubeconfigPath("kubelet"),
-		"--root-dir", filepath.Join(stateDir, "kubelet"),
-		"--hostname-override", Name, "--node-ip", NodeIP, "--v", "1"); err != nil {
+		"--root-dir", kubeletRootDir,
+		"--hostname-override", Name, "--node-ip", NodeIP, "--v", "1",
+		// Remounts of Secret volumes and the Secret watches behind them are
+		// logged only at level 4: the log must show when a rotated secret
+		// reached a pod.
+		"--vmodule", "operation_generator=4,watch_based_manager=4"); err != nil {
 		return err
 	}
 	return nil
@@ -617,9 +625,8 @@ func (n *Node) startEnv(name string, env []string, bin string, args ...string) (
 	}
 	// Its own process group: a terminal's Ctrl-C reaches the test alone,
 	// which then stops the node in order. If the test dies, so does the
-	// process.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
+	// process, and only then (see childproc).
+	if err := childproc.Start(cmd); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -640,6 +647,15 @@ func (p *proc) exited() error {
 	default:
 		return nil
 	}
+}
+
+// Running reports the first node process that has stopped, if any.
+func (n *Node) Running() error { return n.anyExited() }
+
+// PodVolumeDir is where the kubelet keeps a pod's volume of a plugin, such as
+// kubernetes.io~secret.
+func (n *Node) PodVolumeDir(podUID, plugin, volume string) string {
+	return filepath.Join(kubeletRootDir, "pods", podUID, "volumes", plugin, volume)
 }
 
 func (n *Node) anyExited() error {
