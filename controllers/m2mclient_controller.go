@@ -64,6 +64,15 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if rotationMayAct(obj, r.Options.clock().Now()) {
+		// Each rotation step acts on the record of the one before, which the
+		// cache may not hold yet: a pass can start before the watch brings
+		// this manager's own last status write. Acting on that older record
+		// would stage a second new secret, or abort a finished rotation.
+		if err := r.reader().Get(ctx, req.NamespacedName, obj); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
 	st := newStatusWriter(r.Client, obj)
 	defer func() {
 		res, retErr = finish(r.Options.Recorder, obj, st.initial, res, retErr,

@@ -112,24 +112,18 @@ func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M
 
 // addSecret stages a new value in the Secret, adds it in Cognito unless a previous
 // attempt already did, and moves to Grace with both values in the Secret.
+//
+// A previous attempt may have stopped anywhere, and the Secret says where: with
+// the value staged under client_secret_next, Cognito may or may not have it yet;
+// with no staged value, client_secret_previous and a new secret in Cognito, the
+// attempt wrote its outcome and stopped before its status write, so the Secret's
+// client_secret is the value Cognito holds. Staging another value then would put
+// in the Secret a secret that Cognito never gets.
 func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, ep endpoints) (time.Duration, secretValues, error) {
 	rot := obj.Status.Rotation
 	data, err := r.secretData(ctx, obj)
 	if err != nil {
 		return 0, secretValues{}, err
-	}
-	old := string(data[credentials.KeyClientSecret])
-	if old == "" {
-		old = aws.ToString(app.ClientSecret)
-	}
-	next := string(data[credentials.KeyClientSecretNext])
-	if next == "" {
-		next = newSecretValue()
-		// Staged first: if the operator stops after Cognito accepts the value, the
-		// value is still here to write out.
-		if err := r.reconcileSecret(ctx, obj, app, ep, secretValues{current: old, next: next}); err != nil {
-			return 0, secretValues{}, err
-		}
 	}
 	secrets, err := r.listSecrets(ctx, obj)
 	if err != nil {
@@ -139,6 +133,35 @@ func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MCl
 	for i := range secrets {
 		if id := aws.ToString(secrets[i].ClientSecretId); id != rot.PreviousSecretID && (rot.PreviousSecretID != "" || len(secrets) > 1) {
 			added = &secrets[i]
+		}
+	}
+	old := string(data[credentials.KeyClientSecret])
+	next := string(data[credentials.KeyClientSecretNext])
+	switch previous := string(data[credentials.KeyClientSecretPrevious]); {
+	case next != "":
+		// Staged by an earlier attempt: Cognito has it if added is set.
+	case added != nil && previous != "" && old != "":
+		old, next = previous, old
+	case added != nil && len(secrets) == 1:
+		return 0, secretValues{}, retrying(v1alpha1.ReasonRotating, "app client %s holds only secret %s, which Secret %s does not have: delete the client secret or the app client", obj.Status.ClientID, aws.ToString(added.ClientSecretId), obj.SecretName())
+	case added != nil:
+		// Cognito has a new secret whose value no Secret holds (the Secret was
+		// replaced in between): no consumer can use it, so it goes, and the
+		// rotation adds a value of its own.
+		if err := r.deleteClientSecret(ctx, obj, aws.ToString(added.ClientSecretId)); err != nil {
+			return 0, secretValues{}, err
+		}
+		added = nil
+	}
+	if old == "" {
+		old = aws.ToString(app.ClientSecret)
+	}
+	if next == "" {
+		next = newSecretValue()
+		// Staged first: if the operator stops after Cognito accepts the value, the
+		// value is still here to write out.
+		if err := r.reconcileSecret(ctx, obj, app, ep, secretValues{current: old, next: next}); err != nil {
+			return 0, secretValues{}, err
 		}
 	}
 	if added == nil {

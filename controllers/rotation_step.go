@@ -68,6 +68,22 @@ func decideRotation(in rotationInput) (rotationStep, time.Duration) {
 	return stepStart, 0
 }
 
+// rotationMayAct reports whether a pass over obj could take a rotation step: one
+// is under way, asked for, or due. Only then does the pass need the object as
+// the API server has it rather than as the cache does.
+func rotationMayAct(obj *v1alpha1.M2MClient, now time.Time) bool {
+	rot := obj.Status.Rotation
+	request := obj.Annotations[v1alpha1.RotateAnnotation]
+	switch {
+	case rot == nil:
+		return request != ""
+	case rot.Phase != "", request != "" && request != rot.LastRequest:
+		return true
+	default:
+		return rot.NextRotation != nil && !now.Before(rot.NextRotation.Time)
+	}
+}
+
 // schedule keeps an idle rotation's bookkeeping: the current secret's creation time
 // (the app client's, for a client that never rotated) and the next scheduled
 // rotation, if the spec has an interval.

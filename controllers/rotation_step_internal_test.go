@@ -72,3 +72,46 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("next rotation %v with no interval in the spec", rot.NextRotation)
 	}
 }
+
+// A pass reads the object from the API server exactly when a rotation step
+// could follow: whenever decideRotation would act, and in every phase.
+func TestRotationMayAct(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: t0.Add(d)} }
+	tests := []struct {
+		name    string
+		status  *v1alpha1.RotationStatus
+		request string
+		want    bool
+	}{
+		{name: "never rotated, nothing asked", want: false},
+		{name: "never rotated, asked", request: "1", want: true},
+		{name: "idle, nothing scheduled", status: &v1alpha1.RotationStatus{}, want: false},
+		{name: "idle, next rotation ahead", status: &v1alpha1.RotationStatus{NextRotation: at(time.Hour)}, want: false},
+		{name: "idle, rotation due", status: &v1alpha1.RotationStatus{NextRotation: at(0)}, want: true},
+		{name: "request already acted on", status: &v1alpha1.RotationStatus{LastRequest: "1"}, request: "1", want: false},
+		{name: "new request", status: &v1alpha1.RotationStatus{LastRequest: "1"}, request: "2", want: true},
+		{name: "adding", status: &v1alpha1.RotationStatus{Phase: v1alpha1.RotationAdding}, want: true},
+		{name: "grace", status: &v1alpha1.RotationStatus{Phase: v1alpha1.RotationGrace, PhaseSince: at(0)}, want: true},
+		{name: "retiring", status: &v1alpha1.RotationStatus{Phase: v1alpha1.RotationRetiring}, want: true},
+	}
+	for _, tc := range tests {
+		obj := &v1alpha1.M2MClient{}
+		obj.Status.Rotation = tc.status
+		if tc.request != "" {
+			obj.Annotations = map[string]string{v1alpha1.RotateAnnotation: tc.request}
+		}
+		if got := rotationMayAct(obj, t0); got != tc.want {
+			t.Errorf("%s: rotationMayAct = %v, want %v", tc.name, got, tc.want)
+		}
+		if tc.status == nil {
+			continue
+		}
+		for _, kept := range []bool{true, false} {
+			step, _ := decideRotation(rotationInput{status: *tc.status, grace: time.Minute, request: tc.request, valuesKept: kept, now: t0})
+			if step != stepWait && !rotationMayAct(obj, t0) {
+				t.Errorf("%s: decideRotation takes step %d but rotationMayAct is false", tc.name, step)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 	"github.com/cognito-m2m/operator/auth/authtest"
@@ -257,6 +259,119 @@ func TestRotationSurvivesKillAtEachStep(t *testing.T) {
 				_, err := tokenFrom(s)
 				return err
 			})
+		})
+	}
+}
+
+// The operator stops after writing the rotated Secret and before recording
+// the end of Adding in status (the status write is the last of a pass). The
+// restarted operator finds Adding in status, both secrets in the Secret and
+// the new one in Cognito: it must finish the step with the value Cognito
+// holds, not stage another that Cognito never gets.
+func TestRotationResumesAddingAfterItsSecretWrite(t *testing.T) {
+	e := newEnv(t)
+	readyPair(t, e)
+	c := rotatingClient(e.ns, "resume", time.Hour)
+	mustCreate(t, c)
+	waitReady(t, c)
+	requestRotation(t, c, "now")
+	eventually(t, 20*time.Second, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		if r := c.Status.Rotation; r == nil || r.Phase != v1alpha1.RotationGrace {
+			return fmt.Errorf("rotation %+v, want the grace period", r)
+		}
+		return nil
+	})
+	e.stop()
+	before := getSecret(t, e.ns, c.SecretName())
+	c.Status.Rotation.Phase = v1alpha1.RotationAdding
+	if err := k8s.Status().Update(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+
+	e.restart()
+	eventually(t, 20*time.Second, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		if r := c.Status.Rotation; r == nil || r.Phase != v1alpha1.RotationGrace {
+			return fmt.Errorf("rotation %+v, want the grace period again", r)
+		}
+		return nil
+	})
+	after := getSecret(t, e.ns, c.SecretName())
+	for _, k := range []string{"client_secret", "client_secret_previous"} {
+		if !bytes.Equal(after.Data[k], before.Data[k]) {
+			t.Errorf("%s changed when the Adding step was resumed", k)
+		}
+	}
+	if _, err := tokenFrom(after); err != nil {
+		t.Errorf("the Secret's client_secret is refused: %v", err)
+	}
+	if ids := clientSecretIDs(t, e.pool, c.Status.ClientID); len(ids) != 2 {
+		t.Errorf("Cognito holds %d secrets in the grace period, want 2", len(ids))
+	}
+}
+
+// laggingClient serves each M2MClient once as it was one write earlier, as
+// the manager's cache does when a pass starts before the watch has brought
+// the object's last status write.
+type laggingClient struct {
+	client.Client
+	mu   sync.Mutex
+	last map[client.ObjectKey]*v1alpha1.M2MClient // the newest version served
+	prev map[client.ObjectKey]*v1alpha1.M2MClient // the one before it
+}
+
+func (l *laggingClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := l.Client.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	m, ok := obj.(*v1alpha1.M2MClient)
+	if !ok {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if last := l.last[key]; last == nil || last.ResourceVersion != m.ResourceVersion {
+		l.prev[key], l.last[key] = l.last[key], m.DeepCopy()
+		if old := l.prev[key]; old != nil {
+			old.DeepCopyInto(m) // once: the next Get of this version is current
+		}
+	}
+	return nil
+}
+
+// Rotations with a cache one write behind: each pass may start from the
+// object as it was before the previous pass's status write. The rotation
+// must still end with the Secret holding the one secret Cognito has.
+func TestRotationWithACacheOneWriteBehind(t *testing.T) {
+	e := newEnv(t)
+	readyPair(t, e)
+	e.stop()
+	e.wrapClient = func(c client.Client) client.Client {
+		return &laggingClient{Client: c, last: map[client.ObjectKey]*v1alpha1.M2MClient{}, prev: map[client.ObjectKey]*v1alpha1.M2MClient{}}
+	}
+	e.start()
+	c := rotatingClient(e.ns, "lagging", time.Second)
+	mustCreate(t, c)
+	waitReady(t, c)
+	for i, value := range []string{"first", "second", "third"} {
+		requestRotation(t, c, value)
+		waitRotated(t, c, value, 40*time.Second)
+		ids := clientSecretIDs(t, e.pool, c.Status.ClientID)
+		if len(ids) != 1 || ids[0] != c.Status.Rotation.CurrentSecretID {
+			t.Fatalf("rotation %d: Cognito holds %v, status says %s", i+1, ids, c.Status.Rotation.CurrentSecretID)
+		}
+		eventually(t, 10*time.Second, func() error {
+			s := getSecret(t, e.ns, c.SecretName())
+			if _, has := s.Data["client_secret_previous"]; has {
+				return errors.New("previous secret still in the Secret")
+			}
+			_, err := tokenFrom(s)
+			return err
 		})
 	}
 }

@@ -146,6 +146,8 @@ type testEnv struct {
 	// user, when set, is who the manager acts as (impersonated), so that it has
 	// exactly that user's RBAC instead of the suite's administrator's.
 	user string
+	// wrapClient, when set, wraps the manager's client (its cached reads).
+	wrapClient func(client.Client) client.Client
 }
 
 type envOption func(*testEnv)
@@ -196,6 +198,13 @@ func (e *testEnv) start() {
 		Cache:      controllers.CacheOptions(e.watchNamespaces),
 		Client:     controllers.ClientOptions(),
 		Controller: ctrlConfig(),
+		NewClient: func(cfg *rest.Config, o client.Options) (client.Client, error) {
+			c, err := client.New(cfg, o)
+			if err != nil || e.wrapClient == nil {
+				return c, err
+			}
+			return e.wrapClient(c), nil
+		},
 	})
 	if err != nil {
 		e.t.Fatal(err)
