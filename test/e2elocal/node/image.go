@@ -4,21 +4,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strings"
 )
 
-// Image is an OCI image assembled from one static binary on a base layer
-// with what the Dockerfile's RUNTIME_IMAGE must provide (its comment: "any
-// image with CA certificates and /etc/passwd for 65532 works ... scratch plus
-// those files"). It is how the local node gets the Dockerfile's images
-// without a registry or an image builder: see README of test/e2elocal.
+// Image is an OCI image assembled from one static binary on the runtime
+// base (RuntimeBase), for what the Dockerfile does not build: the pod
+// sandbox image. The project's images are built from the Dockerfile
+// (package images).
 type Image struct {
 	// Ref is the full reference containerd stores, such as
 	// docker.io/cognito-m2m/weather:latest (the kubelet normalises
 	// cognito-m2m/weather:latest to it).
 	Ref string
-	// Target is the Dockerfile stage the image stands for.
+	// Target names the image in messages and archive names; "pause" gets
+	// no CA bundle.
 	Target string
 	// Binary is the file on this machine copied to Path in the image.
 	Binary, Path string
@@ -26,25 +25,6 @@ type Image struct {
 	Entrypoint   []string
 	// Ports are exposed ports as in the image config: "8080/tcp".
 	Ports []string
-}
-
-// ProjectImages are the Dockerfile's four final stages, as built from the
-// binaries in binDir (named as the Dockerfile's build stage names them).
-// TestImagesMatchDockerfile checks them against the Dockerfile.
-func ProjectImages(binDir string, refs map[string]string) []Image {
-	img := func(target, bin string, ports ...string) Image {
-		return Image{
-			Ref: refs[target], Target: target,
-			Binary: path.Join(binDir, bin), Path: "/usr/local/bin/" + bin,
-			User: "65532:65532", Entrypoint: []string{"/usr/local/bin/" + bin}, Ports: ports,
-		}
-	}
-	return []Image{
-		img("weather", "weather", "8080/tcp"),
-		img("bff", "bff", "8080/tcp"),
-		img("cognito-emulator", "cognito-emulator", "9229/tcp"),
-		img("manager", "manager", "8080/tcp", "8081/tcp"),
-	}
 }
 
 // PauseImage is the pod sandbox image: a static program that sleeps until

@@ -11,45 +11,66 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestImagesMatchDockerfile checks that the images the local node assembles
-// have the configuration of the Dockerfile's final stages: same binary at
-// the same path, user, entrypoint and ports.
-func TestImagesMatchDockerfile(t *testing.T) {
-	want, err := DockerfileStages(filepath.Join("..", "..", "..", "Dockerfile"))
+// TestWriteOCIReadsBack writes an assembled image as an OCI archive and
+// reads it back as ctr and the image tests read archives: its name, config
+// and files.
+func TestWriteOCIReadsBack(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "app")
+	if err := os.WriteFile(bin, []byte("the program"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := Image{
+		Ref: "docker.io/example/app:1", Target: "app", Binary: bin, Path: "/usr/local/bin/app",
+		User: "65532:65532", Entrypoint: []string{"/usr/local/bin/app"}, Ports: []string{"8081/tcp", "8080/tcp"},
+	}
+	var archive bytes.Buffer
+	if err := img.WriteOCI(&archive, runtime.GOARCH); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ref, files, err := ReadArchive(&archive, runtime.GOARCH)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(want) != 4 {
-		t.Fatalf("the Dockerfile has %d final stages, want 4: %v", len(want), want)
+	if ref != img.Ref {
+		t.Errorf("ref = %q, want %q", ref, img.Ref)
 	}
-	dir := t.TempDir()
-	got := map[string]Stage{}
-	for _, img := range ProjectImages(dir, map[string]string{}) {
-		if err := os.WriteFile(img.Binary, []byte("binary of "+img.Target), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var archive bytes.Buffer
-		if err := img.WriteOCI(&archive, runtime.GOARCH); err != nil {
-			t.Fatal(err)
-		}
-		cfg, _, files, err := ReadArchive(&archive, runtime.GOARCH)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(files[strings.TrimPrefix(img.Path, "/")]) != "binary of "+img.Target {
-			t.Errorf("image %s: %s does not hold the binary", img.Target, img.Path)
-		}
-		for _, f := range []string{"etc/passwd", "etc/ssl/certs/ca-certificates.crt"} {
-			if len(files[f]) == 0 {
-				t.Errorf("image %s has no %s", img.Target, f)
-			}
-		}
-		if !strings.Contains(string(files["etc/passwd"]), ":65532:65532:") {
-			t.Errorf("image %s: /etc/passwd has no user 65532", img.Target)
-		}
-		got[img.Target] = ImageStage(cfg, filepath.Base(img.Binary), img.Path)
+	want := Stage{Binary: "app", Path: "/usr/local/bin/app", User: "65532:65532",
+		Entrypoint: []string{"/usr/local/bin/app"}, Ports: []string{"8080/tcp", "8081/tcp"}}
+	if diff := cmp.Diff(want, ImageStage(cfg, "app", img.Path)); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if cfg.OS != "linux" || cfg.Architecture != runtime.GOARCH {
+		t.Errorf("platform %s/%s", cfg.OS, cfg.Architecture)
+	}
+	if got := string(files["usr/local/bin/app"]); got != "the program" {
+		t.Errorf("usr/local/bin/app holds %q", got)
+	}
+	if !strings.Contains(string(files["etc/passwd"]), ":65532:65532:") {
+		t.Error("/etc/passwd has no user 65532")
+	}
+	if len(files["etc/ssl/certs/ca-certificates.crt"]) == 0 {
+		t.Error("no CA bundle")
+	}
+}
+
+// TestDockerfileStages reads the project's Dockerfile: four final stages,
+// each one binary under /usr/local/bin run as 65532 with its ports.
+func TestDockerfileStages(t *testing.T) {
+	got, err := DockerfileStages(filepath.Join("..", "..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := func(bin string, ports ...string) Stage {
+		return Stage{Binary: bin, Path: "/usr/local/bin/" + bin, User: "65532:65532",
+			Entrypoint: []string{"/usr/local/bin/" + bin}, Ports: ports}
+	}
+	want := map[string]Stage{
+		"weather":          stage("weather", "8080/tcp"),
+		"bff":              stage("bff", "8080/tcp"),
+		"cognito-emulator": stage("cognito-emulator", "9229/tcp"),
+		"manager":          stage("manager", "8080/tcp", "8081/tcp"),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("assembled images differ from the Dockerfile's final stages (-Dockerfile +assembled):\n%s", diff)
+		t.Errorf("final stages (-want +got):\n%s", diff)
 	}
 }
