@@ -106,7 +106,13 @@ func (c *localCluster) LoadImages(t *testing.T, imgs []scenario.Image) {
 	t.Helper()
 	ctx := context.Background()
 	t0 := time.Now()
-	b, err := images.Start(ctx, images.Options{Root: c.root, BinDir: filepath.Join(c.root, "bin", "node"), Logf: t.Logf})
+	// buildkitd's state is kept in the per-user cache: a later run builds
+	// unchanged sources in seconds (the first compiles for minutes).
+	state, err := images.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := images.Start(ctx, images.Options{Root: c.root, BinDir: filepath.Join(c.root, "bin", "node"), StateDir: state, Logf: t.Logf})
 	defer func() {
 		if err := b.Close(); err != nil {
 			t.Errorf("closing the image builder: %v", err)
