@@ -4,7 +4,8 @@
 # Builds the local node's binaries from the pinned modules under hack/tools/node into
 # OUT_DIR: GROUP is kube (kubelet, kube-controller-manager, kube-scheduler, kube-proxy,
 # and a version-stamped kube-apiserver and kubectl), containerd (containerd, its runc
-# shim, ctr) or coredns; all three when none is named. A cold build takes about 30
+# shim, ctr), coredns, or buildkit (buildkitd, buildctl and the Dockerfile frontend,
+# which build the project's images from its Dockerfile); all four when none is named. A cold build takes about 30
 # minutes on two cores, so every result is kept in the per-user cache, keyed by the
 # module's files, the Go version and the link flags, as hack/build-tools.sh does:
 # later runs and fresh clones on the same machine copy them in seconds.
@@ -18,7 +19,7 @@ set -euo pipefail
 
 out_dir=$1; shift
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(containerd coredns kube)
+[ ${#groups[@]} -gt 0 ] || groups=(buildkit containerd coredns kube)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # modver MODULE_DIR PATH: the version go.mod requires for the module PATH.
@@ -69,6 +70,25 @@ for group in "${groups[@]}"; do
     v=$(modver "$mod_dir" github.com/coredns/coredns)
     build coredns coredns . "-X github.com/coredns/coredns/coremain.GitCommit=$v"
     ;;
-  *) echo "build.sh: unknown group $group (kube, containerd, coredns)" >&2; exit 2 ;;
+  buildkit)
+    v=$(modver "$mod_dir" github.com/moby/buildkit)
+    for cmd in buildctl buildkitd; do
+      build buildkit "$cmd" "github.com/moby/buildkit/cmd/$cmd" "-X github.com/moby/buildkit/version.Version=$v"
+    done
+    # The Dockerfile frontend as a program of its own: the image made from it stands
+    # in for the Dockerfile's '# syntax=docker/dockerfile:1' (test/e2elocal/images).
+    build buildkit dockerfile-frontend github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend "-X main.Version=$v"
+    # The build stage's Go toolchain: this go command's own version, as the module
+    # proxy serves it (checked against the checksum database), into the module cache,
+    # where the offline image build finds it. Seconds when already there.
+    tc="golang.org/toolchain@v0.0.1-$(go env GOVERSION).$(go env GOOS)-$(go env GOARCH)"
+    if [ ! -f "$(go env GOMODCACHE)/$tc/bin/go" ]; then
+      echo "==> node: downloading the Go toolchain $tc from the module proxy (about 75 MB)"
+      tmp=$(mktemp -d)
+      (cd "$tmp" && go mod download "$tc")
+      rmdir "$tmp"
+    fi
+    ;;
+  *) echo "build.sh: unknown group $group (kube, containerd, coredns, buildkit)" >&2; exit 2 ;;
   esac
 done

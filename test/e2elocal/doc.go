@@ -8,18 +8,11 @@
 //	sudo make test-e2e-local
 //
 // Only creating the cluster and loading the images differ from the kind
-// test. The images are the Dockerfile's four final stages assembled from the
-// binaries its build stage compiles, with the same go build command, on a
-// base layer with what the Dockerfile asks of RUNTIME_IMAGE (CA certificates
-// from Debian's ca-certificates, /etc/passwd with 65532), written as OCI
-// archives and imported into containerd; node.TestImagesMatchDockerfile
-// checks their user, entrypoint, ports and binary path against the
-// Dockerfile. Building from the Dockerfile itself offline would need an
-// image builder on the node's containerd (BuildKit, another large build from
-// the module proxy), the docker/dockerfile:1 frontend its syntax line names,
-// and a golang base image with a shell and a filled module cache, since the
-// build stage's `go mod download` would otherwise reach the module proxy from
-// inside the build.
+// test. The images are built from the Dockerfile itself, offline, by
+// BuildKit on base images made on this machine (package images), written
+// as OCI archives and imported into containerd; nothing is pulled. Only the
+// pod sandbox image, which the Dockerfile does not define, is assembled
+// from its program (node.PauseImage).
 //
 // Services are reached at their cluster IPs, through kube-proxy's rules as
 // pods reach them; the operator's metrics and probes through the API

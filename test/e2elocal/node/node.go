@@ -405,13 +405,14 @@ func (n *Node) ctr(ctx context.Context, args ...string) ([]byte, error) {
 }
 
 // ImportImages writes each image as an OCI archive and imports it into
-// containerd; nothing is pulled.
+// containerd's namespace of the kubelet.
 func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
 	dir, err := os.MkdirTemp("", "cognito-m2m-images-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	var archives []string
 	for _, img := range images {
 		path := filepath.Join(dir, img.Target+".tar")
 		f, err := os.Create(path)
@@ -425,8 +426,18 @@ func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
 		if err != nil {
 			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
+		archives = append(archives, path)
+	}
+	return n.ImportArchives(ctx, archives...)
+}
+
+// ImportArchives imports OCI image archives (an image builder's output, or
+// WriteOCI's) into containerd's namespace of the kubelet, under the name
+// each archive's index gives its image (io.containerd.image.name).
+func (n *Node) ImportArchives(ctx context.Context, archives ...string) error {
+	for _, path := range archives {
 		if out, err := n.ctr(ctx, "images", "import", "--no-unpack=false", path); err != nil {
-			return fmt.Errorf("ctr images import %s: %w: %s", img.Ref, err, out)
+			return fmt.Errorf("ctr images import %s: %w: %s", path, err, out)
 		}
 	}
 	return nil

@@ -236,10 +236,10 @@ func unmountAll() error {
 	return nil
 }
 
-// cgroupHierarchies are the mounted cgroup hierarchies: each v1 controller
+// CgroupHierarchies are the mounted cgroup hierarchies: each v1 controller
 // and the v2 one (/sys/fs/cgroup/unified on a hybrid host, or
 // /sys/fs/cgroup itself).
-func cgroupHierarchies() []string {
+func CgroupHierarchies() []string {
 	var hs []string
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -264,7 +264,7 @@ func cgroupHierarchies() []string {
 // cgroupDirs are the node's cgroups, children before parents.
 func cgroupDirs() []string {
 	var dirs []string
-	for _, h := range cgroupHierarchies() {
+	for _, h := range CgroupHierarchies() {
 		root := filepath.Join(h, cgroupDir)
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
@@ -279,7 +279,7 @@ func cgroupDirs() []string {
 
 // makeCgroups creates the cgroup the kubelet puts pods under (cgroupRoot).
 func makeCgroups() error {
-	for _, h := range cgroupHierarchies() {
+	for _, h := range CgroupHierarchies() {
 		d := filepath.Join(h, cgroupDir)
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return err

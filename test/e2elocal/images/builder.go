@@ -1,0 +1,677 @@
+//go:build linux
+
+package images
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cognito-m2m/operator/test/e2elocal/node"
+)
+
+// Names the builder gives its base images; the Dockerfile's build arguments
+// point at them.
+const (
+	// RuntimeImage is the value of the Dockerfile's RUNTIME_IMAGE.
+	RuntimeImage = "localhost/cognito-m2m/runtime-base:1"
+	// syntaxImage is what the Dockerfile's first line asks for.
+	syntaxImage = "docker/dockerfile:1"
+	// workPrefix names the builder's temporary directory, its cgroups and
+	// so its processes (their command lines hold the directory).
+	workPrefix = "cognito-m2m-buildkit-"
+)
+
+// Options say where the sources and binaries are.
+type Options struct {
+	// Root is the repository: its Dockerfile, go.mod and sources.
+	Root string
+	// BinDir holds buildkitd, buildctl and dockerfile-frontend
+	// (hack/node/build.sh OUT_DIR buildkit).
+	BinDir string
+	// StateDir, when set, is buildkitd's root, kept between runs as Go's
+	// build cache is: its build cache (and the go build cache the
+	// Dockerfile mounts) make a later build of unchanged sources take
+	// seconds instead of minutes. Only data stays there; processes,
+	// mounts and cgroups go with Close. Unset, the root is temporary.
+	StateDir string
+	// Logf reports progress.
+	Logf func(format string, args ...any)
+}
+
+// CacheDir is the per-user state directory for Options.StateDir, next to
+// the project's other caches.
+func CacheDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "cognito-m2m-operator", "buildkit"), nil
+}
+
+// Builder is a buildkitd of its own with the base images ready.
+type Builder struct {
+	opts Options
+	// dir holds everything: buildkitd's root and socket, the base images'
+	// layouts, logs. Removed by Close.
+	dir    string
+	cgroup string
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	// netns is buildkitd's network namespace ("net:[inode]"), held open by
+	// netnsFile until Close has emptied it: a namespace's inode number is
+	// reused once it is gone, and processes must never be matched by a
+	// number that may now name a pod's namespace.
+	netns     string
+	netnsFile *os.File
+	// GoVersion is the Go toolchain of the build stage (GO_VERSION).
+	GoVersion string
+	bases     map[string]base
+}
+
+// base is a base image in an OCI layout given to buildctl (--oci-layout).
+type base struct{ name, dir, digest string }
+
+func (b *Builder) logf(format string, args ...any) {
+	if b.opts.Logf != nil {
+		b.opts.Logf(format, args...)
+	}
+}
+
+// Start makes the base images and starts buildkitd. On error the caller
+// still calls Close.
+func Start(ctx context.Context, opts Options) (*Builder, error) {
+	b := &Builder{opts: opts, bases: map[string]base{}}
+	if os.Geteuid() != 0 {
+		return b, errors.New("the image builder needs root (buildkitd with runc, namespaces, mounts)")
+	}
+	for _, bin := range []string{"buildkitd", "buildctl", "dockerfile-frontend"} {
+		if _, err := os.Stat(filepath.Join(opts.BinDir, bin)); err != nil {
+			return b, fmt.Errorf("BuildKit binary missing (hack/node/build.sh %s buildkit builds it): %w", opts.BinDir, err)
+		}
+	}
+	for _, bin := range []string{"runc", "nsenter", "ip"} {
+		if _, err := lookPath(bin); err != nil {
+			return b, fmt.Errorf("%s missing (hack/node/deps.sh installs it): %w", bin, err)
+		}
+	}
+	dir, err := os.MkdirTemp("", workPrefix)
+	if err != nil {
+		return b, err
+	}
+	b.dir = dir
+	b.cgroup = filepath.Base(dir)
+	t0 := time.Now()
+	if err := b.makeBases(ctx); err != nil {
+		return b, fmt.Errorf("base images: %w", err)
+	}
+	b.logf("images: base images made in %s (Go %s)", time.Since(t0).Round(100*time.Millisecond), b.GoVersion)
+	t0 = time.Now()
+	if err := b.startDaemon(ctx); err != nil {
+		return b, err
+	}
+	b.logf("images: buildkitd up in %s", time.Since(t0).Round(100*time.Millisecond))
+	return b, nil
+}
+
+// lookPath finds a system binary also when PATH lacks the sbin directories.
+func lookPath(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return filepath.Join(d, name), nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+func (b *Builder) makeBases(ctx context.Context) error {
+	goImg, err := b.goImage(ctx)
+	if err != nil {
+		return err
+	}
+	runtimeImg, err := node.RuntimeBase(RuntimeImage, runtime.GOARCH, true)
+	if err != nil {
+		return err
+	}
+	// The frontend image as BuildKit's release Dockerfile makes it
+	// (frontend/dockerfile/cmd/dockerfile-frontend/Dockerfile): the program,
+	// its entrypoint, and labels that run it without network and say which
+	// requests it handles.
+	frontend := node.OCIImage{
+		Ref: syntaxImage, Arch: runtime.GOARCH,
+		Layers: []node.Layer{append(node.Dirs("/bin/dockerfile-frontend"),
+			node.File{Name: "bin/dockerfile-frontend", Mode: 0o755, Src: filepath.Join(b.opts.BinDir, "dockerfile-frontend")})},
+		Config: node.ImageConfig{
+			Entrypoint: []string{"/bin/dockerfile-frontend"},
+			Labels: map[string]string{
+				"moby.buildkit.frontend.network.none": "true",
+				"moby.buildkit.frontend.caps":         "moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts,moby.buildkit.frontend.gitquerystring,moby.buildkit.frontend.contexts.zstd",
+			},
+		},
+	}
+	for name, img := range map[string]node.OCIImage{"golang": goImg, "runtime": runtimeImg, "dockerfile": frontend} {
+		d := filepath.Join(b.dir, "layouts", name)
+		dgst, err := img.WriteLayout(d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		b.bases[name] = base{name: name, dir: d, digest: dgst}
+	}
+	return nil
+}
+
+// goImage is golang:${GO_VERSION} made here: the toolchain of the go
+// command on PATH as the Go module proxy serves it (golang.org/toolchain,
+// in the module cache), busybox as /bin/sh, and a module cache holding the
+// project's modules. GOPROXY=off: a module missing from it fails the build
+// instead of reaching the network.
+func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
+	env, err := goEnv(ctx, b.opts.Root, "GOVERSION", "GOMODCACHE")
+	if err != nil {
+		return node.OCIImage{}, err
+	}
+	b.GoVersion = strings.TrimPrefix(env[0], "go")
+	toolchain := filepath.Join(env[1], "golang.org", fmt.Sprintf("toolchain@v0.0.1-go%s.linux-%s", b.GoVersion, runtime.GOARCH))
+	if _, err := os.Stat(filepath.Join(toolchain, "bin", "go")); err != nil {
+		return node.OCIImage{}, fmt.Errorf("the Go toolchain go%s is not in the module cache (hack/node/build.sh downloads it from the module proxy): %w", b.GoVersion, err)
+	}
+	// Module zips carry no modes: the toolchain's programs are made
+	// executable as the go command does when it switches toolchains.
+	goroot, err := node.Tree(toolchain, "/usr/local/go", func(rel string, d fs.DirEntry) int64 {
+		switch {
+		case d.IsDir():
+			return 0o755
+		case strings.HasPrefix(rel, "bin/") || strings.HasPrefix(rel, "pkg/tool/"):
+			return 0o755
+		}
+		return 0o644
+	})
+	if err != nil {
+		return node.OCIImage{}, err
+	}
+
+	shell, err := busybox()
+	if err != nil {
+		return node.OCIImage{}, err
+	}
+
+	// The project's modules, copied from the host's module cache with the
+	// go command itself (a file:// proxy), so they are checked against
+	// go.sum on the way; never from the network.
+	modcache := filepath.Join(b.dir, "modcache")
+	for _, mod := range []string{".", "auth"} {
+		cmd := exec.CommandContext(ctx, "go", "mod", "download")
+		cmd.Dir = filepath.Join(b.opts.Root, mod)
+		cmd.Env = append(os.Environ(), "GOMODCACHE="+modcache, "GOPROXY=file://"+filepath.Join(env[1], "cache", "download"),
+			"GOSUMDB=off", "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return node.OCIImage{}, fmt.Errorf("module cache of %s from the host's: %w: %s", mod, err, out)
+		}
+	}
+	// Only the download cache: `go mod download` in the build extracts it,
+	// as it would fill an empty cache from the network.
+	mods, err := node.Tree(filepath.Join(modcache, "cache", "download"), "/go/pkg/mod/cache/download", func(_ string, d fs.DirEntry) int64 {
+		if d.IsDir() {
+			return 0o755
+		}
+		return 0o644
+	})
+	if err != nil {
+		return node.OCIImage{}, err
+	}
+	mods = append(node.Layer{{Name: "go", Mode: 0o755, Dir: true}, {Name: "go/bin", Mode: 0o755, Dir: true}}, mods...)
+
+	return node.OCIImage{
+		Ref: "golang:" + b.GoVersion, Arch: runtime.GOARCH,
+		Layers: []node.Layer{append(node.Accounts(), append(node.Layer{{Name: "root", Mode: 0o700, Dir: true}}, shell...)...), goroot, mods},
+		Config: node.ImageConfig{
+			Env: []string{
+				"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				"GOLANG_VERSION=" + b.GoVersion, "GOPATH=/go", "GOTOOLCHAIN=local", "GOPROXY=off",
+			},
+			WorkingDir: "/go",
+		},
+	}, nil
+}
+
+// busybox is Debian's busybox-static as /bin/busybox, with its applets
+// (sh first among them) linked to it in /bin.
+func busybox() (node.Layer, error) {
+	const src = "/bin/busybox"
+	if err := staticELF(src); err != nil {
+		return nil, fmt.Errorf("%s is not a static busybox (hack/node/deps.sh installs Debian's busybox-static): %w", src, err)
+	}
+	out, err := exec.Command(src, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("busybox --list: %w", err)
+	}
+	l := node.Layer{{Name: "bin", Mode: 0o755, Dir: true}, {Name: "bin/busybox", Mode: 0o755, Src: src}}
+	applets := strings.Fields(string(out))
+	sort.Strings(applets)
+	for _, a := range applets {
+		if a != "busybox" && !strings.Contains(a, "/") {
+			l = append(l, node.File{Name: "bin/" + a, Link: "busybox"})
+		}
+	}
+	if !slices.ContainsFunc(l, func(f node.File) bool { return f.Name == "bin/sh" }) {
+		return nil, errors.New("busybox has no sh applet")
+	}
+	return l, nil
+}
+
+// staticELF fails unless the file is an ELF executable with no program
+// interpreter and no shared libraries: it runs on scratch.
+func staticELF(p string) error {
+	f, err := elf.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return errors.New("it is dynamically linked (has a program interpreter)")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		return fmt.Errorf("it needs shared libraries %v", libs)
+	}
+	return nil
+}
+
+// StaticELF fails unless the data is a static ELF executable.
+func StaticELF(data []byte) error {
+	f, err := os.CreateTemp("", workPrefix+"elf-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	return staticELF(f.Name())
+}
+
+func goEnv(ctx context.Context, dir string, names ...string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"env"}, names...)...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env: %w", err)
+	}
+	vals := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(vals) != len(names) {
+		return nil, fmt.Errorf("go env %v: %q", names, out)
+	}
+	return vals, nil
+}
+
+func (b *Builder) socket() string { return filepath.Join(b.dir, "buildkitd.sock") }
+
+// startDaemon runs buildkitd in new network and mount namespaces. In the
+// network namespace only loopback comes up: the worker's "host" network,
+// which every RUN step gets, is this namespace, so nothing the build runs
+// can reach off the machine, or anything on it but itself. The mount
+// namespace is private: buildkitd's snapshot and container mounts vanish
+// with its last process.
+//
+// This host lacks CAP_SYS_RESOURCE (see the node's notes): runc fails on a
+// negative oom_score_adj or a raised rlimit. BuildKit's OCI executor sets
+// neither: its spec has no oomScoreAdj, and it drops the default rlimits
+// unless a build asks for ulimits (executor/oci/spec.go), which the
+// Dockerfile does not.
+func (b *Builder) startDaemon(ctx context.Context) error {
+	runc, _ := lookPath("runc")
+	cfg := filepath.Join(b.dir, "buildkitd.toml")
+	// A configuration of its own, nothing from /etc/buildkit; runc puts the
+	// build's containers under a cgroup named after the builder's directory.
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("[worker.oci]\n  defaultCgroupParent = %q\n", b.cgroup)), 0o644); err != nil {
+		return err
+	}
+	root := filepath.Join(b.dir, "root")
+	if b.opts.StateDir != "" {
+		root = b.opts.StateDir
+		if err := os.MkdirAll(root, 0o700); err != nil {
+			return err
+		}
+	}
+	log, err := os.Create(filepath.Join(b.dir, "buildkitd.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(b.opts.BinDir, "buildkitd"),
+		"--config", cfg,
+		"--root", root,
+		"--addr", "unix://"+b.socket(),
+		"--containerd-worker=false",
+		"--oci-worker=true",
+		"--oci-worker-binary", runc,
+		"--oci-worker-net", "host",
+	)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(runc)+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:   syscall.CLONE_NEWNET,
+		Unshareflags: syscall.CLONE_NEWNS, // the go runtime then makes / private
+		Setpgid:      true,
+		Pdeathsig:    syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("start buildkitd: %w", err)
+	}
+	b.cmd, b.done = cmd, make(chan struct{})
+	go func() {
+		b.err = cmd.Wait()
+		log.Close()
+		close(b.done)
+	}()
+	pid := cmd.Process.Pid
+	if b.netnsFile, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+		return err
+	}
+	if b.netns, err = os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+		return err
+	}
+	if self, _ := os.Readlink("/proc/self/ns/net"); self == b.netns {
+		return errors.New("buildkitd shares the host's network namespace")
+	}
+	if out, err := exec.CommandContext(ctx, "nsenter", "--target", strconv.Itoa(pid), "--net", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		return fmt.Errorf("loopback in buildkitd's network namespace: %w: %s", err, out)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := b.buildctl(ctx, "debug", "workers"); err == nil {
+			return nil
+		}
+		select {
+		case <-b.done:
+			return fmt.Errorf("buildkitd exited: %v: %s", b.err, tail(filepath.Join(b.dir, "buildkitd.log")))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("buildkitd did not answer within 1m: %s", tail(filepath.Join(b.dir, "buildkitd.log")))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Interfaces are the network interfaces buildkitd sees: loopback only.
+func (b *Builder) Interfaces() ([]string, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", b.cmd.Process.Pid))
+	if err != nil {
+		return nil, err
+	}
+	return ParseNetDev(raw), nil
+}
+
+// ParseNetDev lists the interfaces of a /proc/net/dev.
+func ParseNetDev(raw []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		if name, _, ok := strings.Cut(sc.Text(), ":"); ok && !strings.Contains(name, "|") {
+			out = append(out, strings.TrimSpace(name))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (b *Builder) buildctl(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(b.opts.BinDir, "buildctl"), append([]string{"--addr", "unix://" + b.socket()}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("buildctl %s: %w", args[0], err)
+	}
+	return out, nil
+}
+
+// Target is one image to build: a Dockerfile stage, the name containerd
+// gives it, and the OCI archive to write.
+type Target struct {
+	Stage, Ref, Archive string
+}
+
+// Build builds the Dockerfile's stage with the local base images and writes
+// it as an OCI archive (the exporter's oci type) naming the image ref.
+func (b *Builder) Build(ctx context.Context, t Target) error {
+	args := b.contextArgs()
+	args = append(args,
+		"--local", "context="+b.opts.Root, "--local", "dockerfile="+b.opts.Root,
+		"--opt", "target="+t.Stage,
+		"--output", fmt.Sprintf("type=oci,dest=%s,name=%s", t.Archive, t.Ref),
+	)
+	return b.build(ctx, t.Stage, args)
+}
+
+// BuildFile builds a Dockerfile of the caller's (dockerfile in dir, also the
+// context) with the same base images, its result's files written to out.
+func (b *Builder) BuildFile(ctx context.Context, name, dir, out string) error {
+	args := append(b.contextArgs(),
+		"--local", "context="+dir, "--local", "dockerfile="+dir,
+		"--output", "type=local,dest="+out)
+	return b.build(ctx, name, args)
+}
+
+// contextArgs map the Dockerfile's external images to the local layouts.
+func (b *Builder) contextArgs() []string {
+	args := []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
+		"--opt", "build-arg:GO_VERSION=" + b.GoVersion,
+		"--opt", "build-arg:RUNTIME_IMAGE=" + RuntimeImage}
+	for name, image := range map[string]string{"golang": "golang:" + b.GoVersion, "runtime": RuntimeImage, "dockerfile": syntaxImage} {
+		l := b.bases[name]
+		args = append(args, "--oci-layout", l.name+"="+l.dir,
+			"--opt", fmt.Sprintf("context:%s=oci-layout://%s@%s", image, l.name, l.digest))
+	}
+	return args
+}
+
+func (b *Builder) build(ctx context.Context, name string, args []string) error {
+	logPath := filepath.Join(b.dir, "build-"+name+".log")
+	out, err := b.buildctl(ctx, args...)
+	_ = os.WriteFile(logPath, out, 0o644)
+	if err != nil {
+		return fmt.Errorf("build %s: %w\n%s", name, err, lastLines(out, 40))
+	}
+	return nil
+}
+
+func tail(p string) string {
+	b, _ := os.ReadFile(p)
+	return lastLines(b, 20)
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Close stops buildkitd and removes everything the builder made: its
+// processes (buildkitd and any container left in its network namespace),
+// mounts, cgroups and directory. It is safe to call after a failed Start.
+func (b *Builder) Close() error {
+	if b.cmd != nil {
+		select {
+		case <-b.done:
+		default:
+			_ = b.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-b.done:
+			case <-time.After(30 * time.Second):
+				_ = b.cmd.Process.Kill()
+				<-b.done
+			}
+		}
+	}
+	var errs []error
+	for i := 0; i < 40; i++ {
+		pids := b.processes()
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if b.netnsFile != nil {
+		if pids := b.processes(); len(pids) > 0 {
+			errs = append(errs, fmt.Errorf("processes %v still in buildkitd's network namespace", pids))
+		}
+		b.netnsFile.Close()
+		b.netnsFile, b.netns = nil, ""
+	}
+	for _, m := range b.mounts() {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+		}
+	}
+	for _, d := range b.cgroups() {
+		if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
+		}
+	}
+	if b.dir != "" {
+		if err := os.RemoveAll(b.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if left := b.Leftovers(); len(left) > 0 {
+		errs = append(errs, fmt.Errorf("left on the host: %s", strings.Join(left, "; ")))
+	}
+	return errors.Join(errs...)
+}
+
+// Leftovers lists what of the builder is still on the host: nothing after
+// Close.
+func (b *Builder) Leftovers() []string {
+	var left []string
+	for _, pid := range b.processes() {
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, cmdline(pid)))
+	}
+	for _, m := range b.mounts() {
+		left = append(left, "mount "+m)
+	}
+	for _, d := range b.cgroups() {
+		left = append(left, "cgroup "+d)
+	}
+	if b.dir != "" {
+		if _, err := os.Stat(b.dir); err == nil {
+			left = append(left, "directory "+b.dir)
+		}
+	}
+	return left
+}
+
+// processes are buildkitd and whatever runs in its network namespace (the
+// build's containers, the frontend) while the builder holds it, and
+// anything whose command line names the builder's directories.
+func (b *Builder) processes() []int {
+	if b.dir == "" {
+		return nil
+	}
+	root := b.dir
+	if b.opts.StateDir != "" {
+		root = b.opts.StateDir
+	}
+	var pids []int
+	self := os.Getpid()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+		if c := cmdline(pid); (b.netnsFile != nil && ns == b.netns) || strings.Contains(c, b.dir) || strings.Contains(c, root) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// mounts are mount points under the builder's directories that the host
+// can see, the deepest first (there should be none: buildkitd mounts in its own
+// namespace).
+func (b *Builder) mounts() []string {
+	if b.dir == "" {
+		return nil
+	}
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := strings.ReplaceAll(f[4], `\040`, " ")
+		for _, d := range []string{b.dir, b.opts.StateDir} {
+			if d != "" && (mp == d || strings.HasPrefix(mp, d+"/")) {
+				out = append(out, mp)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// cgroups are the cgroups runc made for the build's containers under the
+// parent buildkitd was given, children first.
+func (b *Builder) cgroups() []string {
+	if b.cgroup == "" {
+		return nil
+	}
+	var dirs []string
+	for _, h := range node.CgroupHierarchies() {
+		_ = filepath.WalkDir(filepath.Join(h, b.cgroup), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+	}
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	return dirs
+}
+
+// ProjectTargets are the Dockerfile's four final stages as the scenario
+// names their images (refs by stage), written into dir.
+func ProjectTargets(dir string, refs map[string]string) []Target {
+	var out []Target
+	for _, stage := range []string{"manager", "cognito-emulator", "weather", "bff"} {
+		out = append(out, Target{Stage: stage, Ref: refs[stage], Archive: path.Join(dir, stage+".tar")})
+	}
+	return out
+}
