@@ -26,6 +26,13 @@ import (
 // it. Start replaces cmd.SysProcAttr.
 func Start(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = procAttr()
+	return Fork(cmd)
+}
+
+// Fork starts cmd with its own SysProcAttr, on the thread every child is
+// forked on: for a child that needs attributes of its own (namespaces, another
+// parent-death signal) and must still outlive any thread but that one.
+func Fork(cmd *exec.Cmd) error {
 	startOnce.Do(func() {
 		starts = make(chan startRequest)
 		go forker()

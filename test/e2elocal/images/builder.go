@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cognito-m2m/operator/internal/childproc"
 	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
 
@@ -376,7 +377,7 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		Setpgid:      true,
 		Pdeathsig:    syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Fork(cmd); err != nil {
 		log.Close()
 		return fmt.Errorf("start buildkitd: %w", err)
 	}
