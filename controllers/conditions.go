@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -23,6 +26,20 @@ type conditioned interface {
 // event when Ready changed from before, and returns what controller-runtime should
 // do next. It is the only place conditions are computed, so every path of every
 // reconciler reports the same way. The caller writes the status.
+// staleCopy reports whether a pass failed because it worked from an older copy
+// of an object than the API server holds (a write was refused with a
+// conflict). Nothing the pass concluded then holds, conditions included:
+// writing them would put an older view over a newer status, so the pass ends
+// quietly and runs again from the newer copy (see afterStaleCopy).
+func staleCopy(err error) bool { return apierrors.IsConflict(err) }
+
+// afterStaleCopy is the result of a pass that found its copy stale: no error,
+// which would be logged and backed off as a failure, and another pass soon;
+// the watch usually brings the newer copy before then.
+func afterStaleCopy() (ctrl.Result, error) { return ctrl.Result{RequeueAfter: staleCopyRetry}, nil }
+
+const staleCopyRetry = 500 * time.Millisecond
+
 func finish(rec events.EventRecorder, obj conditioned, before []metav1.Condition, res ctrl.Result, err error, readyMessage string) (ctrl.Result, error) {
 	res, err = setConditions(obj, res, err, readyMessage)
 	conds := *obj.GetConditions()

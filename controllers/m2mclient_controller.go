@@ -75,6 +75,10 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	st := newStatusWriter(r.Client, obj)
 	defer func() {
+		if staleCopy(retErr) {
+			res, retErr = afterStaleCopy()
+			return
+		}
 		res, retErr = finish(r.Options.Recorder, obj, st.initial, res, retErr,
 			fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
 		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())

@@ -45,6 +45,10 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	st := newStatusWriter(r.Client, rs)
 	defer func() {
+		if staleCopy(retErr) {
+			res, retErr = afterStaleCopy()
+			return
+		}
 		res, retErr = finish(r.Options.Recorder, rs, st.initial, res, retErr,
 			fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
 		retErr = errors.Join(retErr, st.patch(ctx))

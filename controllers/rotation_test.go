@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -315,30 +316,42 @@ func TestRotationResumesAddingAfterItsSecretWrite(t *testing.T) {
 	}
 }
 
-// laggingClient serves each M2MClient once as it was one write earlier, as
-// the manager's cache does when a pass starts before the watch has brought
-// the object's last status write.
+// laggingClient serves each M2MClient and ResourceServer once as it was one
+// write earlier, as the manager's cache does when a pass starts before the
+// watch has brought the object's last status write.
 type laggingClient struct {
 	client.Client
 	mu   sync.Mutex
-	last map[client.ObjectKey]*v1alpha1.M2MClient // the newest version served
-	prev map[client.ObjectKey]*v1alpha1.M2MClient // the one before it
+	last map[string]client.Object // the newest version served, by kind and key
+	prev map[string]client.Object // the one before it
+}
+
+func newLaggingClient(c client.Client) client.Client {
+	return &laggingClient{Client: c, last: map[string]client.Object{}, prev: map[string]client.Object{}}
 }
 
 func (l *laggingClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	if err := l.Client.Get(ctx, key, obj, opts...); err != nil {
 		return err
 	}
-	m, ok := obj.(*v1alpha1.M2MClient)
-	if !ok {
+	switch obj.(type) {
+	case *v1alpha1.M2MClient, *v1alpha1.ResourceServer:
+	default:
 		return nil
 	}
+	id := fmt.Sprintf("%T/%s", obj, key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if last := l.last[key]; last == nil || last.ResourceVersion != m.ResourceVersion {
-		l.prev[key], l.last[key] = l.last[key], m.DeepCopy()
-		if old := l.prev[key]; old != nil {
-			old.DeepCopyInto(m) // once: the next Get of this version is current
+	if last := l.last[id]; last == nil || last.GetResourceVersion() != obj.GetResourceVersion() {
+		l.prev[id], l.last[id] = l.last[id], obj.DeepCopyObject().(client.Object)
+		if old := l.prev[id]; old != nil {
+			// Once: the next Get of this version is current.
+			switch o := obj.(type) {
+			case *v1alpha1.M2MClient:
+				old.(*v1alpha1.M2MClient).DeepCopyInto(o)
+			case *v1alpha1.ResourceServer:
+				old.(*v1alpha1.ResourceServer).DeepCopyInto(o)
+			}
 		}
 	}
 	return nil
@@ -351,9 +364,7 @@ func TestRotationWithACacheOneWriteBehind(t *testing.T) {
 	e := newEnv(t)
 	readyPair(t, e)
 	e.stop()
-	e.wrapClient = func(c client.Client) client.Client {
-		return &laggingClient{Client: c, last: map[client.ObjectKey]*v1alpha1.M2MClient{}, prev: map[client.ObjectKey]*v1alpha1.M2MClient{}}
-	}
+	e.wrapClient = newLaggingClient
 	e.start()
 	c := rotatingClient(e.ns, "lagging", time.Second)
 	mustCreate(t, c)
@@ -383,9 +394,7 @@ func TestCreationWithACacheOneWriteBehind(t *testing.T) {
 	e := newEnv(t)
 	readyPair(t, e)
 	e.stop()
-	e.wrapClient = func(c client.Client) client.Client {
-		return &laggingClient{Client: c, last: map[client.ObjectKey]*v1alpha1.M2MClient{}, prev: map[client.ObjectKey]*v1alpha1.M2MClient{}}
-	}
+	e.wrapClient = newLaggingClient
 	e.start()
 	var objs []*v1alpha1.M2MClient
 	for i := range 10 {
@@ -400,6 +409,37 @@ func TestCreationWithACacheOneWriteBehind(t *testing.T) {
 	for _, c := range objs {
 		if ids := clientsNamed(t, e.pool, e.ns+"-"+c.Name); len(ids) != 1 {
 			t.Errorf("%s: Cognito has %d app clients for it, want 1", c.Name, len(ids))
+		}
+	}
+}
+
+// ResourceServers created with a cache one write behind: a pass that starts
+// from the object before its own creation was recorded must recognise the
+// server it made, not refuse it as one to adopt.
+func TestResourceServerCreationWithACacheOneWriteBehind(t *testing.T) {
+	e := newEnv(t)
+	e.stop()
+	e.wrapClient = newLaggingClient
+	e.start()
+	var objs []*v1alpha1.ResourceServer
+	for i := range 5 {
+		rs := newRS(e.ns, fmt.Sprintf("lag%d", i), fmt.Sprintf("lag%d-%s", i, e.ns), "read")
+		mustCreate(t, rs)
+		objs = append(objs, rs)
+	}
+	for _, rs := range objs {
+		waitReady(t, rs)
+	}
+	time.Sleep(3 * time.Second) // a drift period
+	for _, rs := range objs {
+		if err := k8s.Get(context.Background(), keyOf(rs), rs); err != nil {
+			t.Fatal(err)
+		}
+		if rs.Status.Ownership != v1alpha1.OwnershipCreated {
+			t.Errorf("%s: ownership %q, want %q", rs.Name, rs.Status.Ownership, v1alpha1.OwnershipCreated)
+		}
+		if c := apimeta.FindStatusCondition(rs.Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionTrue {
+			t.Errorf("%s: not Ready at the end: %+v", rs.Name, c)
 		}
 	}
 }
