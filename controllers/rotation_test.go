@@ -67,6 +67,20 @@ func waitRotated(t *testing.T, c *v1alpha1.M2MClient, value string, timeout time
 	})
 }
 
+// waitPhase waits until the rotation is in phase.
+func waitPhase(t *testing.T, c *v1alpha1.M2MClient, phase v1alpha1.RotationPhase) {
+	t.Helper()
+	eventually(t, 20*time.Second, func() error {
+		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
+			return err
+		}
+		if r := c.Status.Rotation; r == nil || r.Phase != phase {
+			return fmt.Errorf("rotation %+v, want phase %s", r, phase)
+		}
+		return nil
+	})
+}
+
 // checkRotated checks the end of a rotation: Cognito holds exactly the secret
 // status names as current, and the Secret holds it alone and signs in.
 func checkRotated(t *testing.T, e *testEnv, c *v1alpha1.M2MClient) {
@@ -283,15 +297,7 @@ func TestRotationResumesAddingAfterItsSecretWrite(t *testing.T) {
 	mustCreate(t, c)
 	waitReady(t, c)
 	requestRotation(t, c, "now")
-	eventually(t, 20*time.Second, func() error {
-		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
-			return err
-		}
-		if r := c.Status.Rotation; r == nil || r.Phase != v1alpha1.RotationGrace {
-			return fmt.Errorf("rotation %+v, want the grace period", r)
-		}
-		return nil
-	})
+	waitPhase(t, c, v1alpha1.RotationGrace)
 	e.stop()
 	before := getSecret(t, e.ns, c.SecretName())
 	c.Status.Rotation.Phase = v1alpha1.RotationAdding
@@ -300,15 +306,7 @@ func TestRotationResumesAddingAfterItsSecretWrite(t *testing.T) {
 	}
 
 	e.restart()
-	eventually(t, 20*time.Second, func() error {
-		if err := k8s.Get(context.Background(), keyOf(c), c); err != nil {
-			return err
-		}
-		if r := c.Status.Rotation; r == nil || r.Phase != v1alpha1.RotationGrace {
-			return fmt.Errorf("rotation %+v, want the grace period again", r)
-		}
-		return nil
-	})
+	waitPhase(t, c, v1alpha1.RotationGrace)
 	after := getSecret(t, e.ns, c.SecretName())
 	for _, k := range []string{"client_secret", "client_secret_previous"} {
 		if !bytes.Equal(after.Data[k], before.Data[k]) {

@@ -101,6 +101,7 @@ type localCluster struct {
 	node         *node.Node
 	env          *scenario.Env
 	root, imgDir string
+	podUIDs      sync.Map // "namespace/pod" -> UID, for SecretVolume
 }
 
 func (c *localCluster) Kubeconfig() string { return c.node.Kubeconfig }
@@ -145,12 +146,18 @@ func (c *localCluster) LoadImages(t *testing.T, imgs []scenario.Image) {
 
 // SecretVolume reads the files the kubelet keeps for a pod's Secret volume
 // under its root directory (the keys, without the ..data links).
+// The scenario reads each mount every second: a pod's UID is looked up once.
 func (c *localCluster) SecretVolume(t *testing.T, namespace, pod, volume string) (map[string][]byte, error) {
-	uid, err := c.env.KubectlErr(time.Minute, "-n", namespace, "get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
-	if err != nil {
-		return nil, err
+	key := namespace + "/" + pod
+	uid, ok := c.podUIDs.Load(key)
+	if !ok {
+		out, err := c.env.KubectlErr(time.Minute, "-n", namespace, "get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
+		if err != nil {
+			return nil, err
+		}
+		uid, _ = c.podUIDs.LoadOrStore(key, strings.TrimSpace(out))
 	}
-	dir := c.node.PodVolumeDir(strings.TrimSpace(uid), "kubernetes.io~secret", volume)
+	dir := c.node.PodVolumeDir(uid.(string), "kubernetes.io~secret", volume)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err

@@ -279,14 +279,22 @@ func busybox() (node.Layer, error) {
 	return l, nil
 }
 
-// staticELF fails unless the file is an ELF executable with no program
-// interpreter and no shared libraries: it runs on scratch.
+// staticELF fails unless the file is a static ELF executable (see StaticELF).
 func staticELF(p string) error {
-	f, err := elf.Open(p)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	return StaticELF(b)
+}
+
+// StaticELF fails unless the data is an ELF executable with no program
+// interpreter and no shared libraries: it runs on scratch.
+func StaticELF(data []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
 	for _, prog := range f.Progs {
 		if prog.Type == elf.PT_INTERP {
 			return errors.New("it is dynamically linked (has a program interpreter)")
@@ -296,21 +304,6 @@ func staticELF(p string) error {
 		return fmt.Errorf("it needs shared libraries %v", libs)
 	}
 	return nil
-}
-
-// StaticELF fails unless the data is a static ELF executable.
-func StaticELF(data []byte) error {
-	f, err := os.CreateTemp("", workPrefix+"elf-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
-	return staticELF(f.Name())
 }
 
 func goEnv(ctx context.Context, dir string, names ...string) ([]string, error) {
@@ -572,7 +565,7 @@ func (b *Builder) Close() error {
 func (b *Builder) Leftovers() []string {
 	var left []string
 	for _, pid := range b.processes() {
-		left = append(left, fmt.Sprintf("process %d (%s)", pid, cmdline(pid)))
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, node.Cmdline(pid)))
 	}
 	for _, m := range b.mounts() {
 		left = append(left, "mount "+m)
@@ -608,16 +601,11 @@ func (b *Builder) processes() []int {
 			continue
 		}
 		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if c := cmdline(pid); (b.netnsFile != nil && ns == b.netns) || strings.Contains(c, b.dir) || strings.Contains(c, root) {
+		if c := node.Cmdline(pid); (b.netnsFile != nil && ns == b.netns) || strings.Contains(c, b.dir) || strings.Contains(c, root) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
-}
-
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 // mounts are mount points under the builder's directories that the host

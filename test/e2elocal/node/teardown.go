@@ -119,7 +119,7 @@ func createdDirs() string { return filepath.Join(stateDir, "created-dirs") }
 func Leftovers() []string {
 	var left []string
 	for _, pid := range nodeProcesses() {
-		left = append(left, fmt.Sprintf("process %d (%s)", pid, cmdline(pid)))
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, Cmdline(pid)))
 	}
 	for _, m := range nodeMounts() {
 		left = append(left, "mount "+m)
@@ -157,7 +157,7 @@ func nodeProcesses() []int {
 		if err != nil || pid == self {
 			continue
 		}
-		c := cmdline(pid)
+		c := Cmdline(pid)
 		if strings.Contains(c, stateDir) || strings.Contains(c, runDir) {
 			seen[pid] = true
 		}
@@ -178,7 +178,8 @@ func nodeProcesses() []int {
 	return pids
 }
 
-func cmdline(pid int) string {
+// Cmdline is a process's command line, its arguments joined by spaces.
+func Cmdline(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
