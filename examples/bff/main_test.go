@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -170,12 +171,29 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s: first forecast for %s", step, f[0].Date)
 		}
 	}
-	waitUses := func(secret string, n int) {
+	// renewals is the BFF's count of tokens obtained, from its metrics: it
+	// moves only once a renewal is stored and the next one scheduled.
+	renewals := func() int {
+		_, body := call(bff+"/metrics", "")
+		for _, line := range strings.Split(body, "\n") {
+			if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[0], "m2m_client_token_renewals_total{") {
+				n, _ := strconv.ParseFloat(f[1], 64)
+				return int(n)
+			}
+		}
+		return 0
+	}
+	// waitUses waits until the BFF has obtained its token with the secret n
+	// times, and has taken in the last of them. The fake clock may move on
+	// only then: a renewal that lands after the clock moved would schedule
+	// the next one from the later time, past the end of the test.
+	waitUses := func(secret string, n, obtained int) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
-		for cognito.SecretUses(bffClientID, secret) < n {
+		for cognito.SecretUses(bffClientID, secret) < n || renewals() < obtained {
 			if time.Now().After(deadline) {
-				t.Fatalf("the BFF did not renew its token with the secret (%d uses, want %d)", cognito.SecretUses(bffClientID, secret), n)
+				t.Fatalf("the BFF did not renew its token with the secret (%d uses, want %d; %d tokens obtained, want %d)",
+					cognito.SecretUses(bffClientID, secret), n, renewals(), obtained)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -202,14 +220,14 @@ func TestEndToEnd(t *testing.T) {
 	cognito.AddSecret(bffClientID, newSecret)
 	writeSecret(newSecret, oldSecret)
 	clock.Advance(50 * time.Minute) // past the renewal point of the first token
-	waitUses(newSecret, 1)
+	waitUses(newSecret, 1, 2)
 	forecasts("during the rotation")
 
 	// After a grace period the old secret is revoked and leaves the Secret.
 	cognito.RevokeSecret(bffClientID, oldSecret)
 	writeSecret(newSecret, "")
 	clock.Advance(50 * time.Minute) // the first token has expired by now
-	waitUses(newSecret, 2)
+	waitUses(newSecret, 2, 3)
 	forecasts("after the rotation")
 
 	want := map[string]int{"old secret": 1, "new secret": 2, "token requests": 3}
