@@ -113,8 +113,16 @@ type call struct {
 
 // TokenSource obtains, caches and renews access tokens. It implements
 // oauth2.TokenSource and is safe for concurrent use.
-type TokenSource struct {
-	cfg   Config
+//
+// Its state is behind a pointer that never changes: fmt, when it prints a value
+// field by field without asking its Format method (as it does for a verb that
+// does not fit, or for an unexported field of the caller's struct), then shows
+// an address, not the credentials or the token, and reads nothing that a
+// renewal writes.
+type TokenSource struct{ *state }
+
+type state struct {
+	cfg   *Config
 	clock Clock
 	http  *http.Client
 
@@ -170,7 +178,7 @@ func New(cfg Config) (*TokenSource, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
-	ts := &TokenSource{cfg: cfg, clock: cfg.Clock, http: cfg.HTTPClient, budget: float64(cfg.RetryBudget)}
+	ts := &TokenSource{&state{cfg: &cfg, clock: cfg.Clock, http: cfg.HTTPClient, budget: float64(cfg.RetryBudget)}}
 	ts.budgetAt = ts.clock.Now()
 	return ts, nil
 }
