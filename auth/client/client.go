@@ -124,7 +124,7 @@ type TokenSource struct{ *state }
 type state struct {
 	cfg   *Config
 	clock Clock
-	http  *http.Client
+	http  *http.Client // cfg.HTTPClient, following no redirects
 
 	cur         atomic.Pointer[cachedToken]
 	nextAttempt atomic.Int64 // unix nanoseconds before which no renewal starts after a failure
@@ -178,7 +178,7 @@ func New(cfg Config) (*TokenSource, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
-	ts := &TokenSource{&state{cfg: &cfg, clock: cfg.Clock, http: cfg.HTTPClient, budget: float64(cfg.RetryBudget)}}
+	ts := &TokenSource{&state{cfg: &cfg, clock: cfg.Clock, http: noRedirects(cfg.HTTPClient), budget: float64(cfg.RetryBudget)}}
 	ts.budgetAt = ts.clock.Now()
 	return ts, nil
 }
@@ -437,6 +437,18 @@ func (ts *TokenSource) exchange(ctx context.Context, c credentials.Credentials, 
 		usableUntil: expiry.Add(-margin),
 		renewAt:     obtained.Add(time.Duration(frac * float64(lifetime))),
 	}, nil
+}
+
+// noRedirects returns a copy of c that follows no redirect. A token request
+// carries the client's credentials, and net/http keeps the Authorization header
+// on a redirect to the same host name whatever the port, and resends the body
+// (which may hold them too) on a 307 or 308: a token endpoint that redirects is
+// an error, never a hop. The redirect comes back as the response, which x/oauth2
+// turns into a RetrieveError with its status.
+func noRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
 }
 
 // Client returns an http.Client whose requests carry the token.
