@@ -528,7 +528,8 @@ func TestBackoff(t *testing.T) {
 
 // TestTransportKeepsTokenOnOrigin: net/http strips an Authorization header on a
 // redirect to another host, but a transport adds its own on every request, so it
-// must decide itself. The token goes only to the origin the caller asked for.
+// must decide itself. The token goes only to the origin the caller asked for,
+// and only while every hop of a redirect chain stayed on it.
 func TestTransportKeepsTokenOnOrigin(t *testing.T) {
 	f := newFixture(t, nil)
 	tok, err := f.ts.Token()
@@ -574,9 +575,17 @@ func TestTransportKeepsTokenOnOrigin(t *testing.T) {
 			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/final": ""},
 		},
 		{
+			// The other host chose where the request goes next; the token
+			// would follow it to any path of the origin, with a 307 even
+			// the body of a POST.
 			name: "away and back",
-			to:   other.URL + "/away?to=" + origin.URL + "/final",
-			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/away": "", "origin:/final": "Bearer " + tok.AccessToken},
+			to:   other.URL + "/away?to=" + url.QueryEscape(origin.URL+"/final"),
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/away": "", "origin:/final": ""},
+		},
+		{
+			name: "twice on the origin",
+			to:   origin.URL + "/again?to=" + url.QueryEscape(origin.URL+"/final"),
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "origin:/again": "Bearer " + tok.AccessToken, "origin:/final": "Bearer " + tok.AccessToken},
 		},
 	}
 	for _, tt := range tests {
