@@ -35,7 +35,7 @@ type fixture struct {
 	ts    *TokenSource
 }
 
-func newFixture(t *testing.T, mod func(*Config)) *fixture {
+func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	srv := authtest.NewServer(t)
 	clock := authtest.NewClock(start)
@@ -45,10 +45,7 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 		Credentials: credentials.Static{ClientID: clientID, ClientSecret: secret1, TokenEndpoint: srv.TokenEndpoint, Scopes: []string{scope}},
 		Clock:       clock,
 	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	ts, err := New(cfg)
+	ts, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +99,7 @@ func concurrently(t *testing.T, ts *TokenSource, n int) map[string]bool {
 }
 
 func TestOneTokenRequestPerLifetime(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	const lifetimes = 5
 	for i := range lifetimes {
 		if got := concurrently(t, f.ts, 1000); len(got) != 1 {
@@ -120,7 +117,7 @@ func TestOneTokenRequestPerLifetime(t *testing.T) {
 }
 
 func TestTokenAndStats(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	tok, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +142,7 @@ func TestTokenAndStats(t *testing.T) {
 }
 
 func TestFailedRenewalKeepsCachedToken(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	first, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +255,7 @@ func (basicForwarder) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestRotationFallsBackToOtherSecret(t *testing.T) {
 	dir := t.TempDir()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	write := func(files map[string]string) {
 		t.Helper()
 		files["client_id"] = clientID
@@ -402,7 +399,7 @@ func (s *rejecting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestTransportRetriesOnce(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	first, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +451,7 @@ func TestTransportRetriesOnce(t *testing.T) {
 }
 
 func TestRetryBudget(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.RetryBudget = 3; c.RetryRefill = time.Minute })
+	f := newFixture(t, WithRetryBudget(3, time.Minute))
 	backend := httptest.NewServer(&rejecting{reject: map[string]bool{"*": true}})
 	defer backend.Close()
 	c := f.ts.Client(nil)
@@ -486,7 +483,7 @@ func TestRetryBudget(t *testing.T) {
 }
 
 func TestTransportDoesNotModifyRequest(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	var seen string
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = r.Header.Get("Authorization")
@@ -531,7 +528,7 @@ func TestBackoff(t *testing.T) {
 // must decide itself. The token goes only to the origin the caller asked for,
 // and only while every hop of a redirect chain stayed on it.
 func TestTransportKeepsTokenOnOrigin(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	tok, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -628,3 +625,4 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
+
