@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -499,22 +498,22 @@ func (ts *TokenSource) Client(base http.RoundTripper) *http.Client {
 	return &http.Client{Transport: &Transport{Source: ts, Base: base}}
 }
 
-// lifetimeOf returns the token's expires_in. clientcredentials turns it into an
-// Expiry on the system clock and keeps the raw value among the extras, which is
-// what is read here so that a fake clock sees the true lifetime.
+// lifetimeOf returns the token's lifetime, read rather than taken from Expiry
+// against the clock so that a fake clock sees it whole. x/oauth2 reports the
+// response's expires_in as Token.ExpiresIn on the flows that fill it in, and
+// always turns it into an Expiry on the system clock, set as the response is
+// parsed; clientcredentials (x/oauth2 v0.38.0) fills in only the Expiry. The
+// time left until that Expiry, read just after, is then expires_in less a few
+// microseconds, which rounding to the second (expires_in counts whole seconds)
+// gives back exactly.
 func lifetimeOf(tok *oauth2.Token) time.Duration {
-	var secs float64
-	switch v := tok.Extra("expires_in").(type) {
-	case float64:
-		secs = v
-	case string:
-		secs, _ = strconv.ParseFloat(v, 64)
+	if tok.ExpiresIn > 0 {
+		return time.Duration(tok.ExpiresIn) * time.Second
 	}
-	if secs <= 0 && !tok.Expiry.IsZero() {
-		secs = time.Until(tok.Expiry).Seconds()
+	if !tok.Expiry.IsZero() {
+		if left := time.Until(tok.Expiry).Round(time.Second); left > 0 {
+			return left
+		}
 	}
-	if secs <= 0 {
-		return assumedLifetime
-	}
-	return time.Duration(secs * float64(time.Second))
+	return assumedLifetime
 }

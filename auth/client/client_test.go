@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
 	"github.com/cognito-m2m/operator/auth/credentials"
@@ -626,3 +627,59 @@ func TestSameOrigin(t *testing.T) {
 	}
 }
 
+// TestTokenLifetime: the lifetime is the response's expires_in, whole, on the
+// token source's clock, whatever form the token endpoint gives it in; without
+// one, Cognito's shortest validity is assumed.
+func TestTokenLifetime(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		want        time.Duration
+	}{
+		{"JSON number", "application/json", `{"access_token":"x","token_type":"Bearer","expires_in":120}`, 2 * time.Minute},
+		{"JSON string", "application/json", `{"access_token":"x","token_type":"Bearer","expires_in":"7200"}`, 2 * time.Hour},
+		{"form-encoded", "application/x-www-form-urlencoded", `access_token=x&token_type=Bearer&expires_in=900`, 15 * time.Minute},
+		{"no expires_in", "application/json", `{"access_token":"x","token_type":"Bearer"}`, assumedLifetime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			clock := authtest.NewClock(start)
+			ts, err := New(Config{Credentials: credentials.Static{ClientID: clientID, ClientSecret: secret1, TokenEndpoint: srv.URL}, Clock: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ts.Close()
+			tok, err := ts.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tok.Expiry.Equal(start.Add(tt.want)) {
+				t.Errorf("expiry %v after the request, want %v", tok.Expiry.Sub(start), tt.want)
+			}
+		})
+	}
+}
+
+func TestLifetimeOf(t *testing.T) {
+	tests := []struct {
+		name string
+		tok  *oauth2.Token
+		want time.Duration
+	}{
+		{"ExpiresIn", &oauth2.Token{ExpiresIn: 3600, Expiry: time.Now().Add(time.Minute)}, time.Hour},
+		{"Expiry set just now", &oauth2.Token{Expiry: time.Now().Add(90*time.Second - 3*time.Millisecond)}, 90 * time.Second},
+		{"Expiry passed", &oauth2.Token{Expiry: time.Now().Add(-time.Second)}, assumedLifetime},
+		{"neither", &oauth2.Token{}, assumedLifetime},
+	}
+	for _, tt := range tests {
+		if got := lifetimeOf(tt.tok); got != tt.want {
+			t.Errorf("%s: lifetime %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
