@@ -254,7 +254,7 @@ func TestCacheBounded(t *testing.T) {
 // a key the pool has just rotated to) fetch the JWKS at most once per
 // MinRefreshInterval, however many arrive, and each waits for that one fetch.
 func TestUnknownKidRefresh(t *testing.T) {
-	srv, clock, v := setup(t, func(c *Config) { c.MinRefreshInterval = 10 * time.Second })
+	srv, clock, v := setup(t, func(c *Config) { c.MinRefreshInterval = 10 * time.Second; c.UnknownKeyWait = time.Minute })
 	fetches := srv.JWKSRequests()
 
 	// Forged tokens with random kids, one after the other and then at once: the
@@ -321,9 +321,12 @@ func TestNewKeyAcceptedOnFirstRequest(t *testing.T) {
 		}
 		wg.Wait()
 	}
+	// The wait is long here so that a loaded machine cannot fail the test; the
+	// bound itself is TestUnknownKeyWaitBounded's.
+	const wait = time.Minute
 	t.Run("no Run, no keys yet", func(t *testing.T) {
 		srv := authtest.NewServer(t)
-		v, err := New(Config{Issuer: srv.Issuer})
+		v, err := New(Config{Issuer: srv.Issuer, UnknownKeyWait: wait})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +340,7 @@ func TestNewKeyAcceptedOnFirstRequest(t *testing.T) {
 	})
 	for _, dropOld := range []bool{false, true} {
 		t.Run(fmt.Sprintf("right after a rotation, old key dropped %v", dropOld), func(t *testing.T) {
-			srv, _, v := setup(t, nil)
+			srv, _, v := setup(t, func(c *Config) { c.UnknownKeyWait = wait })
 			old := srv.AccessToken("caller", scope)
 			if _, err := v.Verify(t.Context(), old); err != nil {
 				t.Fatal(err)
@@ -420,15 +423,24 @@ func TestUnknownKeyWaitBounded(t *testing.T) {
 func TestReady(t *testing.T) {
 	srv := authtest.NewServer(t)
 	// A verifier that does not wait for keys refuses the first token and loads
-	// the keys in the background.
-	v, err := New(Config{Issuer: srv.Issuer, UnknownKeyWait: -1})
+	// the keys in the background; the JWKS answers only once the token has been
+	// refused, so that the load cannot land first.
+	refused := make(chan struct{})
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-refused
+		w.Write(srv.JWKS())
+	}))
+	defer gated.Close()
+	v, err := New(Config{Issuer: srv.Issuer, JWKSURL: gated.URL, UnknownKeyWait: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Ready(); !errors.Is(err, ErrKeysNotReady) {
 		t.Errorf("Ready before load = %v, want ErrKeysNotReady", err)
 	}
-	if _, err := v.Verify(t.Context(), srv.AccessToken("caller")); !errors.Is(err, ErrKeysNotReady) {
+	_, err = v.Verify(t.Context(), srv.AccessToken("caller"))
+	close(refused)
+	if !errors.Is(err, ErrKeysNotReady) {
 		t.Errorf("Verify before load, not waiting = %v, want ErrKeysNotReady", err)
 	}
 	waitRefresh(t, v) // the token above triggered a load
