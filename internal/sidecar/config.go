@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -92,25 +91,29 @@ type Route struct {
 	Public bool `json:"public,omitempty"`
 }
 
-// Duration is a time.Duration written as "30s" in the file.
-type Duration time.Duration
+// Duration is a Go duration string, such as "30s". It is kept as written
+// and parsed by Validate, so that a bad value is reported with its field.
+type Duration string
 
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration such as \"30s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
+// Value returns the duration; empty is zero. Validate has checked it.
+func (d Duration) Value() time.Duration {
+	v, _ := time.ParseDuration(string(d))
+	return v
 }
 
-// MarshalJSON writes a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+func (d Duration) check() error {
+	if d == "" {
+		return nil
+	}
+	v, err := time.ParseDuration(string(d))
+	if err != nil {
+		return fmt.Errorf("want a duration such as \"30s\": %v", err)
+	}
+	if v < 0 {
+		return errors.New("must not be negative")
+	}
+	return nil
+}
 
 // LoadConfig reads and validates a configuration file (YAML or JSON).
 func LoadConfig(path string) (Config, error) {
@@ -176,8 +179,8 @@ func (c Config) Validate() error {
 			if err := upstreamURL(u.URL); err != nil {
 				bad(f+".url", "%v", err)
 			}
-			if u.Timeout < 0 {
-				bad(f+".timeout", "must not be negative")
+			if err := u.Timeout.check(); err != nil {
+				bad(f+".timeout", "%v", err)
 			}
 		}
 	}
@@ -201,6 +204,9 @@ func (c Config) Validate() error {
 			if err := upstreamURL(sc.Issuer); err != nil {
 				bad("service.issuer", "%v", err)
 			}
+		}
+		if err := sc.Leeway.check(); err != nil {
+			bad("service.leeway", "%v", err)
 		}
 		if sc.JWKSURL != "" {
 			if err := upstreamURL(sc.JWKSURL); err != nil {

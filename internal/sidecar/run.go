@@ -113,8 +113,8 @@ func Run(ctx context.Context, cfg Config, o Options) error {
 		for _, u := range cc.Upstreams {
 			base := newTransport()
 			base.ResponseHeaderTimeout = upstreamTimeout
-			if u.Timeout > 0 {
-				base.ResponseHeaderTimeout = time.Duration(u.Timeout)
+			if d := u.Timeout.Value(); d > 0 {
+				base.ResponseHeaderTimeout = d
 			}
 			h, err := newCallerProxy(u, &client.Transport{Source: ts, Base: base}, log, m.forUpstream(u.Name))
 			if err != nil {
@@ -224,7 +224,7 @@ func buildService(sc *ServiceConfig, o Options, m *metrics) (http.Handler, *veri
 		Issuer:    issuer,
 		JWKSURL:   sc.JWKSURL,
 		ClientIDs: sc.ClientIDs,
-		Leeway:    time.Duration(sc.Leeway),
+		Leeway:    sc.Leeway.Value(),
 		Now:       o.Now,
 	})
 	if err != nil {
