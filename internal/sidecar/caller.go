@@ -44,6 +44,9 @@ func newCallerProxy(u Upstream, attach http.RoundTripper, log *slog.Logger, m *c
 		},
 		Transport: attach,
 		ModifyResponse: func(resp *http.Response) error {
+			if log.Enabled(resp.Request.Context(), slog.LevelDebug) {
+				log.Debug("Request forwarded", "upstream", u.Name, "method", resp.Request.Method, "path", resp.Request.URL.Path, "status", resp.StatusCode)
+			}
 			if loc := resp.Header.Get("Location"); loc != "" {
 				if l, err := url.Parse(loc); err == nil && l.IsAbs() && sameOrigin(l, target) && strings.HasPrefix(l.Path, base) {
 					rel := url.URL{Path: strings.TrimPrefix(l.Path, base), RawQuery: l.RawQuery, Fragment: l.Fragment}
@@ -131,6 +134,7 @@ func newTokenHandler(ts tokenSource, now func() time.Time, log *slog.Logger, m *
 			return
 		}
 		m.tokenRequests.Inc()
+		log.Debug("Token handed out", "expiresAt", tok.Expiry)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(tokenResponse{
 			AccessToken: tok.AccessToken,
