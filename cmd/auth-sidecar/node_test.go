@@ -210,7 +210,7 @@ service:
     - {path: /orders, methods: [GET], scopes: [orders/read]}
     - {path: /admin, scopes: [orders/admin]}
     - {path: /healthz, methods: [GET], public: true}
-`, servicePort, issuer), sidecar.Options{Now: clock.Now})
+`, servicePort, issuer), sidecar.Options{Clock: clock})
 
 	// The caller: Node behind the caller side.
 	callerAddrs, callerLogs := startCommand(t, "caller", fmt.Sprintf(`
@@ -221,7 +221,7 @@ caller:
     - name: orders
       listen: 127.0.0.1:0
       url: http://%s
-`, secretDir, serviceAddrs["service"]), sidecar.Options{Clock: clock, Now: clock.Now})
+`, secretDir, serviceAddrs["service"]), sidecar.Options{Clock: clock})
 	callerPort := startNode(t, nodeBin, "caller.mjs",
 		"UPSTREAM=http://"+callerAddrs["upstream/orders"],
 		"SERVICE=http://"+serviceAddrs["service"],

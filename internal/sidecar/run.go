@@ -45,10 +45,10 @@ type Options struct {
 	AdminListen string
 	// Logger defaults to a discarding one.
 	Logger *slog.Logger
-	// Clock is the token source's clock; Now the verifier's and the token
-	// endpoint's. Tests set both to one fake clock; default the system clock.
+	// Clock is the time of the token source, the verifier and the token
+	// endpoint; tests give one fake clock to all three. Default the system
+	// clock.
 	Clock client.Clock
-	Now   func() time.Time
 	// Listening, when set, is told the address of each listener once all are
 	// bound: "admin", "service", "token" and "upstream/<name>".
 	Listening func(addrs map[string]string)
@@ -66,8 +66,8 @@ func Run(ctx context.Context, cfg Config, o Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = systemClock{}
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg Config, o Options) error {
 			log.Info("Upstream configured", "upstream", u.Name, "listen", u.Listen, "url", u.URL)
 		}
 		if cc.TokenListen != "" {
-			servers = append(servers, &namedServer{name: "token", addr: cc.TokenListen, handler: newTokenHandler(ts, o.Now, log, m.forTokenEndpoint())})
+			servers = append(servers, &namedServer{name: "token", addr: cc.TokenListen, handler: newTokenHandler(ts, o.Clock.Now, log, m.forTokenEndpoint())})
 		}
 		readiness = append(readiness, func() error {
 			s := ts.Stats()
@@ -200,6 +200,14 @@ func Run(ctx context.Context, cfg Config, o Options) error {
 	return runErr
 }
 
+// systemClock is the time of a sidecar outside tests.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
 type namedServer struct {
 	name, addr string
 	handler    http.Handler
@@ -225,7 +233,7 @@ func buildService(sc *ServiceConfig, o Options, m *metrics) (http.Handler, *veri
 		JWKSURL:   sc.JWKSURL,
 		ClientIDs: sc.ClientIDs,
 		Leeway:    sc.Leeway.Value(),
-		Now:       o.Now,
+		Now:       o.Clock.Now,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("service: %w", err)
