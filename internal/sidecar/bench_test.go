@@ -98,7 +98,21 @@ func runChild(specJSON string) error {
 		return Run(ctx, cfg, Options{
 			AdminListen: "127.0.0.1:0",
 			Logger:      slog.New(slog.DiscardHandler),
-			Listening:   func(a map[string]string) { announce(a[listener]) },
+			// Announced once ready: keys loaded, or a token held.
+			Listening: func(a map[string]string) {
+				go func() {
+					for {
+						if resp, err := http.Get("http://" + a["admin"] + "/readyz"); err == nil {
+							resp.Body.Close()
+							if resp.StatusCode == 200 {
+								announce(a[listener])
+								return
+							}
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+				}()
+			},
 		})
 	}
 	switch spec.Role {
