@@ -106,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	// weather
-	v, err := verify.New(verify.Config{Issuer: cognito.Issuer, Now: clock.Now})
+	v, err := verify.New(verify.Config{Issuer: cognito.Issuer, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
