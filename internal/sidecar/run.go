@@ -233,7 +233,7 @@ func buildService(sc *ServiceConfig, o Options, m *metrics) (http.Handler, *veri
 		JWKSURL:   sc.JWKSURL,
 		ClientIDs: sc.ClientIDs,
 		Leeway:    sc.Leeway.Value(),
-		Now:       o.Clock.Now,
+		Clock:     o.Clock,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("service: %w", err)
@@ -242,8 +242,7 @@ func buildService(sc *ServiceConfig, o Options, m *metrics) (http.Handler, *veri
 	if err != nil {
 		return nil, nil, err
 	}
-	vf := func(ctx context.Context, token string) (*verify.Claims, error) { return v.Verify(token) }
-	h, err := newServiceHandler(sc, rules, vf, newTransport(), o.Logger, m.forService())
+	h, err := newServiceHandler(sc, rules, v.Verify, newTransport(), o.Logger, m.forService())
 	if err != nil {
 		return nil, nil, fmt.Errorf("service.upstream: %w", err)
 	}
