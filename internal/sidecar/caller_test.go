@@ -190,3 +190,40 @@ func TestCallerWithoutToken(t *testing.T) {
 		t.Errorf("logs do not say why there is no token:\n%s", logs)
 	}
 }
+
+// TestCallerRenewsOn401: an upstream that refuses the token (revoked, or
+// signed by a key it does not know yet) gets the request again, once, with
+// a new token; the application sees only the answer to the second.
+func TestCallerRenewsOn401(t *testing.T) {
+	cognito := authtest.NewServer(t)
+	cognito.AddClient(callerID, callerSecret, "MyService/weather_read")
+	dir := t.TempDir()
+	writeCredentials(t, dir, cognito, callerSecret, "")
+	var mu sync.Mutex
+	refused := ""
+	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refused == "" || refused == r.Header.Get("Authorization") {
+			refused = r.Header.Get("Authorization")
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	addrs, _ := start(t, Config{Caller: &CallerConfig{
+		CredentialsDir: dir,
+		Upstreams:      []Upstream{{Name: "weather", Listen: "127.0.0.1:0", URL: upstream.URL}},
+	}}, Options{})
+	waitReady(t, addrs["admin"])
+	if r := do(t, "GET", "http://"+addrs["upstream/weather"]+"/weatherforecast", nil); r.status != 200 {
+		t.Errorf("status %d, want 200 after one renewal", r.status)
+	}
+	if seen := upstream.seen(); len(seen) != 2 || seen[0] == seen[1] {
+		t.Errorf("the upstream saw %d requests, want 2 with different tokens", len(seen))
+	}
+	if n := cognito.TokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+}
