@@ -116,7 +116,7 @@ type tokenResponse struct {
 // newTokenHandler serves GET /token: the current access token as JSON, for
 // clients that set the Authorization header themselves. It answers from the
 // cache; a client asks again whenever it likes, or before expires_in runs out.
-func newTokenHandler(ts tokenSource, now func() time.Time, log *slog.Logger, m *callerMetrics) http.Handler {
+func newTokenHandler(ts tokenSource, now func() time.Time, log *slog.Logger, m *tokenMetrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -133,7 +133,7 @@ func newTokenHandler(ts tokenSource, now func() time.Time, log *slog.Logger, m *
 			http.Error(w, "no access token", http.StatusServiceUnavailable)
 			return
 		}
-		m.tokenRequests.Inc()
+		m.served.Inc()
 		log.Debug("Token handed out", "expiresAt", tok.Expiry)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(tokenResponse{

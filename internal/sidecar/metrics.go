@@ -57,9 +57,9 @@ func (m *metrics) forService() *serviceMetrics {
 
 func (s *serviceMetrics) count(outcome string) { s.byOutcome[outcome].Inc() }
 
-// callerMetrics holds one upstream's counters, or the token endpoint's.
+// callerMetrics holds one upstream's counters.
 type callerMetrics struct {
-	forwarded, noToken, upstreamErrors, tokenRequests prometheus.Counter
+	forwarded, noToken, upstreamErrors prometheus.Counter
 }
 
 func (m *metrics) forUpstream(name string) *callerMetrics {
@@ -67,16 +67,17 @@ func (m *metrics) forUpstream(name string) *callerMetrics {
 		forwarded:      m.callerRequests.WithLabelValues(name),
 		noToken:        m.callerErrors.WithLabelValues(name, "no_token"),
 		upstreamErrors: m.callerErrors.WithLabelValues(name, "upstream"),
-		tokenRequests:  prometheus.NewCounter(prometheus.CounterOpts{Name: "unused"}),
 	}
 }
 
-func (m *metrics) forTokenEndpoint() *callerMetrics {
-	unused := prometheus.NewCounter(prometheus.CounterOpts{Name: "unused"})
-	return &callerMetrics{
-		forwarded:      unused,
-		upstreamErrors: unused,
-		noToken:        m.tokenEndpoint.WithLabelValues("no_token"),
-		tokenRequests:  m.tokenEndpoint.WithLabelValues("served"),
+// tokenMetrics holds the token endpoint's counters.
+type tokenMetrics struct {
+	served, noToken prometheus.Counter
+}
+
+func (m *metrics) forTokenEndpoint() *tokenMetrics {
+	return &tokenMetrics{
+		served:  m.tokenEndpoint.WithLabelValues("served"),
+		noToken: m.tokenEndpoint.WithLabelValues("no_token"),
 	}
 }
