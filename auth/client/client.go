@@ -11,7 +11,10 @@
 // most one renewal per token, within a budget. The hot path is one atomic load.
 //
 // The client authenticates with client_secret_basic only, never probing for the
-// style. Credentials come from a credentials.Source; a credentials.Dir is re-read
+// style, and its token requests follow no redirect. Neither the client secret
+// nor the access token is printed or logged: a TokenSource and its Config
+// format and log as what identifies them. Credentials come from a
+// credentials.Source; a credentials.Dir is re-read
 // before every token request, so a rotated Secret is picked up without a restart,
 // and when Cognito answers invalid_client the previous secret of a rotation in
 // progress is tried.

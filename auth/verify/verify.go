@@ -1,6 +1,7 @@
 // Package verify checks Cognito access tokens in the service that receives them:
 // a Verifier (RS256 only, issuer, token_use, optional client ids, exp/nbf/iat with
-// a leeway), a JWKS cache that refreshes itself without letting forged tokens
+// a leeway), a JWKS cache that refreshes itself and fetches a key it does not
+// hold yet while the token waits, a bounded time, without letting forged tokens
 // trigger a fetch storm, a bounded cache of verified tokens, and net/http
 // middleware that enforces scopes with RFC 6750 responses.
 //

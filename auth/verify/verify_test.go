@@ -357,7 +357,9 @@ func TestNewKeyAcceptedOnFirstRequest(t *testing.T) {
 
 // TestUnknownKeyWaitBounded: a JWKS endpoint that does not answer holds a
 // request no longer than UnknownKeyWait, or its context; the fetch goes on and
-// serves a later request once it lands.
+// serves a later request once it lands. (The bounds asserted are loose: what
+// they tell apart is returning at all from waiting for a fetch that only ends
+// when the test releases it.)
 func TestUnknownKeyWaitBounded(t *testing.T) {
 	srv := authtest.NewServer(t)
 	release := make(chan struct{})
@@ -375,34 +377,43 @@ func TestUnknownKeyWaitBounded(t *testing.T) {
 			close(release)
 		}
 	}()
-	const wait = 200 * time.Millisecond
-	v, err := New(Config{Issuer: srv.Issuer, JWKSURL: slow.URL, UnknownKeyWait: wait, FetchTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
+	verifier := func(wait time.Duration) *Verifier {
+		v, err := New(Config{Issuer: srv.Issuer, JWKSURL: slow.URL, UnknownKeyWait: wait, FetchTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
 	tok := srv.AccessToken("caller", scope)
 
+	const wait = 300 * time.Millisecond
+	capped := verifier(wait)
 	began := time.Now()
-	_, err = v.Verify(t.Context(), tok)
-	took := time.Since(began)
-	if !errors.Is(err, ErrKeysNotReady) || took < wait || took > 10*wait {
-		t.Errorf("JWKS hanging: %v after %v, want ErrKeysNotReady after %v", err, took, wait)
+	_, err := capped.Verify(t.Context(), tok)
+	if took := time.Since(began); !errors.Is(err, ErrKeysNotReady) || took < wait || took > 30*time.Second {
+		t.Errorf("JWKS hanging, wait %v: %v after %v, want ErrKeysNotReady after the wait", wait, err, took)
 	}
-	// A request whose context ends sooner returns then, joining the same fetch.
-	ctx, cancel := context.WithTimeout(t.Context(), wait/4)
-	defer cancel()
-	began = time.Now()
-	_, err = v.Verify(ctx, tok)
-	if took := time.Since(began); !errors.Is(err, ErrKeysNotReady) || took > wait {
-		t.Errorf("context ending after %v: %v after %v", wait/4, err, took)
+	// A request whose context ends before the wait returns then; a second one
+	// joins the same fetch.
+	patient := verifier(time.Minute)
+	for range 2 {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		began = time.Now()
+		_, err = patient.Verify(ctx, tok)
+		cancel()
+		if took := time.Since(began); !errors.Is(err, ErrKeysNotReady) || took > 30*time.Second {
+			t.Errorf("context ending after 100ms, wait a minute: %v after %v", err, took)
+		}
 	}
 	close(release)
-	waitRefresh(t, v)
-	if _, err := v.Verify(t.Context(), tok); err != nil {
-		t.Errorf("after the fetch landed: %v", err)
+	for _, v := range []*Verifier{capped, patient} {
+		waitRefresh(t, v)
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Errorf("after the fetch landed: %v", err)
+		}
 	}
-	if got := hits.Load(); got != 1 {
-		t.Errorf("JWKS fetched %d times, want 1", got)
+	if got := hits.Load(); got != 2 {
+		t.Errorf("JWKS fetched %d times by two verifiers, want 2", got)
 	}
 }
 
