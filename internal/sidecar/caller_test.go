@@ -227,3 +227,31 @@ func TestCallerRenewsOn401(t *testing.T) {
 		t.Errorf("%d token requests, want 2", n)
 	}
 }
+
+// TestCallerFallsBackToPreviousSecret: during a rotation the mounted files
+// may name a current secret Cognito does not accept (yet, or any more); the
+// sidecar then signs in with client_secret_previous, as the Go package does.
+func TestCallerFallsBackToPreviousSecret(t *testing.T) {
+	cognito := authtest.NewServer(t)
+	cognito.AddClient(callerID, callerSecret, "MyService/weather_read")
+	dir := t.TempDir()
+	const unknown = "secret-cognito-does-not-know-yet"
+	writeCredentials(t, dir, cognito, unknown, callerSecret)
+	upstream := newRecorder(t, nil)
+	addrs, logs := start(t, Config{Caller: &CallerConfig{
+		CredentialsDir: dir,
+		Upstreams:      []Upstream{{Name: "weather", Listen: "127.0.0.1:0", URL: upstream.URL}},
+	}}, Options{})
+	waitReady(t, addrs["admin"])
+	if r := do(t, "GET", "http://"+addrs["upstream/weather"]+"/x", nil); r.status != 200 {
+		t.Errorf("status %d, want 200 with the previous secret's token", r.status)
+	}
+	if got := [2]int{cognito.SecretUses(callerID, unknown), cognito.SecretUses(callerID, callerSecret)}; got != [2]int{1, 1} {
+		t.Errorf("token requests with (current, previous) secret: %v, want [1 1]", got)
+	}
+	for _, s := range []string{unknown, callerSecret} {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("logs hold a secret:\n%s", logs)
+		}
+	}
+}
