@@ -121,7 +121,7 @@ func Run(t *testing.T, e *Env) {
 			e.Diagnose(t)
 		}
 	})
-	step := stepper(t, 10)
+	step := stepper(t, 9)
 
 	step("build the images and load them into the cluster")
 	e.Cluster.LoadImages(t, Images)
