@@ -40,7 +40,9 @@ func TestRefusedAsCognitoDoes(t *testing.T) {
 	}
 	for name, call := range map[string]func() error{
 		"ExplicitAuthFlows outside the enum": func() error {
-			return client(func(in *cip.CreateUserPoolClientInput) { in.ExplicitAuthFlows = []types.ExplicitAuthFlowsType{"ALLOW_EVERYTHING"} })
+			return client(func(in *cip.CreateUserPoolClientInput) {
+				in.ExplicitAuthFlows = []types.ExplicitAuthFlowsType{"ALLOW_EVERYTHING"}
+			})
 		},
 		"legacy ExplicitAuthFlows with ALLOW_ values": func() error {
 			return client(func(in *cip.CreateUserPoolClientInput) {

@@ -1,6 +1,5 @@
 package emulator
 
-
 type resourceServerInput struct {
 	UserPoolId *string
 	Identifier *string
