@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -212,6 +213,11 @@ func TestValidationAtApply(t *testing.T) {
 	quote := newRS(e.ns, "quote", `say"hi`, "read")
 	shortValidity := newClient(e.ns, "short", "weather", "read")
 	shortValidity.Spec.AccessTokenValidity = &metav1.Duration{Duration: 60e9}
+	fractional := newClient(e.ns, "fractional", "weather", "read")
+	fractional.Spec.AccessTokenValidity = &metav1.Duration{Duration: 5*time.Minute + 500*time.Millisecond}
+	fractionalGrace := newClient(e.ns, "fractional-grace", "weather", "read")
+	fractionalGrace.Spec.Rotation = &v1alpha1.SecretRotation{GracePeriod: &metav1.Duration{Duration: 1500 * time.Millisecond}}
+	slashInRequest := newClient(e.ns, "slash-request", "weather", "a/b")
 	badName := newClient(e.ns, "bad-name", "weather", "read")
 	badName.Spec.ClientName = "no/slashes"
 	noScopes := newClient(e.ns, "no-scopes", "weather")
@@ -223,14 +229,17 @@ func TestValidationAtApply(t *testing.T) {
 		obj   client.Object
 		field string
 	}{
-		"more than 100 scopes":          {tooMany, "spec.scopes"},
-		"scope without description":     {noDesc, "spec.scopes[0].description"},
-		"slash in scope name":           {slash, "spec.scopes[0].name"},
-		"quote in identifier":           {quote, "spec.identifier"},
-		"token validity under 5m":       {shortValidity, "spec.accessTokenValidity"},
-		"client name outside Cognito's": {badName, "spec.clientName"},
-		"client without scopes":         {noScopes, "spec.scopes"},
-		"identifier/scope over 256":     {tooLong, "spec.scopes"},
+		"more than 100 scopes":             {tooMany, "spec.scopes"},
+		"scope without description":        {noDesc, "spec.scopes[0].description"},
+		"slash in scope name":              {slash, "spec.scopes[0].name"},
+		"quote in identifier":              {quote, "spec.identifier"},
+		"token validity under 5m":          {shortValidity, "spec.accessTokenValidity"},
+		"token validity not whole seconds": {fractional, "spec.accessTokenValidity"},
+		"grace period not whole seconds":   {fractionalGrace, "spec.rotation.gracePeriod"},
+		"slash in a requested scope name":  {slashInRequest, "spec.scopes[0].scopes[0]"},
+		"client name outside Cognito's":    {badName, "spec.clientName"},
+		"client without scopes":            {noScopes, "spec.scopes"},
+		"identifier/scope over 256":        {tooLong, "spec.scopes"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -243,6 +252,16 @@ func TestValidationAtApply(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("whole seconds in any notation", func(t *testing.T) {
+		for i, d := range []time.Duration{90 * time.Second, 24 * time.Hour, time.Hour + 6*time.Minute} {
+			c := newClient(e.ns, fmt.Sprintf("whole-%d", i), "weather", "read")
+			c.Spec.AccessTokenValidity = &metav1.Duration{Duration: d}
+			if err := k8s.Create(ctx, c); err != nil {
+				t.Errorf("accessTokenValidity %s refused: %v", d, err)
+			}
+		}
+	})
 
 	t.Run("identifier is immutable", func(t *testing.T) {
 		rs := newRS(e.ns, "immutable", "immutable-"+e.ns, "read")

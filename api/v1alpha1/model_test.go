@@ -118,4 +118,3 @@ func deref(p *int64) any {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
