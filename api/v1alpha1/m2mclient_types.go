@@ -32,8 +32,9 @@ type M2MClientSpec struct {
 	// AccessTokenValidity is how long the access tokens issued to this client live,
 	// from 5m to 24h in whole seconds. Cognito's default is 1h.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('24h')",message="accessTokenValidity must be between 5m and 24h"
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration(string(duration(self).getSeconds()) + 's')",message="accessTokenValidity must be a whole number of seconds: Cognito holds token lifetimes in seconds"
+	// +kubebuilder:validation:XValidation:rule="timestamp(0) + duration(self) == timestamp(duration(self).getSeconds())",message="accessTokenValidity must be a whole number of seconds: Cognito holds token lifetimes in seconds"
 	// +optional
 	AccessTokenValidity *metav1.Duration `json:"accessTokenValidity,omitempty"`
 
@@ -110,8 +111,9 @@ type SecretTarget struct {
 type SecretRotation struct {
 	// Interval is how often the secret is rotated, at least 1h, in whole seconds.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="rotation.interval must be at least 1h"
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration(string(duration(self).getSeconds()) + 's')",message="rotation.interval must be a whole number of seconds"
+	// +kubebuilder:validation:XValidation:rule="timestamp(0) + duration(self) == timestamp(duration(self).getSeconds())",message="rotation.interval must be a whole number of seconds"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 
@@ -119,8 +121,9 @@ type SecretRotation struct {
 	// consumer reloads the mounted Secret (the kubelet refreshes it within about a
 	// minute) before the old one is deleted. Default 5m. Whole seconds.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="rotation.gracePeriod must be between 0s and 168h"
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration(string(duration(self).getSeconds()) + 's')",message="rotation.gracePeriod must be a whole number of seconds"
+	// +kubebuilder:validation:XValidation:rule="timestamp(0) + duration(self) == timestamp(duration(self).getSeconds())",message="rotation.gracePeriod must be a whole number of seconds"
 	// +optional
 	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 }
