@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -153,5 +154,39 @@ func TestServedOperationsAreInTheModel(t *testing.T) {
 	slices.Sort(served)
 	if diff := cmp.Diff(model.Operations(), served); diff != "" {
 		t.Errorf("model operations (-) and served operations (+) differ:\n%s", diff)
+	}
+}
+
+// A validation message quotes the offending value, except for the model's
+// sensitive members: a malformed client secret or client id never appears in
+// an answer (or in a log that records it).
+func TestSensitiveValuesAreNotEchoed(t *testing.T) {
+	f := newFixture(t, Options{})
+	secret := "too short/secret"
+	body := `{"UserPoolId":"` + f.poolID + `","ClientId":"` + *f.client.ClientId + `","ClientSecret":"` + secret + `"}`
+	_, typ, msg := rawCall(t, f.url, "AddUserPoolClientSecret", []byte(body))
+	if typ != errInvalidParameter || !strings.Contains(msg, "Value at 'clientSecret'") || strings.Contains(msg, secret) {
+		t.Errorf("%s %q: want an InvalidParameterException about clientSecret without its value", typ, msg)
+	}
+	_, typ, msg = rawCall(t, f.url, "DescribeUserPoolClient", []byte(`{"UserPoolId":"`+f.poolID+`","ClientId":"bad id!"}`))
+	if typ != errInvalidParameter || strings.Contains(msg, "bad id!") {
+		t.Errorf("%s %q: want an InvalidParameterException without the client id", typ, msg)
+	}
+}
+
+// A member of the wrong JSON type is a SerializationException, as AWS answers,
+// not a validation error.
+func TestWrongTypeIsASerializationError(t *testing.T) {
+	f := newFixture(t, Options{})
+	for _, body := range []string{
+		`{"UserPoolId":"` + f.poolID + `","ClientName":"c","AccessTokenValidity":"60"}`,
+		`{"UserPoolId":"` + f.poolID + `","ClientName":"c","AccessTokenValidity":60.5}`,
+		`{"UserPoolId":"` + f.poolID + `","ClientName":"c","AllowedOAuthScopes":"orders/read"}`,
+		`{"UserPoolId":"` + f.poolID + `","ClientName":"c","GenerateSecret":"true"}`,
+		`{"UserPoolId":7,"ClientName":"c"}`,
+	} {
+		if status, typ, msg := rawCall(t, f.url, "CreateUserPoolClient", []byte(body)); status != 400 || typ != errSerialization {
+			t.Errorf("%s: %d %s %q, want 400 %s", body, status, typ, msg, errSerialization)
+		}
 	}
 }
