@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 
-
 	"github.com/cognito-m2m/operator/internal/emulator"
 	"github.com/cognito-m2m/operator/internal/emulator/model"
 )
