@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
@@ -38,7 +39,12 @@ func fill(prefix, pad string, n int) string {
 func TestLargestValidValuesReadBack(t *testing.T) {
 	ctx := context.Background()
 	emu, u := newServer(t, Options{})
-	sdk := newSDK(t, u)
+	// Large answers with the SDK's retries off can fail with "use of closed
+	// network connection", a client-side race of the SDK (issue 18, item 6,
+	// fixed apart): this test's reads may be attempted again.
+	sdk := cip.NewFromConfig(aws.Config{Region: DefaultRegion, BaseEndpoint: aws.String(u),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")},
+		func(o *cip.Options) { o.RetryMaxAttempts = 3 })
 
 	poolName := fill("pool ", "p", maxOf(t, "UserPoolNameType"))
 	p, err := sdk.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: &poolName})
