@@ -120,11 +120,12 @@ func TestCrashRecoveryWithClockSkewTakesNoOtherClient(t *testing.T) {
 			}
 			foreignID := aws.ToString(foreign.UserPoolClient.ClientId)
 			// The manager records its mark and stops before it creates anything.
-			// Recovery's window opens up to 2s before the mark: the mark is kept
-			// in whole seconds, and the skew is measured from a Date header in
-			// whole seconds, both rounded so as never to miss the operator's own
-			// client.
-			time.Sleep(2500 * time.Millisecond)
+			// Recovery's window opens up to about 2s before the mark: the mark is
+			// kept in whole seconds, and the skew is measured from a Date header
+			// in whole seconds after the answer's latency, all rounded so as never
+			// to miss the operator's own client. The other client is older than
+			// that, with room for a slow machine.
+			time.Sleep(3500 * time.Millisecond)
 			e.killOn("CreateUserPoolClient", true)
 			c := newClient(e.ns, "other", "weather", "read")
 			mustCreate(t, c)
