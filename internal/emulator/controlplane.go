@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,9 @@ func (e *Emulator) serveControlPlane(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &ae) {
 			ae = newErr(errInternal, "internal error")
 		}
+		if ae.Type == errInternal {
+			ae = &apiError{Type: internalErrorType(op), Message: ae.Message}
+		}
 		status, errType = ae.status(), ae.Type
 		if ae.Type == errTooManyRequests {
 			e.ctl.countThrottled(op)
@@ -149,6 +153,16 @@ func (e *Emulator) controlPlane(w http.ResponseWriter, r *http.Request, op strin
 		}
 	}
 	return out, nil
+}
+
+// internalErrorType is the server-fault type the model lists for op: the older
+// operations answer InternalErrorException, the secret operations
+// InternalServerException.
+func internalErrorType(op string) string {
+	if o := model.Op(op); o != nil && !slices.Contains(o.Errors, errInternal) && slices.Contains(o.Errors, errInternalServer) {
+		return errInternalServer
+	}
+	return errInternal
 }
 
 func decode(body []byte, v any) error {

@@ -190,3 +190,14 @@ func TestWrongTypeIsASerializationError(t *testing.T) {
 		}
 	}
 }
+
+// A server fault is answered with the type the model lists for the operation:
+// InternalErrorException, or InternalServerException for the secret operations.
+func TestServerFaultTypeIsTheModels(t *testing.T) {
+	for _, op := range model.Operations() {
+		typ := internalErrorType(op)
+		if !slices.Contains(model.Op(op).Errors, typ) {
+			t.Errorf("%s answers a server fault with %s, which the model does not list for it (%v)", op, typ, model.Op(op).Errors)
+		}
+	}
+}
