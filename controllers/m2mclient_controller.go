@@ -248,7 +248,7 @@ func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
 // as the operator last wrote it.
 func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
 	now := r.Options.clock().Now()
-	rot, request := obj.Status.Rotation, obj.Annotations[v1alpha1.RotateAnnotation]
+	rot, request := obj.Status.Rotation, rotateRequest(obj)
 	in := checkInput{
 		settled: scopeErr == nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
 			obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" && obj.Status.CreatePendingSince == nil &&
