@@ -1,7 +1,10 @@
 package controllers
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
@@ -19,16 +22,30 @@ func init() {
 	metrics.Registry.MustRegister(secretCreated)
 }
 
+// secretAgeClients is the client id each object's series is published under, so
+// that a series goes when its client does (a new id, or none), not only when its
+// object does.
+var secretAgeClients sync.Map // types.NamespacedName -> string
+
 // recordSecretAge publishes the current secret's creation time, or removes the
-// series of a deleted object.
+// object's series when it is deleted or has no client (or no known secret) any more.
 func recordSecretAge(obj *v1alpha1.M2MClient, deleted bool) {
-	if deleted {
-		secretCreated.DeletePartialMatch(prometheus.Labels{"namespace": obj.Namespace, "name": obj.Name})
-		return
-	}
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
 	r := obj.Status.Rotation
-	if r == nil || r.CurrentSecretCreated == nil || obj.Status.ClientID == "" {
+	if deleted || r == nil || r.CurrentSecretCreated == nil || obj.Status.ClientID == "" {
+		forgetSecretAge(key)
 		return
 	}
-	secretCreated.WithLabelValues(obj.Namespace, obj.Name, obj.Status.ClientID).Set(float64(r.CurrentSecretCreated.Unix()))
+	if old, ok := secretAgeClients.Swap(key, obj.Status.ClientID); ok && old != obj.Status.ClientID {
+		secretCreated.DeleteLabelValues(key.Namespace, key.Name, old.(string))
+	}
+	secretCreated.WithLabelValues(key.Namespace, key.Name, obj.Status.ClientID).Set(float64(r.CurrentSecretCreated.Unix()))
+}
+
+// forgetSecretAge removes every series of an object: called also when the object
+// is found gone, because its deletion pass may never have run here (its finalizer
+// removed by hand, or run by another manager).
+func forgetSecretAge(key types.NamespacedName) {
+	secretAgeClients.Delete(key)
+	secretCreated.DeletePartialMatch(prometheus.Labels{"namespace": key.Namespace, "name": key.Name})
 }
