@@ -1,11 +1,14 @@
 package controllers
 
 import (
+	"crypto/tls"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 )
@@ -48,4 +51,32 @@ func recordSecretAge(obj *v1alpha1.M2MClient, deleted bool) {
 func forgetSecretAge(key types.NamespacedName) {
 	secretAgeClients.Delete(key)
 	secretCreated.DeletePartialMatch(prometheus.Labels{"namespace": key.Namespace, "name": key.Name})
+}
+
+// The manager checks each scrape of /metrics with the API server: who the bearer
+// token belongs to (a TokenReview) and whether they may get /metrics (a
+// SubjectAccessReview; the chart's metrics-reader ClusterRole grants it).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// MetricsOptions serves /metrics on addr ("0" turns it off). Served securely, it is
+// HTTPS (with the certificate and key in certDir, tls.crt and tls.key, reloaded
+// when they change; a self-signed one when certDir is empty or holds none) and
+// answers only requests whose bearer token the API server authenticates and
+// authorizes for GET /metrics: the series name every namespace's objects and app
+// clients. Insecure serving is plain HTTP for anyone who can connect, for local
+// development only.
+func MetricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
+	if !secure {
+		return metricsserver.Options{BindAddress: addr}
+	}
+	return metricsserver.Options{
+		BindAddress:    addr,
+		SecureServing:  true,
+		FilterProvider: filters.WithAuthenticationAndAuthorization,
+		CertDir:        certDir,
+		// HTTP/1.1 only: HTTP/2's stream reset and rapid-reset weaknesses
+		// (CVE-2023-44487, CVE-2023-39325) need no exposure for one scrape.
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	}
 }
