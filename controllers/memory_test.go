@@ -82,10 +82,11 @@ func TestManagerMemoryGrowsLessThanTenantStores(t *testing.T) {
 		stored += jsonSize(t, c)
 		mustCreate(t, c)
 	}
-	eventually(t, 30*time.Second, func() error { return inCache(secretList(), secrets) })
-	eventually(t, 30*time.Second, func() error { return inCache(&v1alpha1.M2MClientList{}, clients+1) })
-	// Every M2MClient has been reconciled (it waits for its ResourceServer).
-	eventually(t, 30*time.Second, func() error {
+	eventually(t, 2*time.Minute, func() error { return inCache(secretList(), secrets) })
+	eventually(t, 2*time.Minute, func() error { return inCache(&v1alpha1.M2MClientList{}, clients+1) })
+	// Every M2MClient has been reconciled (it waits for its ResourceServer); on a
+	// loaded machine, with the race detector, 31 passes can take a while.
+	eventually(t, 3*time.Minute, func() error {
 		var list v1alpha1.M2MClientList
 		if err := k8s.List(ctx, &list, client.InNamespace(e.ns)); err != nil {
 			return err
