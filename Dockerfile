@@ -80,5 +80,5 @@ ENTRYPOINT ["/usr/local/bin/cognito-emulator"]
 FROM ${RUNTIME_IMAGE} AS manager
 COPY --from=build /out/manager /usr/local/bin/manager
 USER 65532:65532
-EXPOSE 8080 8081
+EXPOSE 8443 8081
 ENTRYPOINT ["/usr/local/bin/manager"]

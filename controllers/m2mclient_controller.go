@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -62,6 +63,9 @@ type M2MClientReconciler struct {
 func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	obj := &v1alpha1.M2MClient{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetSecretAge(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if rotationMayAct(obj, r.Options.clock().Now()) {
@@ -248,7 +252,7 @@ func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
 // as the operator last wrote it.
 func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
 	now := r.Options.clock().Now()
-	rot, request := obj.Status.Rotation, obj.Annotations[v1alpha1.RotateAnnotation]
+	rot, request := obj.Status.Rotation, rotateRequest(obj)
 	in := checkInput{
 		settled: scopeErr == nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
 			obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" && obj.Status.CreatePendingSince == nil &&

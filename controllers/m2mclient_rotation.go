@@ -37,7 +37,7 @@ const idle = 24 * time.Hour
 //	Retiring: the old secret is deleted in Cognito (never the only one), then dropped
 //	          from the Secret.
 func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, app *types.UserPoolClientType, ep endpoints) (time.Duration, secretValues, error) {
-	request := obj.Annotations[v1alpha1.RotateAnnotation]
+	request := rotateRequest(obj)
 	if obj.Spec.Rotation == nil && obj.Status.Rotation == nil && request == "" {
 		return idle, secretValues{}, nil
 	}

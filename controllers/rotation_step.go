@@ -73,7 +73,7 @@ func decideRotation(in rotationInput) (rotationStep, time.Duration) {
 // the API server has it rather than as the cache does.
 func rotationMayAct(obj *v1alpha1.M2MClient, now time.Time) bool {
 	rot := obj.Status.Rotation
-	request := obj.Annotations[v1alpha1.RotateAnnotation]
+	request := rotateRequest(obj)
 	switch {
 	case rot == nil:
 		return request != ""

@@ -140,6 +140,7 @@ type testEnv struct {
 	api    *hookedAPI
 	cancel context.CancelFunc
 	done   chan struct{}
+	mgr    ctrl.Manager
 	opts   controllers.Options
 	// watchNamespaces makes the manager namespace-scoped, as --watch-namespaces.
 	watchNamespaces []string
@@ -209,6 +210,7 @@ func (e *testEnv) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.mgr = mgr
 	opts := e.opts
 	opts.Recorder = mgr.GetEventRecorder("cognito-m2m-operator")
 	opts.APIReader = mgr.GetAPIReader()

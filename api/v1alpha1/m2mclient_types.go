@@ -82,10 +82,14 @@ type ScopeRequest struct {
 // ObjectReference names an object in a namespace; the referring object's namespace
 // when Namespace is empty.
 type ObjectReference struct {
+	// Name is the object's name (a DNS subdomain, RFC 1123).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
+	// Namespace is the object's namespace (a DNS label, RFC 1123).
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }
@@ -99,10 +103,19 @@ type SecretTarget struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
 	Name string `json:"name,omitempty"`
-	// Labels added to the Secret.
+	// Labels added to the Secret: at most 16, of at most 4 KiB in all (keys and
+	// values). The operator keeps every M2MClient in memory, so these are bounded.
+	// Values count in bytes of UTF-8; keys in characters, which are bytes for any
+	// key Kubernetes accepts (a check in bytes of both would exceed the API server's
+	// budget for a rule's cost).
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.map(k, size(k) + size(bytes(self[k]))).sum() <= 4096",message="secret.labels may hold at most 4096 bytes of keys and values"
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
-	// Annotations added to the Secret.
+	// Annotations added to the Secret: at most 16, of at most 8 KiB in all (keys
+	// and values, counted as for labels).
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.map(k, size(k) + size(bytes(self[k]))).sum() <= 8192",message="secret.annotations may hold at most 8192 bytes of keys and values"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 }

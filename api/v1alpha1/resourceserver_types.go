@@ -76,7 +76,11 @@ type ResourceServerScope struct {
 // NamespaceGrant names the namespaces whose M2MClients may be granted scopes, by name,
 // by label, or both (a namespace matching either is granted).
 type NamespaceGrant struct {
-	// Names lists namespaces by name.
+	// Names lists namespaces by name (DNS labels, RFC 1123), at most 64; select
+	// more namespaces by label.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	// +listType=set
 	Names []string `json:"names,omitempty"`

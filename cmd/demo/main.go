@@ -112,6 +112,7 @@ Everything keeps running. In another shell:
   %s annotate m2mclient %s %s="$(date +%%s)"   # rotate the client secret
   curl -s %s/weatherforecast
   curl -si %s/weatherforecast
+  %s | grep ^cognito_m2m
 
   API server      %s
   Cognito         %s (user pool %s)
@@ -125,7 +126,7 @@ Everything keeps running. In another shell:
 The mounted Secret is refreshed every %s, as the kubelet would, so a rotation reaches the BFF.
 Press Ctrl-C to stop everything and clean up.
 `, env.Kubeconfig, kubectl, kubectl, demo.M2MClientName, kubectl, demo.SecretName, kubectl, demo.M2MClientName, v1alpha1.RotateAnnotation,
-		env.BFFURL, env.WeatherURL,
+		env.BFFURL, env.WeatherURL, env.MetricsCommand(kubectl),
 		env.APIServerURL, env.EmulatorURL, env.UserPoolID, env.TokenEndpoint, env.OperatorMetricsURL,
 		env.WeatherURL, env.BFFURL, env.CredentialsDir, env.LogDir, syncEvery)
 	env.SyncSecret(ctx, syncEvery)

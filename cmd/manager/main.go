@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 	"github.com/cognito-m2m/operator/controllers"
@@ -31,14 +30,14 @@ import (
 )
 
 type flags struct {
-	region, userPoolID, cognitoEndpoint, tokenEndpoint, issuerBase string
-	driftPeriod                                                    time.Duration
-	metricsAddr, probeAddr, leaderElectionNamespace                string
-	leaderElect                                                    bool
-	maxConcurrent                                                  int
-	allowedPools, watchNamespaces                                  []string
-	allowAdoption, restrictIdentifiers                             bool
-	limits                                                         cognito.Limits
+	region, userPoolID, cognitoEndpoint, tokenEndpoint, issuerBase  string
+	driftPeriod                                                     time.Duration
+	metricsAddr, metricsCertDir, probeAddr, leaderElectionNamespace string
+	leaderElect, metricsSecure                                      bool
+	maxConcurrent                                                   int
+	allowedPools, watchNamespaces                                   []string
+	allowAdoption, restrictIdentifiers                              bool
+	limits                                                          cognito.Limits
 }
 
 // list is a comma-separated flag value.
@@ -62,7 +61,9 @@ func main() {
 	flag.StringVar(&f.tokenEndpoint, "token-endpoint", "", "token endpoint written to Secrets, instead of the one derived from the pool's domain")
 	flag.StringVar(&f.issuerBase, "issuer-base-url", "", "base of the tokens' issuer URL (default https://cognito-idp.<region>.amazonaws.com, or --cognito-endpoint when set)")
 	flag.DurationVar(&f.driftPeriod, "drift-period", controllers.DefaultDriftPeriod, "how often Ready objects are compared with Cognito to repair outside changes")
-	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint (0 disables it)")
+	flag.BoolVar(&f.metricsSecure, "metrics-secure", true, "serve /metrics over HTTPS, only to bearer tokens the API server authenticates and authorizes for GET /metrics; false serves plain HTTP to anyone, for local development only")
+	flag.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory with the metrics endpoint's tls.crt and tls.key (reloaded on change); empty: a self-signed certificate")
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	flag.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so that several replicas can run")
 	flag.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
@@ -147,7 +148,7 @@ func run(ctx context.Context, f flags) error {
 func managerOptions(scheme *runtime.Scheme, f flags) ctrl.Options {
 	return ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		Metrics:                 controllers.MetricsOptions(f.metricsAddr, f.metricsSecure, f.metricsCertDir),
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "cognito-m2m-operator.cognito.m2m.dev",

@@ -117,6 +117,7 @@ type Env struct {
 	cp       *envtest.Environment
 	procs    []*process
 	operator *process // the last operator started
+	metrics  *metricsAccess
 	failed   bool
 }
 
@@ -386,7 +387,11 @@ func (e *Env) startOperator(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	e.OperatorMetricsURL, e.OperatorProbeURL = "http://"+metrics+"/metrics", "http://"+probe
+	access, err := e.prepareMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	e.OperatorMetricsURL, e.OperatorProbeURL = "https://"+metrics+"/metrics", "http://"+probe
 	p, err := e.startProcess("operator", filepath.Join(e.binDir, "manager"), append([]string{
 		"--region", e.Region,
 		"--user-pool-id", e.UserPoolID,
@@ -394,6 +399,7 @@ func (e *Env) startOperator(ctx context.Context, s *Step) error {
 		"--token-endpoint", e.TokenEndpoint,
 		"--issuer-base-url", e.EmulatorURL,
 		"--metrics-bind-address", metrics,
+		"--metrics-cert-dir", access.certDir,
 		"--health-probe-bind-address", probe,
 	}, e.opts.OperatorArgs...), []string{
 		"KUBECONFIG=" + e.Kubeconfig,
@@ -610,10 +616,14 @@ func (e *Env) Unauthenticated(ctx context.Context) (status int, challenge string
 func (e *Env) CognitoCalls(ctx context.Context) (map[string]float64, error) {
 	calls := map[string]float64{}
 	err := e.step(ctx, "Reading the operator's Cognito request counts from "+e.OperatorMetricsURL, func(ctx context.Context, s *Step) error {
-		status, body, _, err := get(ctx, e.OperatorMetricsURL, "")
+		if e.metrics == nil {
+			return errors.New("the operator was not started")
+		}
+		status, body, err := e.metrics.scrape(ctx, e.OperatorMetricsURL)
 		if err != nil {
 			return err
 		}
+		s.Detailf("as ServiceAccount %s/%s, which may GET /metrics and nothing else", e.opts.Namespace, MetricsReader)
 		if status != http.StatusOK {
 			return fmt.Errorf("the operator's metrics answered %d", status)
 		}

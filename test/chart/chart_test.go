@@ -25,6 +25,7 @@ func TestLint(t *testing.T) {
 		nil,
 		{"--set", "emulator.enabled=true"},
 		{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "replicaCount=2"},
+		{"--set", "metrics.networkPolicy.enabled=true", "--set", "metrics.secure=false"},
 	} {
 		args := append([]string{"lint", "--strict", chartDir(t)}, values...)
 		mustHelm(t, args...)
@@ -43,7 +44,7 @@ var commonArgs = []string{
 	"--cognito-rate-per-operation=4.8",
 	"--drift-period=10m",
 	"--max-concurrent-reconciles=2",
-	"--metrics-bind-address=:8080",
+	"--metrics-bind-address=:8443",
 	"--health-probe-bind-address=:8081",
 	"--leader-elect",
 	"--leader-election-namespace=" + ns,
@@ -61,6 +62,7 @@ func TestTemplate(t *testing.T) {
 		"ClusterRole/" + fullname,
 		"ClusterRoleBinding/" + fullname,
 		"Service/" + fullname + "-metrics",
+		"ClusterRole/" + fullname + "-metrics-reader",
 		"Deployment/" + fullname,
 	}
 	cases := []struct {
@@ -75,9 +77,17 @@ func TestTemplate(t *testing.T) {
 		{
 			name:        "defaults",
 			wantObjects: []string{"Role/" + fullname + "-leader-election", "RoleBinding/" + fullname + "-leader-election"},
-			noObjects:   []string{"ServiceMonitor/" + fullname, "Deployment/" + emuName},
-			wantArgs:    concat(commonArgs, zapArgs),
+			noObjects: []string{"ServiceMonitor/" + fullname, "Deployment/" + emuName, "NetworkPolicy/" + fullname,
+				"ClusterRoleBinding/" + fullname + "-metrics-reader"},
+			wantArgs: concat(commonArgs, zapArgs),
 			check: func(t *testing.T, m manifests) {
+				checkMetricsPort(t, m, "https-metrics", 8443)
+				// The metrics-reader ClusterRole allows GET /metrics, nothing else.
+				reader := m.get("ClusterRole", fullname+"-metrics-reader")
+				want := []any{map[string]any{"nonResourceURLs": []any{"/metrics"}, "verbs": []any{"get"}}}
+				if diff := cmp.Diff(want, reader.Object["rules"]); diff != "" {
+					t.Errorf("metrics-reader rules (-want +got):\n%s", diff)
+				}
 				// A deleted pod's replacement starts while the old one stops: only
 				// leader election keeps two managers from working side by side.
 				d := m.deployment(t, fullname)
@@ -105,7 +115,7 @@ func TestTemplate(t *testing.T) {
 				"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy:3128",
 			},
 			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_AbC123xyZ",
-				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
 				"--leader-elect", "--leader-election-namespace=" + ns},
 				zapArgs, []string{"--zap-stacktrace-level=panic"}),
 			wantEnv: []string{"HTTPS_PROXY"},
@@ -172,11 +182,98 @@ func TestTemplate(t *testing.T) {
 					t.Errorf("ServiceMonitor selector %v does not select the metrics Service %v", sel, svc.GetLabels())
 				}
 				eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-				if len(eps) != 1 || eps[0].(map[string]any)["port"] != "http-metrics" {
-					t.Errorf("ServiceMonitor endpoints %v, want port http-metrics", eps)
+				// Scraped over HTTPS with Prometheus's own ServiceAccount token, which
+				// the manager checks with the API server; the certificate is
+				// self-signed unless metrics.certSecret is set.
+				want := []any{map[string]any{
+					"port": "https-metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s",
+					"scheme": "https", "bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+					"tlsConfig": map[string]any{"insecureSkipVerify": true},
+				}}
+				if diff := cmp.Diff(want, eps); diff != "" {
+					t.Errorf("ServiceMonitor endpoints (-want +got):\n%s", diff)
 				}
 				if sm.GetLabels()["release"] != "prom" {
 					t.Errorf("ServiceMonitor labels %v lack release=prom", sm.GetLabels())
+				}
+			},
+		},
+		{
+			name: "NetworkPolicy admits scrapes from the monitoring namespace only",
+			args: []string{"--set", "metrics.networkPolicy.enabled=true",
+				"--set", "metrics.networkPolicy.from[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
+				"--set", "metrics.networkPolicy.from[0].podSelector.matchLabels.app\\.kubernetes\\.io/name=prometheus"},
+			wantObjects: []string{"NetworkPolicy/" + fullname},
+			wantArgs:    concat(commonArgs, zapArgs),
+			check: func(t *testing.T, m manifests) {
+				np := m.get("NetworkPolicy", fullname)
+				sel, _, _ := unstructured.NestedStringMap(np.Object, "spec", "podSelector", "matchLabels")
+				if !selects(sel, m.deployment(t, fullname).Spec.Template.Labels) {
+					t.Errorf("NetworkPolicy selector %v does not select the manager's pods", sel)
+				}
+				if types, _, _ := unstructured.NestedStringSlice(np.Object, "spec", "policyTypes"); !slices.Equal(types, []string{"Ingress"}) {
+					t.Errorf("policyTypes %v, want [Ingress]", types)
+				}
+				ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+				want := []any{map[string]any{
+					"from": []any{map[string]any{
+						"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "monitoring"}},
+						"podSelector":       map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "prometheus"}},
+					}},
+					"ports": []any{map[string]any{"protocol": "TCP", "port": "https-metrics"}},
+				}}
+				if diff := cmp.Diff(want, ingress); diff != "" {
+					t.Errorf("NetworkPolicy ingress (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:        "NetworkPolicy with no peers admits no one",
+			args:        []string{"--set", "metrics.networkPolicy.enabled=true"},
+			wantObjects: []string{"NetworkPolicy/" + fullname},
+			wantArgs:    concat(commonArgs, zapArgs),
+			check: func(t *testing.T, m manifests) {
+				ingress, found, _ := unstructured.NestedSlice(m.get("NetworkPolicy", fullname).Object, "spec", "ingress")
+				if !found || len(ingress) != 0 {
+					t.Errorf("ingress %v (present %v), want an empty list", ingress, found)
+				}
+			},
+		},
+		{
+			name: "metrics reader bound, certificate from a Secret",
+			args: []string{"--set", "metrics.reader.subjects[0].kind=ServiceAccount", "--set", "metrics.reader.subjects[0].name=prometheus",
+				"--set", "metrics.reader.subjects[0].namespace=monitoring", "--set", "metrics.certSecret=metrics-tls"},
+			wantObjects: []string{"ClusterRoleBinding/" + fullname + "-metrics-reader"},
+			wantArgs: concat(commonArgs[:4], []string{"--metrics-cert-dir=/etc/cognito-m2m-operator/metrics-certs"},
+				commonArgs[4:], zapArgs),
+			check: func(t *testing.T, m manifests) {
+				b := m.get("ClusterRoleBinding", fullname+"-metrics-reader")
+				if name, _, _ := unstructured.NestedString(b.Object, "roleRef", "name"); name != fullname+"-metrics-reader" {
+					t.Errorf("binding refers to %q", name)
+				}
+				subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
+				want := []any{map[string]any{"kind": "ServiceAccount", "name": "prometheus", "namespace": "monitoring"}}
+				if diff := cmp.Diff(want, subjects); diff != "" {
+					t.Errorf("subjects (-want +got):\n%s", diff)
+				}
+				pod := m.deployment(t, fullname).Spec.Template.Spec
+				if len(pod.Volumes) != 1 || pod.Volumes[0].Secret == nil || pod.Volumes[0].Secret.SecretName != "metrics-tls" ||
+					len(pod.Containers[0].VolumeMounts) != 1 || pod.Containers[0].VolumeMounts[0].MountPath != "/etc/cognito-m2m-operator/metrics-certs" {
+					t.Errorf("volumes %+v, mounts %+v; want Secret metrics-tls at the cert dir", pod.Volumes, pod.Containers[0].VolumeMounts)
+				}
+			},
+		},
+		{
+			name:        "plain HTTP metrics for development",
+			args:        []string{"--set", "metrics.secure=false", "--set", "metrics.port=8080", "--set", "metrics.serviceMonitor.enabled=true"},
+			wantObjects: []string{"ServiceMonitor/" + fullname},
+			wantArgs: concat([]string{"--cognito-rate-per-operation=4.8", "--drift-period=10m", "--max-concurrent-reconciles=2",
+				"--metrics-bind-address=:8080", "--metrics-secure=false"}, commonArgs[4:], zapArgs),
+			check: func(t *testing.T, m manifests) {
+				checkMetricsPort(t, m, "http-metrics", 8080)
+				eps, _, _ := unstructured.NestedSlice(m.get("ServiceMonitor", fullname).Object, "spec", "endpoints")
+				if ep := eps[0].(map[string]any); ep["scheme"] != "http" || ep["bearerTokenFile"] != nil || ep["port"] != "http-metrics" {
+					t.Errorf("ServiceMonitor endpoint %v, want plain HTTP on http-metrics without a token", ep)
 				}
 			},
 		},
@@ -204,8 +301,9 @@ func TestTemplate(t *testing.T) {
 			wantArgs: concat([]string{"--user-pool-id=eu-west-1_AbC123xyZ", "--allowed-user-pools=eu-west-1_AbC123xyZ,eu-west-1_Other1",
 				"--allow-adoption", "--restrict-identifiers", "--watch-namespaces=team-a,team-b"}, commonArgs, zapArgs),
 			check: func(t *testing.T, m manifests) {
-				if cluster := mustYAML(t, m.get("ClusterRole", fullname).Object["rules"]); strings.TrimSpace(cluster) != "namespaces" {
-					t.Errorf("namespace-scoped ClusterRole grants %q, want only namespaces", cluster)
+				// Namespaces, and the reviews that check scrapes of /metrics, are cluster-scoped.
+				if cluster := mustYAML(t, m.get("ClusterRole", fullname).Object["rules"]); strings.TrimSpace(cluster) != "namespaces tokenreviews subjectaccessreviews" {
+					t.Errorf("namespace-scoped ClusterRole grants %q, want only namespaces, tokenreviews and subjectaccessreviews", cluster)
 				}
 				var roleNamespaces []string
 				for _, o := range m {
@@ -270,6 +368,20 @@ func TestTemplate(t *testing.T) {
 				tc.check(t, m)
 			}
 		})
+	}
+}
+
+// checkMetricsPort: the manager's container port and the metrics Service's
+// target port carry the same name.
+func checkMetricsPort(t *testing.T, m manifests, name string, port int32) {
+	t.Helper()
+	c := m.deployment(t, fullname).Spec.Template.Spec.Containers[0]
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == name && p.ContainerPort == port }) {
+		t.Errorf("manager ports %+v, want %s on %d", c.Ports, name, port)
+	}
+	ports, _, _ := unstructured.NestedSlice(m.get("Service", fullname+"-metrics").Object, "spec", "ports")
+	if len(ports) != 1 || ports[0].(map[string]any)["targetPort"] != name || ports[0].(map[string]any)["name"] != name {
+		t.Errorf("metrics Service ports %v, want one targeting %s", ports, name)
 	}
 }
 
@@ -391,6 +503,9 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 		{"empty image repository", []string{"--set", "image.repository="}, "/image/repository"},
 		{"misspelt key", []string{"--set", "replicas=2"}, "replicas"},
 		{"port out of range", []string{"--set", "metrics.port=70000"}, "/metrics/port"},
+		{"NetworkPolicy peer of an unknown kind", []string{"--set", "metrics.networkPolicy.from[0].everyone=true"}, "everyone"},
+		{"metrics reader subject of an unknown kind", []string{"--set", "metrics.reader.subjects[0].kind=Robot", "--set", "metrics.reader.subjects[0].name=r"}, "/metrics/reader/subjects/0/kind"},
+		{"binding without the reader role", []string{"--set", "metrics.reader.create=false", "--set", "metrics.reader.subjects[0].kind=User", "--set", "metrics.reader.subjects[0].name=r"}, "metrics.reader.create"},
 		{"drift period not a duration", []string{"--set", "driftPeriod=hourly"}, "/driftPeriod"},
 		{"log level", []string{"--set", "logging.level=verbose"}, "/logging/level"},
 		{"token endpoint not a URL", []string{"--set", "cognito.tokenEndpoint=token"}, "/cognito/tokenEndpoint"},

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -54,8 +55,16 @@ func TestInstallIntoAPIServer(t *testing.T) {
 	// A second, development release with the emulator and leader election;
 	// the CRDs belong to the first release.
 	const devNS, devRelease, devFull = "cognito-dev", "dev", "dev-cognito-m2m-operator"
-	install(devRelease, devNS, "--set", "emulator.enabled=true", "--set", "crds.install=false", "--set", "replicaCount=2")
+	install(devRelease, devNS, "--set", "emulator.enabled=true", "--set", "crds.install=false", "--set", "replicaCount=2",
+		"--set", "metrics.networkPolicy.enabled=true",
+		"--set", "metrics.networkPolicy.from[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
+		"--set", "metrics.reader.subjects[0].kind=ServiceAccount", "--set", "metrics.reader.subjects[0].name=prometheus",
+		"--set", "metrics.reader.subjects[0].namespace=monitoring")
 	checkExists(t, kube, devNS, devFull, devFull+"-metrics")
+	if _, err := kube.NetworkingV1().NetworkPolicies(devNS).Get(ctx, devFull, metav1.GetOptions{}); err != nil {
+		t.Errorf("NetworkPolicy: %v", err)
+	}
+	checkMetricsRBAC(t, kube, devNS, devFull)
 	if _, err := kube.AppsV1().Deployments(devNS).Get(ctx, devFull+"-emulator", metav1.GetOptions{}); err != nil {
 		t.Errorf("emulator Deployment: %v", err)
 	}
@@ -87,6 +96,41 @@ func TestInstallIntoAPIServer(t *testing.T) {
 		if _, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{}); err != nil {
 			t.Errorf("CRD %s after uninstall: %v (want it kept)", name, err)
 		}
+	}
+}
+
+// checkMetricsRBAC asks the API server, as the manager's scrape check does,
+// who may do what: the manager may review tokens and access, the bound
+// Prometheus ServiceAccount may GET /metrics, and another ServiceAccount may not.
+func checkMetricsRBAC(t *testing.T, kube kubernetes.Interface, namespace, name string) {
+	t.Helper()
+	ctx := context.Background()
+	allowed := func(user string, res *authorizationv1.ResourceAttributes, nonRes *authorizationv1.NonResourceAttributes) bool {
+		t.Helper()
+		sar, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:serviceaccounts", "system:authenticated"},
+				ResourceAttributes: res, NonResourceAttributes: nonRes},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sar.Status.Allowed
+	}
+	manager := "system:serviceaccount:" + namespace + ":" + name
+	for _, r := range []authorizationv1.ResourceAttributes{
+		{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "create"},
+		{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"},
+	} {
+		if !allowed(manager, &r, nil) {
+			t.Errorf("the manager may not create %s", r.Resource)
+		}
+	}
+	metrics := &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}
+	if !allowed("system:serviceaccount:monitoring:prometheus", nil, metrics) {
+		t.Error("the bound Prometheus ServiceAccount may not GET /metrics")
+	}
+	if allowed("system:serviceaccount:team-a:default", nil, metrics) {
+		t.Error("an unbound ServiceAccount may GET /metrics")
 	}
 }
 

@@ -108,3 +108,8 @@ app.kubernetes.io/component: cognito-emulator
 {{- define "cognito-m2m-operator.issuerBaseUrl" -}}
 {{- if .Values.cognito.issuerBaseUrl }}{{ .Values.cognito.issuerBaseUrl }}{{ else if .Values.emulator.enabled }}{{ include "cognito-m2m-operator.emulator.url" . }}{{ end }}
 {{- end }}
+
+{{/* Name of the metrics port: https-metrics when served securely (the default), else http-metrics. */}}
+{{- define "cognito-m2m-operator.metricsPortName" -}}
+{{- if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
+{{- end }}

@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -338,12 +339,44 @@ func (e *Env) token(t *testing.T, emulator string, secret map[string][]byte) str
 	return tok.AccessToken
 }
 
-// checkOperatorEndpoints reads the operator's metrics through its Service
-// and its probes from its pod, through the API server's proxy, which
-// connects to the pod's address on the pod network.
+// checkOperatorEndpoints reads the operator's metrics through its Service as
+// Prometheus does (over HTTPS, with the token of a ServiceAccount bound to the
+// chart's metrics-reader ClusterRole; without a token it gets 401), and its
+// probes from its pod, through the API server's proxy, which connects to the
+// pod's address on the pod network.
 func (e *Env) checkOperatorEndpoints(t *testing.T) {
 	t.Helper()
-	metrics := e.Kubectl(t, time.Minute, "get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/services/http:%s:8080/proxy/metrics", OpNS, MetricsSv))
+	const reader = "e2e-metrics-reader"
+	e.Kubectl(t, time.Minute, "-n", OpNS, "create", "serviceaccount", reader)
+	e.Kubectl(t, time.Minute, "create", "clusterrolebinding", reader, "--clusterrole="+Release+"-metrics-reader", "--serviceaccount="+OpNS+":"+reader)
+	token := strings.TrimSpace(e.Kubectl(t, time.Minute, "-n", OpNS, "create", "token", reader))
+	url := strings.Replace(e.Cluster.ServiceURL(t, OpNS, MetricsSv, 8443), "http://", "https://", 1) + "/metrics"
+	scrape := func(token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		// The chart's default certificate is self-signed: who gets in is what is checked.
+		c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("scraping the operator's metrics: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, _ := scrape(""); status != http.StatusUnauthorized {
+		t.Errorf("the operator's metrics without a token: %d, want 401", status)
+	}
+	status, metrics := scrape(token)
+	if status != http.StatusOK {
+		t.Errorf("the operator's metrics with the metrics reader's token: %d, want 200", status)
+	}
 	for _, m := range []string{`controller_runtime_reconcile_total{controller="m2mclient"`, `controller_runtime_reconcile_total{controller="resourceserver"`} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("the operator's metrics have no %s", m)

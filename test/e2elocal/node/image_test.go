@@ -68,7 +68,7 @@ func TestDockerfileStages(t *testing.T) {
 		"weather":          stage("weather", "8080/tcp"),
 		"bff":              stage("bff", "8080/tcp"),
 		"cognito-emulator": stage("cognito-emulator", "9229/tcp"),
-		"manager":          stage("manager", "8080/tcp", "8081/tcp"),
+		"manager":          stage("manager", "8081/tcp", "8443/tcp"),
 		"auth-sidecar":     stage("auth-sidecar", "9901/tcp"),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
