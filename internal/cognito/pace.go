@@ -9,7 +9,10 @@ import "time"
 // force, adapted to what Cognito answers as TCP adapts its window (additive
 // increase, multiplicative decrease): a throttled answer halves it, and every
 // second without one brings it back by a fixed step, never above the configured
-// rate (the ceiling).
+// rate (the ceiling). Near the rate at which it was last throttled it climbs a
+// quarter as fast (as TCP CUBIC lingers near its last maximum): that is where
+// the next throttle is, and several managers sharing one quota would otherwise
+// overshoot it together every climb.
 
 const (
 	// paceCut is what a throttled answer multiplies the rate by.
@@ -17,6 +20,10 @@ const (
 	// paceFloor is the least share of the ceiling the rate falls to: a pool
 	// that throttles everything is still probed now and then.
 	paceFloor = 1.0 / 16
+	// paceKnee is the share of the last throttled rate above which the rate
+	// climbs paceSlow times slower.
+	paceKnee = 0.85
+	paceSlow = 4
 	// paceCutSpacing is the least time between two cuts. Calls sent before a
 	// cut, at the old rate, may answer throttled after it; they tell nothing
 	// new, and counting each would halve the rate several times for one
@@ -24,11 +31,10 @@ const (
 	paceCutSpacing = time.Second
 )
 
-// DefaultRecovery is how long the rate takes to climb from half the ceiling back
-// to the ceiling once throttles stop. Several managers sharing one quota each
-// overshoot once per climb, so a slower climb costs fewer throttled calls: with
-// 30 s, three managers splitting a pool's quota see about one throttle per 20
-// calls at worst.
+// DefaultRecovery is how long the rate would take to climb from half the ceiling
+// back to the ceiling once throttles stop, at the fast pace (the climb near the
+// last throttled rate is slower). Several managers sharing one quota each
+// overshoot once per climb, so a slower climb costs fewer throttled calls.
 const DefaultRecovery = 30 * time.Second
 
 // pace is the rate in force for one operation on one pool. It is a value: each
@@ -39,6 +45,7 @@ type pace struct {
 	rate     float64       // the rate in force
 	at       time.Time     // when rate was last brought up to date
 	cut      time.Time     // when it was last cut
+	peak     float64       // the rate when it was last cut; 0 before any cut
 }
 
 func newPace(ceiling float64, recovery time.Duration, now time.Time) pace {
@@ -50,11 +57,25 @@ func newPace(ceiling float64, recovery time.Duration, now time.Time) pace {
 
 // grown is p with the additive increase since p.at applied.
 func (p pace) grown(now time.Time) pace {
-	if el := now.Sub(p.at); el > 0 {
-		step := p.ceiling / 2 / p.recovery.Seconds() // per second
-		p.rate = min(p.ceiling, p.rate+step*el.Seconds())
-		p.at = now
+	el := now.Sub(p.at).Seconds()
+	if el <= 0 {
+		return p
 	}
+	p.at = now
+	fast := p.ceiling / 2 / p.recovery.Seconds() // per second
+	if knee := paceKnee * p.peak; p.rate < knee {
+		// Fast up to the knee, slow for the rest of the time.
+		need := (knee - p.rate) / fast
+		if el <= need {
+			p.rate += fast * el
+			return p
+		}
+		p.rate, el = knee, el-need
+	}
+	if p.peak > 0 {
+		fast /= paceSlow
+	}
+	p.rate = min(p.ceiling, p.rate+fast*el)
 	return p
 }
 
@@ -65,6 +86,7 @@ func (p pace) answered(now time.Time, throttled bool) pace {
 	if !throttled || (!p.cut.IsZero() && now.Sub(p.cut) < paceCutSpacing) {
 		return p
 	}
+	p.peak = p.rate
 	p.rate = max(p.ceiling*paceFloor, p.rate*paceCut)
 	p.cut = now
 	return p

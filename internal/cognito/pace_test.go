@@ -30,8 +30,9 @@ func TestPaceCutsOncePerOvershoot(t *testing.T) {
 	}
 }
 
-// Without throttles the rate climbs back linearly, from half the ceiling to the
-// ceiling in the recovery time, and never above the ceiling.
+// Without throttles the rate climbs back linearly: at half the ceiling per
+// recovery time up to 85% of the rate last throttled, then four times slower,
+// and never above the ceiling.
 func TestPaceRecovers(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	p := newPace(10, 20*time.Second, t0).answered(t0, true) // 5
@@ -39,7 +40,8 @@ func TestPaceRecovers(t *testing.T) {
 		after time.Duration
 		want  float64
 	}{
-		{0, 5}, {4 * time.Second, 6}, {10 * time.Second, 7.5}, {20 * time.Second, 10}, {time.Hour, 10},
+		{0, 5}, {4 * time.Second, 6}, {10 * time.Second, 7.5}, {14 * time.Second, 8.5},
+		{15 * time.Second, 8.5625}, {20 * time.Second, 8.875}, {38 * time.Second, 10}, {time.Hour, 10},
 	} {
 		if got := p.answered(t0.Add(tc.after), false).rate; !near(got, tc.want) {
 			t.Errorf("%s after the cut: rate %v, want %v", tc.after, got, tc.want)
