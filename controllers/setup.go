@@ -3,10 +3,12 @@ package controllers
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/cognito-m2m/operator/internal/cognito"
@@ -45,6 +47,17 @@ func completeFair(b *builder.Builder, r reconcile.Reconciler) error {
 		}))
 }
 
-func namespaceQueue(_ string, limiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
-	return fairqueue.New(func(r reconcile.Request) string { return r.Namespace }, limiter)
+func namespaceQueue(name string, limiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	depth := queueDepth.WithLabelValues(name)
+	return fairqueue.New(func(r reconcile.Request) string { return r.Namespace }, limiter,
+		func(n int) { depth.Set(float64(n)) })
 }
+
+// queueDepth stands in for controller-runtime's workqueue_depth, which only its
+// own queues report.
+var queueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "cognito_m2m_work_queue_depth",
+	Help: "Objects waiting to be reconciled, by controller (the work queues serve namespaces in turn).",
+}, []string{"controller"})
+
+func init() { metrics.Registry.MustRegister(queueDepth) }

@@ -24,6 +24,7 @@ import (
 type Queue[T comparable] struct {
 	flowOf  func(T) string
 	limiter workqueue.TypedRateLimiter[T]
+	depth   func(int) // told the number of ready items when it changes; may be nil
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -46,10 +47,15 @@ type delayed struct {
 var _ workqueue.TypedRateLimitingInterface[string] = (*Queue[string])(nil)
 
 // New returns a queue that serves the flows flowOf names in turn; limiter
-// times AddRateLimited.
-func New[T comparable](flowOf func(T) string, limiter workqueue.TypedRateLimiter[T]) *Queue[T] {
+// times AddRateLimited; depth, if not nil, is told the number of ready items
+// each time it changes (for a metric: client-go's queue metrics provider is not
+// reachable from outside client-go).
+func New[T comparable](flowOf func(T) string, limiter workqueue.TypedRateLimiter[T], depth func(int)) *Queue[T] {
+	if depth == nil {
+		depth = func(int) {}
+	}
 	q := &Queue[T]{
-		flowOf: flowOf, limiter: limiter,
+		flowOf: flowOf, limiter: limiter, depth: depth,
 		lines: map[string][]T{}, dirty: map[T]bool{}, processing: map[T]bool{}, timers: map[T]*delayed{},
 	}
 	q.cond = sync.NewCond(&q.mu)
@@ -81,6 +87,7 @@ func (q *Queue[T]) push(item T) {
 	}
 	q.lines[flow] = append(q.lines[flow], item)
 	q.ready++
+	q.depth(q.ready)
 	q.cond.Signal()
 }
 
@@ -111,6 +118,7 @@ func (q *Queue[T]) Get() (item T, shutdown bool) {
 		q.next++
 	}
 	q.ready--
+	q.depth(q.ready)
 	q.processing[item] = true
 	delete(q.dirty, item)
 	return item, false

@@ -12,7 +12,7 @@ import (
 func flowOf(s string) string { f, _, _ := strings.Cut(s, "/"); return f }
 
 func newQueue() *Queue[string] {
-	return New(flowOf, workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Millisecond, time.Second))
+	return New(flowOf, workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Millisecond, time.Second), nil)
 }
 
 func get(t *testing.T, q *Queue[string]) string {
@@ -43,6 +43,17 @@ func TestFlowsTakeTurns(t *testing.T) {
 	}
 	if n := q.Len(); n != 296 {
 		t.Errorf("Len %d, want 296", n)
+	}
+}
+
+func TestDepthIsReported(t *testing.T) {
+	var depth []int
+	q := New(flowOf, workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Millisecond, time.Second), func(n int) { depth = append(depth, n) })
+	q.Add("a/1")
+	q.Add("b/1")
+	get(t, q)
+	if fmt.Sprint(depth) != "[1 2 1]" {
+		t.Errorf("depth reported %v, want [1 2 1]", depth)
 	}
 }
 
