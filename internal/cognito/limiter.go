@@ -165,6 +165,7 @@ type gate struct {
 	turns   []string             // the flows with waiters, in turn order
 	next    int                  // index in turns of the flow served next
 	running bool                 // a dispatch goroutine is handing out slots
+	limited bool                 // the last slot had to wait for the per-operation rate
 }
 
 type waiter struct{ granted chan struct{} }
@@ -212,10 +213,13 @@ func (g *gate) dispatch() {
 			return
 		}
 		g.mu.Unlock()
-		// The limiters' own waits end only with their slot: a rate cut while
-		// waiting applies from the next slot.
+		// The slot is reserved, then waited for: a rate cut while waiting
+		// applies from the next slot.
+		limited := false
 		if g.perOp != nil {
-			_ = g.perOp.Wait(context.Background())
+			d := g.perOp.Reserve().Delay()
+			limited = d > 0
+			time.Sleep(d)
 		}
 		if g.cat != nil {
 			_ = g.cat.Wait(context.Background())
@@ -223,6 +227,7 @@ func (g *gate) dispatch() {
 		// The flow is chosen when the slot is free, not before: one that
 		// arrived during the wait takes its turn now.
 		g.mu.Lock()
+		g.limited = limited
 		if w := g.pop(); w != nil {
 			close(w.granted)
 		}
@@ -276,7 +281,7 @@ func (g *gate) answered(now time.Time, throttled bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	before := g.pace.rate
-	g.pace = g.pace.answered(now, throttled)
+	g.pace = g.pace.answered(now, throttled, g.limited)
 	if g.pace.rate != before {
 		g.perOp.SetLimitAt(now, rate.Limit(g.pace.rate))
 		recordRate(g.op, g.pool, g.pace.rate)

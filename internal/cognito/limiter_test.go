@@ -152,10 +152,23 @@ func TestThrottleCutsThatRate(t *testing.T) {
 	if got := l.Rate("CreateUserPoolClient", "p"); got != 2 {
 		t.Errorf("a call without an answer moved the rate to %v", got)
 	}
-	now = now.Add(time.Hour)
+	// Calls that did not wait for the rate do not make it climb; calls that
+	// did bring it back to the ceiling, and no further.
+	now = now.Add(time.Second)
 	l.Answered("CreateUserPoolClient", "p", nil)
+	if got := l.Rate("CreateUserPoolClient", "p"); got != 2 {
+		t.Errorf("rate after a call under the rate %v, want 2 still", got)
+	}
+	g := l.gateFor("CreateUserPoolClient", "p")
+	g.mu.Lock()
+	g.limited = true
+	g.mu.Unlock()
+	for range 600 {
+		now = now.Add(time.Second)
+		l.Answered("CreateUserPoolClient", "p", nil)
+	}
 	if got := l.Rate("CreateUserPoolClient", "p"); got != 4 {
-		t.Errorf("rate an hour without throttles later %v, want the ceiling 4", got)
+		t.Errorf("rate ten minutes of limited calls without throttles later %v, want the ceiling 4", got)
 	}
 }
 
@@ -179,5 +192,31 @@ func TestRetryable(t *testing.T) {
 		if got := retryable(tc.op, tc.err); got != tc.want {
 			t.Errorf("retryable(%s, %v) = %v, want %v", tc.op, tc.err, got, tc.want)
 		}
+	}
+}
+
+// The gate knows whether its last slot had to wait for the rate: what lets the
+// adaptive rate climb only while it holds calls back.
+func TestGateKnowsWhenTheRateHoldsCallsBack(t *testing.T) {
+	l := NewLimiter(Limits{PerOperation: 20}) // a slot every 50 ms
+	ctx := context.Background()
+	g := l.gateFor("DescribeUserPoolClient", "p")
+	limited := func() bool {
+		if err := l.Wait(ctx, "DescribeUserPoolClient", "p"); err != nil {
+			t.Fatal(err)
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.limited
+	}
+	if limited() {
+		t.Error("the first call waited")
+	}
+	if !limited() {
+		t.Error("a call right after another did not wait for the rate")
+	}
+	time.Sleep(150 * time.Millisecond)
+	if limited() {
+		t.Error("a call after a pause longer than the rate's interval waited")
 	}
 }

@@ -9,7 +9,10 @@ import "time"
 // force, adapted to what Cognito answers as TCP adapts its window (additive
 // increase, multiplicative decrease): a throttled answer halves it, and every
 // second without one brings it back by a fixed step, never above the configured
-// rate (the ceiling). Near the rate at which it was last throttled it climbs a
+// rate (the ceiling). It climbs only while the rate is what holds calls back
+// (as TCP grows its window only while the window limits it): a manager whose
+// calls come slower than its rate in force learns nothing by climbing, and would
+// burst over a quota it shares. Near the rate at which it was last throttled it climbs a
 // quarter as fast (as TCP CUBIC lingers near its last maximum): that is where
 // the next throttle is, and several managers sharing one quota would otherwise
 // overshoot it together every climb.
@@ -29,6 +32,9 @@ const (
 	// new, and counting each would halve the rate several times for one
 	// overshoot.
 	paceCutSpacing = time.Second
+	// paceGrowWindow bounds the climb one answer brings: time without calls is
+	// time without news.
+	paceGrowWindow = 5 * time.Second
 )
 
 // DefaultRecovery is how long the rate would take to climb from half the ceiling
@@ -55,13 +61,17 @@ func newPace(ceiling float64, recovery time.Duration, now time.Time) pace {
 	return pace{ceiling: ceiling, recovery: recovery, rate: ceiling, at: now}
 }
 
-// grown is p with the additive increase since p.at applied.
-func (p pace) grown(now time.Time) pace {
-	el := now.Sub(p.at).Seconds()
+// grown is p with the additive increase since p.at applied, if the rate limited
+// the calls (limited); otherwise p with no increase.
+func (p pace) grown(now time.Time, limited bool) pace {
+	el := min(now.Sub(p.at), paceGrowWindow).Seconds()
 	if el <= 0 {
 		return p
 	}
 	p.at = now
+	if !limited {
+		return p
+	}
 	fast := p.ceiling / 2 / p.recovery.Seconds() // per second
 	if knee := paceKnee * p.peak; p.rate < knee {
 		// Fast up to the knee, slow for the rest of the time.
@@ -79,10 +89,11 @@ func (p pace) grown(now time.Time) pace {
 	return p
 }
 
-// answered is p after an answer at now: throttled or not. Only Cognito's answers
-// count; a call that got none (a timeout, a reset) says nothing about the quota.
-func (p pace) answered(now time.Time, throttled bool) pace {
-	p = p.grown(now)
+// answered is p after an answer at now: throttled or not, to a call that had to
+// wait for the rate (limited) or not. Only Cognito's answers count; a call that
+// got none (a timeout, a reset) says nothing about the quota.
+func (p pace) answered(now time.Time, throttled, limited bool) pace {
+	p = p.grown(now, limited)
 	if !throttled || (!p.cut.IsZero() && now.Sub(p.cut) < paceCutSpacing) {
 		return p
 	}

@@ -62,6 +62,7 @@ type config struct {
 	errorRate, throttleRate      float64
 	quotas                       bool
 	managers                     int
+	settle                       time.Duration
 	outsideLoad                  float64
 	timeout                      time.Duration
 	keepLogs                     bool
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.throttleRate, "chaos-throttle-rate", 0.05, "share of Cognito requests answered TooManyRequestsException on top of the quotas, in chaos mode")
 	fs.BoolVar(&c.quotas, "quotas", true, "run the emulator with Cognito's request-rate quotas")
 	fs.IntVar(&c.managers, "managers", 0, "fleet run: this many managers, each with its own API server and --objects M2MClients, sharing one user pool with quotas (0: the single-manager run with its phases and invariants)")
+	fs.DurationVar(&c.settle, "settle", -1, "fleet run: time after converging before the steady window, reported apart, in which the managers' first drift checks find their shares of the read quota; default one drift period")
 	fs.Float64Var(&c.outsideLoad, "outside-load", 0, "fleet run: share of the CreateUserPoolClient quota taken by a caller outside the clusters (0 to 0.9)")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.keepLogs, "keep-logs", false, "keep the processes' logs even when the run succeeds")
@@ -102,6 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.steady < 0 {
 		c.steady = c.driftPeriod
+	}
+	if c.settle < 0 {
+		c.settle = c.driftPeriod
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -239,7 +239,19 @@ func (b *fleetBench) run(ctx context.Context) error {
 		return err
 	}
 
-	// steady
+	// settle, then steady
+	var settled fleetSnap
+	if cfg.settle > 0 {
+		b.printf("Settling: %s, the first round of drift checks", cfg.settle)
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(cfg.settle):
+		}
+	}
+	if settled, err = b.snap(ctx); err != nil {
+		return err
+	}
 	var steadyBefore, steadyAfter fleetSnap
 	if cfg.steady > 0 {
 		if steadyBefore, err = b.snap(ctx); err != nil {
@@ -281,7 +293,7 @@ func (b *fleetBench) run(ctx context.Context) error {
 		return err
 	}
 
-	return b.report(converged, floor, created.sub(before), steadyAfter.sub(steadyBefore), cfg.steady > 0)
+	return b.report(converged, floor, created.sub(before), settled.sub(created), steadyAfter.sub(steadyBefore), cfg.steady > 0)
 }
 
 // waitAll waits until every cluster's tally satisfies done.
@@ -435,7 +447,7 @@ func (b *fleetBench) checkConverged(ctx context.Context, want int) error {
 	return nil
 }
 
-func (b *fleetBench) report(converged, floor time.Duration, create, steady fleetSnap, hadSteady bool) error {
+func (b *fleetBench) report(converged, floor time.Duration, create, settle, steady fleetSnap, hadSteady bool) error {
 	cfg := b.cfg
 	ratio := converged.Seconds() / floor.Seconds()
 	mgrCalls := create.calls - create.outCalls
@@ -456,9 +468,13 @@ func (b *fleetBench) report(converged, floor time.Duration, create, steady fleet
 	if share > fleetThrottleShare {
 		failed = append(failed, fmt.Sprintf("%.1f%% of the managers' calls throttled > %.0f%%", share*100, fleetThrottleShare*100))
 	}
+	if cfg.settle > 0 {
+		fmt.Fprintf(b.out, "  settling (%s)  %d calls by the managers, %d throttled (not a target: the managers learn their shares)\n",
+			cfg.settle, settle.calls-settle.outCalls, settle.throttled-settle.outThrottled)
+	}
 	if hadSteady {
 		st := steady.throttled - steady.outThrottled
-		fmt.Fprintf(b.out, "  steady (%s)      %d calls by the managers, %d throttled\n", cfg.steady, steady.calls-steady.outCalls, st)
+		fmt.Fprintf(b.out, "  steady (%s)    %d calls by the managers, %d throttled\n", cfg.steady, steady.calls-steady.outCalls, st)
 		if st > 0 {
 			failed = append(failed, fmt.Sprintf("%d throttles in steady state", st))
 		}
