@@ -130,7 +130,7 @@ func (l *Limiter) gateFor(op, pool string) *gate {
 	if g, ok := l.gates[key]; ok {
 		return g
 	}
-	g := &gate{op: op, pool: pool, flows: map[string][]*waiter{}}
+	g := &gate{op: op, pool: pool, flows: map[string][]*waiter{}, window: paceWindow}
 	if r := l.limits.PerOperation; r > 0 {
 		g.pace = newPace(r, l.limits.Recovery, l.now())
 		g.perOp = rate.NewLimiter(rate.Limit(r), 1)
@@ -165,7 +165,28 @@ type gate struct {
 	turns   []string             // the flows with waiters, in turn order
 	next    int                  // index in turns of the flow served next
 	running bool                 // a dispatch goroutine is handing out slots
-	limited bool                 // the last slot had to wait for the per-operation rate
+	grants  []time.Time          // the slots granted within the last paceWindow
+	window  time.Duration        // paceWindow, shorter in tests
+}
+
+// paceWindow and paceBusy say when the rate holds calls back: when the slots
+// granted in the last paceWindow are at least paceBusy of what the rate allows.
+// One clump of calls does not count, or a manager whose drift checks come
+// slower than its rate, one here and two there, would climb back to the ceiling
+// and burst over a quota it shares.
+const (
+	paceWindow = 5 * time.Second
+	paceBusy   = 0.8
+)
+
+// limited reports whether the rate held calls back lately. g.mu is held.
+func (g *gate) limited(now time.Time) bool {
+	i := 0
+	for i < len(g.grants) && now.Sub(g.grants[i]) > g.window {
+		i++
+	}
+	g.grants = g.grants[i:]
+	return float64(len(g.grants)) >= paceBusy*g.pace.rate*g.window.Seconds()
 }
 
 type waiter struct{ granted chan struct{} }
@@ -213,13 +234,10 @@ func (g *gate) dispatch() {
 			return
 		}
 		g.mu.Unlock()
-		// The slot is reserved, then waited for: a rate cut while waiting
-		// applies from the next slot.
-		limited := false
+		// The limiters' own waits end only with their slot: a rate cut while
+		// waiting applies from the next slot.
 		if g.perOp != nil {
-			d := g.perOp.Reserve().Delay()
-			limited = d > 0
-			time.Sleep(d)
+			_ = g.perOp.Wait(context.Background())
 		}
 		if g.cat != nil {
 			_ = g.cat.Wait(context.Background())
@@ -227,7 +245,11 @@ func (g *gate) dispatch() {
 		// The flow is chosen when the slot is free, not before: one that
 		// arrived during the wait takes its turn now.
 		g.mu.Lock()
-		g.limited = limited
+		if g.perOp != nil {
+			now := time.Now()
+			g.grants = append(g.grants, now)
+			g.limited(now) // trims the old grants
+		}
 		if w := g.pop(); w != nil {
 			close(w.granted)
 		}
@@ -281,7 +303,7 @@ func (g *gate) answered(now time.Time, throttled bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	before := g.pace.rate
-	g.pace = g.pace.answered(now, throttled, g.limited)
+	g.pace = g.pace.answered(now, throttled, g.limited(time.Now()))
 	if g.pace.rate != before {
 		g.perOp.SetLimitAt(now, rate.Limit(g.pace.rate))
 		recordRate(g.op, g.pool, g.pace.rate)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -160,11 +161,11 @@ func TestThrottleCutsThatRate(t *testing.T) {
 		t.Errorf("rate after a call under the rate %v, want 2 still", got)
 	}
 	g := l.gateFor("CreateUserPoolClient", "p")
-	g.mu.Lock()
-	g.limited = true
-	g.mu.Unlock()
 	for range 600 {
 		now = now.Add(time.Second)
+		g.mu.Lock()
+		g.grants = slices.Repeat([]time.Time{time.Now()}, 1000) // as busy as can be
+		g.mu.Unlock()
 		l.Answered("CreateUserPoolClient", "p", nil)
 	}
 	if got := l.Rate("CreateUserPoolClient", "p"); got != 4 {
@@ -195,28 +196,38 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
-// The gate knows whether its last slot had to wait for the rate: what lets the
-// adaptive rate climb only while it holds calls back.
+// The gate knows whether its rate held calls back lately (slots granted near
+// what the rate allows over a window), what lets the adaptive rate climb only
+// then: a clump of two calls is not that.
 func TestGateKnowsWhenTheRateHoldsCallsBack(t *testing.T) {
 	l := NewLimiter(Limits{PerOperation: 20}) // a slot every 50 ms
 	ctx := context.Background()
 	g := l.gateFor("DescribeUserPoolClient", "p")
+	g.window = 500 * time.Millisecond // busy: at least 8 slots in it
 	limited := func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.limited(time.Now())
+	}
+	wait := func() {
 		if err := l.Wait(ctx, "DescribeUserPoolClient", "p"); err != nil {
 			t.Fatal(err)
 		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.limited
 	}
+	wait()
+	wait()
 	if limited() {
-		t.Error("the first call waited")
+		t.Error("a clump of two calls counts as the rate holding calls back")
+	}
+	for range 12 {
+		wait()
 	}
 	if !limited() {
-		t.Error("a call right after another did not wait for the rate")
+		t.Error("calls back to back for 600 ms do not count as the rate holding them back")
 	}
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
+	wait()
 	if limited() {
-		t.Error("a call after a pause longer than the rate's interval waited")
+		t.Error("a call after a pause counts as the rate holding calls back")
 	}
 }
