@@ -67,7 +67,7 @@ test-e2e-local: $(ETCD) $(KUBE_APISERVER) $(KUBECTL) $(HELM) ## The same end-to-
 	go test -count=1 -timeout=45m -tags e2elocal ./test/e2elocal/ -v
 
 .PHONY: images-local
-images-local: ## The four images built from the Dockerfile offline with BuildKit, as OCI archives in bin/images (root, Linux).
+images-local: ## The five images built from the Dockerfile offline with BuildKit, as OCI archives in bin/images (root, Linux).
 	hack/node/deps.sh
 	hack/node/build.sh $(BIN)/node buildkit
 	go test -count=1 -timeout=30m -tags e2elocal ./test/e2elocal/images/ -run TestDockerfileBuildsOffline -v -args -out $(BIN)/images -cache

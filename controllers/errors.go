@@ -77,6 +77,23 @@ func cognitoFailed(op string, err error) error {
 	return &stepError{reason: v1alpha1.ReasonCognitoError, kind: kindRetrying, err: fmt.Errorf("%s: %w", op, err)}
 }
 
+// secretOpFailed classifies an error from a client-secret operation as the
+// rotation needs it (cognito.ClassifySecretError): a refusal that the client's
+// current secrets explain is retried, so that the next pass lists them again and
+// decides from what is there, instead of stalling a retirement.
+func secretOpFailed(op string, err error) error {
+	switch cognito.ClassifySecretError(op, err) {
+	case cognito.SecretStall:
+		return &stepError{reason: v1alpha1.ReasonInvalidSpec, kind: kindStalled, err: fmt.Errorf("%s: Cognito refused the request: %w", op, err)}
+	case cognito.SecretRecheck:
+		return &stepError{reason: v1alpha1.ReasonRotating, kind: kindRetrying, err: fmt.Errorf("%s: Cognito refused it for the app client's current secrets; listing them again: %w", op, err)}
+	}
+	if cognito.IsThrottled(err) {
+		return cognitoFailed(op, err)
+	}
+	return &stepError{reason: v1alpha1.ReasonCognitoError, kind: kindRetrying, err: fmt.Errorf("%s: %w", op, err)}
+}
+
 // errNotOwned is returned when an object the operator would write belongs to
 // someone else.
 func errNotOwned(kind, name, owner string) error {

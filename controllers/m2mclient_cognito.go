@@ -137,12 +137,16 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 			return "", retrying(v1alpha1.ReasonCognitoError, "another M2MClient is also creating an app client named %q in this pool; the two cannot be told apart: give this one a different spec.clientName", sent.Name)
 		}
 	}
-	since := obj.Status.CreatePendingSince.Time
 	var found []types.UserPoolClientType
 	err := r.cognito.AppClientsNamed(ctx, pool, sent.Name, func(id string) (bool, error) {
 		if claimed[id] {
 			return true, nil
 		}
+		// The mark is on the manager's clock and CreationDate on Cognito's: the
+		// mark moves by the skew the listing just measured, so that a skewed
+		// clock neither hides the client made after the mark (a duplicate) nor
+		// admits one made before it (another's client).
+		since := r.cognito.CognitoTime(obj.Status.CreatePendingSince.Time)
 		app, err := r.cognito.AppClient(ctx, pool, id)
 		if cognito.IsNotFound(err) {
 			return true, nil

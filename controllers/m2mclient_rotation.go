@@ -167,7 +167,7 @@ func (r *M2MClientReconciler) addSecret(ctx context.Context, obj *v1alpha1.M2MCl
 	if added == nil {
 		added, err = r.cognito.AddClientSecret(ctx, obj.Status.UserPoolID, obj.Status.ClientID, next)
 		if err != nil {
-			return 0, secretValues{}, cognitoFailed("AddUserPoolClientSecret", err)
+			return 0, secretValues{}, secretOpFailed("AddUserPoolClientSecret", err)
 		}
 	}
 	rot.CurrentSecretID = aws.ToString(added.ClientSecretId)
@@ -249,7 +249,7 @@ func graceValues(data map[string][]byte) secretValues {
 func (r *M2MClientReconciler) listSecrets(ctx context.Context, obj *v1alpha1.M2MClient) ([]types.ClientSecretDescriptorType, error) {
 	secrets, err := r.cognito.ClientSecrets(ctx, obj.Status.UserPoolID, obj.Status.ClientID)
 	if err != nil {
-		return nil, cognitoFailed("ListUserPoolClientSecrets", err)
+		return nil, secretOpFailed("ListUserPoolClientSecrets", err)
 	}
 	return secrets, nil
 }
@@ -258,7 +258,7 @@ func (r *M2MClientReconciler) listSecrets(ctx context.Context, obj *v1alpha1.M2M
 // no error.
 func (r *M2MClientReconciler) deleteClientSecret(ctx context.Context, obj *v1alpha1.M2MClient, id string) error {
 	if err := r.cognito.DeleteClientSecret(ctx, obj.Status.UserPoolID, obj.Status.ClientID, id); err != nil {
-		return cognitoFailed("DeleteUserPoolClientSecret", err)
+		return secretOpFailed("DeleteUserPoolClientSecret", err)
 	}
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -212,6 +214,11 @@ func TestValidationAtApply(t *testing.T) {
 	quote := newRS(e.ns, "quote", `say"hi`, "read")
 	shortValidity := newClient(e.ns, "short", "weather", "read")
 	shortValidity.Spec.AccessTokenValidity = &metav1.Duration{Duration: 60e9}
+	fractional := newClient(e.ns, "fractional", "weather", "read")
+	fractional.Spec.AccessTokenValidity = &metav1.Duration{Duration: 5*time.Minute + 500*time.Millisecond}
+	fractionalGrace := newClient(e.ns, "fractional-grace", "weather", "read")
+	fractionalGrace.Spec.Rotation = &v1alpha1.SecretRotation{GracePeriod: &metav1.Duration{Duration: 1500 * time.Millisecond}}
+	slashInRequest := newClient(e.ns, "slash-request", "weather", "a/b")
 	badName := newClient(e.ns, "bad-name", "weather", "read")
 	badName.Spec.ClientName = "no/slashes"
 	noScopes := newClient(e.ns, "no-scopes", "weather")
@@ -223,14 +230,17 @@ func TestValidationAtApply(t *testing.T) {
 		obj   client.Object
 		field string
 	}{
-		"more than 100 scopes":          {tooMany, "spec.scopes"},
-		"scope without description":     {noDesc, "spec.scopes[0].description"},
-		"slash in scope name":           {slash, "spec.scopes[0].name"},
-		"quote in identifier":           {quote, "spec.identifier"},
-		"token validity under 5m":       {shortValidity, "spec.accessTokenValidity"},
-		"client name outside Cognito's": {badName, "spec.clientName"},
-		"client without scopes":         {noScopes, "spec.scopes"},
-		"identifier/scope over 256":     {tooLong, "spec.scopes"},
+		"more than 100 scopes":             {tooMany, "spec.scopes"},
+		"scope without description":        {noDesc, "spec.scopes[0].description"},
+		"slash in scope name":              {slash, "spec.scopes[0].name"},
+		"quote in identifier":              {quote, "spec.identifier"},
+		"token validity under 5m":          {shortValidity, "spec.accessTokenValidity"},
+		"token validity not whole seconds": {fractional, "spec.accessTokenValidity"},
+		"grace period not whole seconds":   {fractionalGrace, "spec.rotation.gracePeriod"},
+		"slash in a requested scope name":  {slashInRequest, "spec.scopes[0].scopes[0]"},
+		"client name outside Cognito's":    {badName, "spec.clientName"},
+		"client without scopes":            {noScopes, "spec.scopes"},
+		"identifier/scope over 256":        {tooLong, "spec.scopes"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -244,11 +254,31 @@ func TestValidationAtApply(t *testing.T) {
 		})
 	}
 
+	t.Run("whole seconds in any notation", func(t *testing.T) {
+		for i, d := range []time.Duration{450 * time.Second, 24 * time.Hour, time.Hour + 6*time.Minute} {
+			c := newClient(e.ns, fmt.Sprintf("whole-%d", i), "weather", "read")
+			c.Spec.AccessTokenValidity = &metav1.Duration{Duration: d}
+			if err := k8s.Create(ctx, c); err != nil {
+				t.Errorf("accessTokenValidity %s refused: %v", d, err)
+			}
+		}
+	})
+
 	t.Run("identifier is immutable", func(t *testing.T) {
 		rs := newRS(e.ns, "immutable", "immutable-"+e.ns, "read")
 		mustCreate(t, rs)
-		rs.Spec.Identifier = "changed"
-		err := k8s.Update(ctx, rs)
+		// The manager may add its finalizer in between: a conflict is retried
+		// on the fresh object, so that the answer is the immutability rule's.
+		var err error
+		for range 10 {
+			rs.Spec.Identifier = "changed"
+			if err = k8s.Update(ctx, rs); !apierrors.IsConflict(err) {
+				break
+			}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(rs), rs); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err == nil || !strings.Contains(err.Error(), "identifier is immutable") {
 			t.Errorf("identifier change: got %v, want an immutability error", err)
 		}

@@ -25,14 +25,16 @@ type M2MClientSpec struct {
 	// ClientName is the app client's name in Cognito; `<namespace>-<name>` when empty.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:Pattern=`^[\w\s+=,.@-]+$`
+	// +kubebuilder:validation:Pattern=`^(?:[\w\t\n\x0B\f\r +=,.@-]+)$`
 	// +optional
 	ClientName string `json:"clientName,omitempty"`
 
 	// AccessTokenValidity is how long the access tokens issued to this client live,
-	// from 5m to 24h. Cognito's default is 1h.
+	// from 5m to 24h in whole seconds. Cognito's default is 1h.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('24h')",message="accessTokenValidity must be between 5m and 24h"
+	// +kubebuilder:validation:XValidation:rule="timestamp(0) + duration(self) == timestamp(duration(self).getSeconds())",message="accessTokenValidity must be a whole number of seconds: Cognito holds token lifetimes in seconds"
 	// +optional
 	AccessTokenValidity *metav1.Duration `json:"accessTokenValidity,omitempty"`
 
@@ -41,8 +43,9 @@ type M2MClientSpec struct {
 	Secret SecretTarget `json:"secret,omitempty"`
 
 	// UserPoolID is the Cognito user pool; the operator's --user-pool-id when empty.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=55
-	// +kubebuilder:validation:Pattern=`^[\w-]+_[0-9a-zA-Z]+$`
+	// +kubebuilder:validation:Pattern=`^(?:[\w-]+_[0-9a-zA-Z]+)$`
 	// +optional
 	UserPoolID string `json:"userPoolId,omitempty"`
 
@@ -69,6 +72,9 @@ type ScopeRequest struct {
 	// Scopes are scope names on that server, without the identifier prefix.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^(?:[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+)$`
 	// +listType=set
 	Scopes []string `json:"scopes"`
 }
@@ -103,17 +109,21 @@ type SecretTarget struct {
 
 // SecretRotation is a rotation schedule.
 type SecretRotation struct {
-	// Interval is how often the secret is rotated, at least 1h.
+	// Interval is how often the secret is rotated, at least 1h, in whole seconds.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="rotation.interval must be at least 1h"
+	// +kubebuilder:validation:XValidation:rule="timestamp(0) + duration(self) == timestamp(duration(self).getSeconds())",message="rotation.interval must be a whole number of seconds"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 
 	// GracePeriod is how long the old and new secrets both stay valid, so that every
 	// consumer reloads the mounted Secret (the kubelet refreshes it within about a
-	// minute) before the old one is deleted. Default 5m.
+	// minute) before the old one is deleted. Default 5m. Whole seconds.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="rotation.gracePeriod must be between 0s and 168h"
+	// +kubebuilder:validation:XValidation:rule="timestamp(0) + duration(self) == timestamp(duration(self).getSeconds())",message="rotation.gracePeriod must be a whole number of seconds"
 	// +optional
 	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 }

@@ -6,8 +6,9 @@ import (
 
 // ResourceServerSpec is a service's API in Cognito: the identifier that prefixes its
 // scopes, a display name and the scopes it offers. The validation rules repeat
-// Cognito's own, so that a bad object is refused at `kubectl apply` instead of failing
-// later in the operator.
+// Cognito's own (AWS's model, internal/emulator/model, which a test compares them
+// with), so that a bad object is refused at `kubectl apply` instead of failing later
+// in the operator.
 // +kubebuilder:validation:XValidation:rule="has(self.userPoolId) == has(oldSelf.userPoolId) && (!has(self.userPoolId) || self.userPoolId == oldSelf.userPoolId)",message="userPoolId is immutable: create a new ResourceServer to move to another pool"
 // +kubebuilder:validation:XValidation:rule="!has(self.scopes) || self.scopes.all(s, size(self.identifier) + 1 + size(s.name) <= 256)",message="identifier/scope must be at most 256 characters: Cognito refuses longer scope names on app clients",fieldPath=".scopes"
 type ResourceServerSpec struct {
@@ -16,14 +17,14 @@ type ResourceServerSpec struct {
 	// Immutable: Cognito cannot rename a resource server.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:Pattern=`^[\x21\x23-\x5B\x5D-\x7E]+$`
+	// +kubebuilder:validation:Pattern=`^(?:[\x21\x23-\x5B\x5D-\x7E]+)$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="identifier is immutable: create a new ResourceServer for a new identifier"
 	Identifier string `json:"identifier"`
 
 	// Name is the display name shown in the Cognito console.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:Pattern=`^[\w\s+=,.@-]+$`
+	// +kubebuilder:validation:Pattern=`^(?:[\w\t\n\x0B\f\r +=,.@-]+)$`
 	Name string `json:"name"`
 
 	// Scopes are the permissions this API offers. Cognito allows at most 100.
@@ -34,8 +35,9 @@ type ResourceServerSpec struct {
 	Scopes []ResourceServerScope `json:"scopes,omitempty"`
 
 	// UserPoolID is the Cognito user pool; the operator's --user-pool-id when empty.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=55
-	// +kubebuilder:validation:Pattern=`^[\w-]+_[0-9a-zA-Z]+$`
+	// +kubebuilder:validation:Pattern=`^(?:[\w-]+_[0-9a-zA-Z]+)$`
 	// +optional
 	UserPoolID string `json:"userPoolId,omitempty"`
 
@@ -57,7 +59,7 @@ type ResourceServerScope struct {
 	// Name is the scope's short name, without the identifier prefix.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:Pattern=`^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$`
+	// +kubebuilder:validation:Pattern=`^(?:[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+)$`
 	Name string `json:"name"`
 
 	// Description says what the scope allows. Cognito requires one.

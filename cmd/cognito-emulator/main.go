@@ -13,6 +13,10 @@
 // interfaces without --base-url, since the URL then comes from each
 // request's Host. Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
 //
+// With --clock-offset the emulator's clock runs ahead of (or, negative, behind)
+// the machine's, for testing clients against a Cognito whose clock differs from
+// theirs.
+//
 // With --state-file the state survives restarts. The file is written behind
 // the changes, at most --state-flush-interval (200ms) after a change and
 // many changes in one write, so that a request costs about the same with
@@ -52,6 +56,7 @@ type config struct {
 	stateFlush                       time.Duration
 	pool, poolID, poolDomain         string
 	quotas                           bool
+	clockOffset                      time.Duration
 	logFormat, logLevel              string
 }
 
@@ -74,10 +79,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cognito-emulator: %v\n", err)
 		return exitUsage
 	}
-	emu, err := emulator.New(emulator.Options{
+	opts := emulator.Options{
 		Region: cfg.region, BaseURL: cfg.baseURL, StateFile: cfg.stateFile, StateFlushInterval: cfg.stateFlush, Logger: log,
 		Quotas: map[bool]*emulator.Quotas{true: emulator.DefaultQuotas()}[cfg.quotas],
-	})
+	}
+	if offset := cfg.clockOffset; offset != 0 {
+		opts.Now = func() time.Time { return time.Now().Add(offset) }
+	}
+	emu, err := emulator.New(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "cognito-emulator: %v\n", err)
 		return exitFailure
@@ -124,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintln(stdout, ready)
 	log.Info("Cognito emulator listening", "addr", ln.Addr().String(), "baseUrl", emu.BaseURL(),
-		"stateFile", cfg.stateFile, "stateFlushInterval", cfg.stateFlush, "quotas", cfg.quotas)
+		"stateFile", cfg.stateFile, "stateFlushInterval", cfg.stateFlush, "quotas", cfg.quotas, "clockOffset", cfg.clockOffset)
 
 	code := 0
 	select {
@@ -169,6 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.poolID, "create-pool-id", "", "`id` to give the --create-pool pool instead of a random one, such as us-east-1_local0000 (the region must be --region's), so that clients can be configured with it in advance")
 	fs.StringVar(&cfg.poolDomain, "create-pool-domain", "", "prefix `domain` for the --create-pool pool")
 	fs.BoolVar(&cfg.quotas, "quotas", false, "enforce Cognito's request-rate quotas (TooManyRequestsException): 5/s for one operation on one pool, and across pools 15/s app-client reads, 15/s app-client writes, 20/s resource-server reads, 15/s resource-server writes (GET /_emulator/calls counts calls and throttles by operation)")
+	fs.DurationVar(&cfg.clockOffset, "clock-offset", 0, "`offset` of the emulator's clock from this machine's, such as 5m or -5m, to test clients against a Cognito whose clock differs from theirs: creation dates, secret ids, token times and the Date header all use it")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
@@ -372,4 +373,33 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// With --clock-offset the emulator's clock, and so Cognito's timestamps and
+// the Date header the AWS SDK measures clock skew from, is ahead of (or behind)
+// the machine's.
+func TestBinaryClockOffset(t *testing.T) {
+	for _, offset := range []time.Duration{5 * time.Minute, -5 * time.Minute} {
+		t.Run(offset.String(), func(t *testing.T) {
+			s := start(t, "--addr", "127.0.0.1:0", "--create-pool", "skewed", "--clock-offset", offset.String())
+			sdk := cip.NewFromConfig(aws.Config{Region: emulator.DefaultRegion, RetryMaxAttempts: 1,
+				Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")},
+				func(o *cip.Options) { o.BaseEndpoint = aws.String(s.ready.BaseURL) })
+			before := time.Now()
+			out, err := sdk.CreateUserPoolClient(context.Background(), &cip.CreateUserPoolClientInput{
+				UserPoolId: aws.String(s.ready.UserPoolID), ClientName: aws.String("c")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			created := aws.ToTime(out.UserPoolClient.CreationDate)
+			if created.Before(before.Add(offset-time.Second)) || created.After(after.Add(offset+time.Second)) {
+				t.Errorf("CreationDate %s, want about %s", created, before.Add(offset))
+			}
+			server, ok := awsmiddleware.GetServerTime(out.ResultMetadata)
+			if !ok || server.Before(before.Add(offset-2*time.Second)) || server.After(after.Add(offset+time.Second)) {
+				t.Errorf("Date header %s (present %v), want about %s", server, ok, before.Add(offset))
+			}
+		})
+	}
 }

@@ -15,7 +15,7 @@ set -euo pipefail
 : "${DOMAIN_PREFIX:?set DOMAIN_PREFIX: the pool domain prefix, unique in the region, without aws, amazon or cognito}"
 : "${DELETION_PROTECTION:=ACTIVE}"
 : "${SMOKE_TEST:=0}"
-region="${AWS_REGION:-$(aws configure get region)}"
+region="${AWS_REGION:-$(aws configure get region || true)}"
 : "${region:?set AWS_REGION}"
 
 pool_id=$(aws cognito-idp create-user-pool --region "$region" \

@@ -18,6 +18,7 @@ import (
 type Client struct {
 	api     API
 	limiter *Limiter
+	clock   serverClock
 }
 
 // NewClient wraps api (the AWS SDK client in production). limiter may be nil: no
@@ -180,6 +181,7 @@ func (c *Client) AppClientsNamed(ctx context.Context, pool, name string, found f
 		if err != nil {
 			return err
 		}
+		c.clock.observe(page.ResultMetadata) // for CognitoTime, which recovery compares with
 		for _, cl := range page.UserPoolClients {
 			if aws.ToString(cl.ClientName) != name {
 				continue

@@ -94,7 +94,7 @@ func (d ClientSpec) createInput(pool string) *cip.CreateUserPoolClientInput {
 		AllowedOAuthFlowsUserPoolClient: true,
 		AllowedOAuthScopes:              d.Scopes,
 		ExplicitAuthFlows:               refreshOnly,
-		AccessTokenValidity:             aws.Int32(int32(d.validity().Seconds())),
+		AccessTokenValidity:             aws.Int32(int32(d.validity() / time.Second)),
 		TokenValidityUnits:              &types.TokenValidityUnitsType{AccessToken: types.TimeUnitsTypeSeconds},
 		EnableTokenRevocation:           aws.Bool(true),
 	}
@@ -132,11 +132,15 @@ func (d ClientSpec) updateInput(pool, clientID string) *cip.UpdateUserPoolClient
 // no scope.
 func (d ClientSpec) flowsOff() bool { return len(d.Scopes) == 0 }
 
+// validity is the access-token lifetime as Cognito can hold it: whole seconds (the
+// model's AccessTokenValidity is an integer, sent in seconds). A fraction of a second
+// in the spec is dropped here, in what is sent and in what is compared alike, so that
+// a client Cognito holds is never out of date for it.
 func (d ClientSpec) validity() time.Duration {
 	if d.AccessTokenValidity == 0 {
 		return DefaultAccessTokenValidity
 	}
-	return d.AccessTokenValidity
+	return d.AccessTokenValidity.Truncate(time.Second)
 }
 
 // UpToDate reports whether Cognito's app client matches, field by field as

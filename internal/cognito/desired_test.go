@@ -1,11 +1,13 @@
 package cognito
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
@@ -157,5 +159,46 @@ func TestClientWithNoScopeTurnsFlowsOff(t *testing.T) {
 	}
 	if (ClientSpec{Name: "c", Scopes: []string{"a/x"}}).UpToDate(off) {
 		t.Error("a flows-off client is up to date for a spec with a scope")
+	}
+}
+
+// Cognito holds token validities in whole seconds (AccessTokenValidityType is an
+// integer). A spec whose duration has a fraction of a second must still match the
+// client the operator made from it, as Cognito holds that client; otherwise every
+// pass updates the client, and recovery after an interrupted create never finds
+// it and creates a second one.
+func TestClientUpToDateWithWhatCognitoHolds(t *testing.T) {
+	ctx := context.Background()
+	c, _, pool := newTestClient(t)
+	if _, err := c.api.CreateResourceServer(ctx, &cip.CreateResourceServerInput{UserPoolId: aws.String(pool), Identifier: aws.String("api"), Name: aws.String("API"),
+		Scopes: []types.ResourceServerScopeType{{ScopeName: aws.String("read"), ScopeDescription: aws.String("r")}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"5m0.5s", "1.0001h", "23h59m59.9s", "5m", "90m", "24h"} {
+		t.Run(v, func(t *testing.T) {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := ClientSpec{Name: "storm", Scopes: []string{"api/read"}, AccessTokenValidity: d}
+			created, err := c.CreateAppClient(ctx, pool, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held, err := c.AppClient(ctx, pool, aws.ToString(created.ClientId))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !spec.UpToDate(held) {
+				t.Errorf("validity %s: the client as Cognito holds it (%s) is not up to date", v, AccessTokenValidity(held))
+			}
+			updated, err := c.UpdateAppClient(ctx, pool, aws.ToString(created.ClientId), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !spec.UpToDate(updated) {
+				t.Errorf("validity %s: the client after an update (%s) is not up to date", v, AccessTokenValidity(updated))
+			}
+		})
 	}
 }

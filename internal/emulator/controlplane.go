@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cognito-m2m/operator/internal/emulator/model"
 )
 
 const (
@@ -88,6 +91,9 @@ func (e *Emulator) serveControlPlane(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &ae) {
 			ae = newErr(errInternal, "internal error")
 		}
+		if ae.Type == errInternal {
+			ae = &apiError{Type: internalErrorType(op), Message: ae.Message}
+		}
 		status, errType = ae.status(), ae.Type
 		if ae.Type == errTooManyRequests {
 			e.ctl.countThrottled(op)
@@ -125,6 +131,9 @@ func (e *Emulator) controlPlane(w http.ResponseWriter, r *http.Request, op strin
 	if err := e.ctl.admit(r.Context(), op, spec.category, ids.UserPoolId, e.now); err != nil {
 		return nil, err
 	}
+	if err := validateInput(op, body); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	res, err := spec.fn(e, body)
 	var out []byte
@@ -146,6 +155,16 @@ func (e *Emulator) controlPlane(w http.ResponseWriter, r *http.Request, op strin
 	return out, nil
 }
 
+// internalErrorType is the server-fault type the model lists for op: the older
+// operations answer InternalErrorException, the secret operations
+// InternalServerException.
+func internalErrorType(op string) string {
+	if o := model.Op(op); o != nil && !slices.Contains(o.Errors, errInternal) && slices.Contains(o.Errors, errInternalServer) {
+		return errInternalServer
+	}
+	return errInternal
+}
+
 func decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -163,61 +182,71 @@ func (t epoch) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(time.Time(t).UnixMilli())/1000, 'f', 3, 64)), nil
 }
 
-// Input patterns and lengths from the Cognito API model.
-var (
-	nameRe        = regexp.MustCompile(`^[\w\s+=,.@-]+$`)
-	poolIDRe      = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
-	clientIDRe    = regexp.MustCompile(`^[\w+]+$`)
-	identifierRe  = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
-	scopeNameRe   = regexp.MustCompile(`^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$`)
-	scopeRe       = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
-	secretRe      = regexp.MustCompile(`^[\w+]+$`)
-	prefixDomRe   = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
-	customDomRe   = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$`)
-	descriptionRe = regexp.MustCompile(`^[\P{Cc}\s]+$`)
-)
+// customDomRe is a custom domain's shape: a DNS name. The model's DomainType
+// (1-63 characters, no dots) fits prefix domains only, yet Cognito takes
+// custom domains such as auth.example.com in the same member; see
+// modelExceptions.
+var customDomRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$`)
 
-// str validates a string member: required, length and pattern. field is the
-// member's name as AWS spells it in validation messages.
-func str(field string, v *string, required bool, minLen, maxLen int, re *regexp.Regexp) (string, error) {
-	if v == nil {
-		if required {
-			return "", missingParam(field)
-		}
-		return "", nil
-	}
-	n := len([]rune(*v))
-	if n < minLen {
-		return "", validationErr(field, *v, "Member must have length greater than or equal to "+strconv.Itoa(minLen))
-	}
-	if n > maxLen {
-		return "", validationErr(field, *v, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
-	}
-	if re != nil && !re.MatchString(*v) {
-		return "", validationErr(field, *v, "Member must satisfy regular expression pattern: "+strings.Trim(re.String(), "^$"))
-	}
-	return *v, nil
+// modelExceptions are the members ("Shape.Member") whose model constraints the
+// emulator does not apply as written, because Cognito does not: the Domain of
+// the domain operations is a prefix (the model's DomainType) or a custom DNS
+// name, and the operations check which.
+var modelExceptions = map[string]bool{
+	"CreateUserPoolDomainRequest.Domain":   true,
+	"DescribeUserPoolDomainRequest.Domain": true,
+	"DeleteUserPoolDomainRequest.Domain":   true,
 }
 
-func maxResults(field string, v *int32, required bool, max int) (int, error) {
+// validateInput checks a request against the operation's input shape in AWS's
+// model: required members, lengths, patterns, ranges, enums and list sizes.
+// Violations are an InvalidParameterException worded as AWS words them; a
+// member of the wrong JSON type is a SerializationException.
+func validateInput(op string, body []byte) error {
+	vs, err := model.ValidateInput(op, body, modelExceptions)
+	if err != nil {
+		return newErr(errSerialization, "could not parse request body: %v", err)
+	}
+	if len(vs) > 0 {
+		return invalidParam("%s", model.Message(vs))
+	}
+	return nil
+}
+
+// checkShape validates one value against a named model shape, for values that
+// reach the emulator other than in a request (start-up flags) or that a
+// modelException leaves to the operation.
+func checkShape(shape, field string, v any) error {
+	vs, err := model.Lookup(shape).Check(v, field)
+	if err != nil {
+		return newErr(errSerialization, "could not parse request body: %v", err)
+	}
+	if len(vs) > 0 {
+		return invalidParam("%s", model.Message(vs))
+	}
+	return nil
+}
+
+// val is a validated string member; the model's checks ran before the
+// operation, so a required member is present.
+func val(v *string) string {
 	if v == nil {
-		if required {
-			return 0, missingParam(field)
-		}
-		return max, nil
+		return ""
 	}
-	if *v < 1 || int(*v) > max {
-		return 0, validationErr(field, strconv.Itoa(int(*v)), "Member must have value between 1 and "+strconv.Itoa(max))
+	return *v
+}
+
+// limit is a page size: the model bounds a given one, def applies otherwise.
+func limit(v *int32, def int) int {
+	if v == nil {
+		return def
 	}
-	return int(*v), nil
+	return int(*v)
 }
 
 // poolLocked finds a user pool; the caller holds e.mu.
 func (e *Emulator) poolLocked(id *string) (*pool, error) {
-	pid, err := str("userPoolId", id, true, 1, 55, poolIDRe)
-	if err != nil {
-		return nil, err
-	}
+	pid := val(id)
 	p, ok := e.st.Pools[pid]
 	if !ok {
 		return nil, notFound("User pool %s does not exist.", pid)
@@ -226,10 +255,7 @@ func (e *Emulator) poolLocked(id *string) (*pool, error) {
 }
 
 func (p *pool) client(id *string) (*appClient, error) {
-	cid, err := str("clientId", id, true, 1, 128, clientIDRe)
-	if err != nil {
-		return nil, err
-	}
+	cid := val(id)
 	c, ok := p.Clients[cid]
 	if !ok {
 		return nil, notFound("User pool client %s does not exist.", cid)

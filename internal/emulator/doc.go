@@ -43,9 +43,16 @@
 // loses at most the changes of the last interval; each write replaces the
 // file atomically, so it is never torn.
 //
+// Every control-plane request is validated against its input shape in AWS's
+// API model (package model: required members, lengths, patterns, ranges,
+// enums, list sizes) and refused as Cognito refuses it, with
+// InvalidParameterException in AWS's words. With Options.Now (the binary's
+// --clock-offset) the emulator's clock, and the Date header of its answers,
+// can run apart from the machine's, to test clock skew.
+//
 // Behaviour follows Cognito where it matters to this project: updates reset
-// omitted members to their defaults, client names are not unique, limits and
-// input patterns are enforced, at most two secrets per client and never
+// omitted members to their defaults, client names are not unique, secret ids
+// are "<client-id>--<epoch seconds>", at most two secrets per client and never
 // fewer than one, unknown scopes are refused, and the client-credentials flow
 // is refused on a client without a custom scope (InvalidOAuthFlowException),
 // so a client loses its last scope by having its OAuth flows turned off,

@@ -9,6 +9,7 @@ import (
 // the Cognito API model, which the AWS SDK maps to its typed errors.
 const (
 	errInternal              = "InternalErrorException"
+	errInternalServer        = "InternalServerException"
 	errInvalidParameter      = "InvalidParameterException"
 	errInvalidOAuthFlow      = "InvalidOAuthFlowException"
 	errLimitExceeded         = "LimitExceededException"
@@ -38,7 +39,7 @@ func (e *apiError) Error() string { return e.Type + ": " + e.Message }
 // 400 for everything the caller did.
 func (e *apiError) status() int {
 	switch e.Type {
-	case errInternal, "InternalServerException", "ServiceUnavailable":
+	case errInternal, errInternalServer, "ServiceUnavailable":
 		return http.StatusInternalServerError
 	}
 	return http.StatusBadRequest

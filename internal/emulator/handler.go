@@ -79,7 +79,13 @@ func (e *Emulator) Handler() http.Handler {
 		e.SetQuotas(nil)
 		return map[string]any{"quotas": e.CurrentQuotas()}, nil
 	}))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The Date header tells the emulator's time, as AWS's tells Cognito's:
+		// with Options.Now offset, clients see the skew they would see against
+		// a Cognito whose clock differs from theirs (the AWS SDK records it).
+		w.Header().Set("Date", e.now().UTC().Format(http.TimeFormat))
+		mux.ServeHTTP(w, r)
+	})
 }
 
 var errBadAdminRequest = errors.New("malformed JSON body")

@@ -36,7 +36,7 @@ func newClientID() string { return randomString(lowerAlnum, 26) }
 // newClientSecret returns 51 lower-case alphanumerics, like Cognito secrets.
 func newClientSecret() string { return randomString(lowerAlnum, 51) }
 
-// newUUID returns a random (version 4) UUID, used for secret ids, jti and
+// newUUID returns a random (version 4) UUID, used for jti and
 // request ids.
 func newUUID() string {
 	var b [16]byte

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -76,10 +77,7 @@ func validity(field string, v *int32, unit *string, def time.Duration, unitIfUns
 			*unit = unitIfUnset
 		}
 	}
-	u, ok := timeUnits[*unit]
-	if !ok {
-		return nil, validationErr("tokenValidityUnits."+field, *unit, "Member must satisfy enum value set: [seconds, minutes, hours, days]")
-	}
+	u := timeUnits[*unit] // an enum the model's checks have applied
 	if v == nil || *v == 0 {
 		n := max(int32(def/u), 1)
 		v = &n
@@ -111,11 +109,6 @@ func (c *clientConfig) normalize(p *pool, hasSecret bool) error {
 	}
 	c.RefreshTokenValidity, c.TokenValidityUnits = *r, &u
 
-	for _, f := range c.AllowedOAuthFlows {
-		if f != "code" && f != "implicit" && f != "client_credentials" {
-			return validationErr("allowedOAuthFlows", f, "Member must satisfy enum value set: [implicit, client_credentials, code]")
-		}
-	}
 	if slices.Contains(c.AllowedOAuthFlows, "client_credentials") {
 		if len(c.AllowedOAuthFlows) > 1 && (slices.Contains(c.AllowedOAuthFlows, "code") || slices.Contains(c.AllowedOAuthFlows, "implicit")) {
 			return newErr(errInvalidOAuthFlow, "client_credentials flow can not be selected along with code flow or implicit flow.")
@@ -134,28 +127,9 @@ func (c *clientConfig) normalize(p *pool, hasSecret bool) error {
 	if c.AllowedOAuthFlowsUserPoolClient && len(c.AllowedOAuthFlows) == 0 {
 		return newErr(errInvalidOAuthFlow, "AllowedOAuthFlows must be specified if AllowedOAuthFlowsUserPoolClient is true.")
 	}
-	if len(c.AllowedOAuthScopes) > maxScopesPerClient {
-		return validationErr("allowedOAuthScopes", "", "Member must have length less than or equal to "+strconv.Itoa(maxScopesPerClient))
-	}
 	for _, s := range c.AllowedOAuthScopes {
-		if _, err := str("allowedOAuthScopes.member", &s, true, 1, 256, scopeRe); err != nil {
-			return err
-		}
 		if !p.scopeExists(s) {
 			return newErr(errScopeDoesNotExist, "Invalid scope requested: %s", s)
-		}
-	}
-	for _, list := range []struct {
-		field string
-		urls  []string
-	}{{"callbackURLs", c.CallbackURLs}, {"logoutURLs", c.LogoutURLs}} {
-		if len(list.urls) > 100 {
-			return validationErr(list.field, "", "Member must have length less than or equal to 100")
-		}
-		for _, s := range list.urls {
-			if _, err := str(list.field+".member", &s, true, 1, 1024, nil); err != nil {
-				return err
-			}
 		}
 	}
 	if c.DefaultRedirectURI != nil && !slices.Contains(c.CallbackURLs, *c.DefaultRedirectURI) {
@@ -164,17 +138,18 @@ func (c *clientConfig) normalize(p *pool, hasSecret bool) error {
 	if c.ExplicitAuthFlows == nil {
 		c.ExplicitAuthFlows = slices.Clone(defaultExplicitAuthFlows)
 	}
+	legacy := slices.ContainsFunc(c.ExplicitAuthFlows, func(f string) bool { return !strings.HasPrefix(f, "ALLOW_") })
+	current := slices.ContainsFunc(c.ExplicitAuthFlows, func(f string) bool { return strings.HasPrefix(f, "ALLOW_") })
+	if legacy && current {
+		return invalidParam("You can't assign these legacy ExplicitAuthFlows values to user pool clients at the same time as values that begin with ALLOW_.")
+	}
 	for _, idp := range c.SupportedIdentityProviders {
 		if idp != "COGNITO" {
 			return invalidParam("The provider %s does not exist for User Pool %s", idp, p.ID)
 		}
 	}
-	switch c.PreventUserExistenceErrors {
-	case "":
+	if c.PreventUserExistenceErrors == "" {
 		c.PreventUserExistenceErrors = "LEGACY"
-	case "LEGACY", "ENABLED":
-	default:
-		return validationErr("preventUserExistenceErrors", c.PreventUserExistenceErrors, "Member must satisfy enum value set: [LEGACY, ENABLED]")
 	}
 	if c.EnableTokenRevocation == nil {
 		t := true
@@ -187,8 +162,6 @@ func (c *clientConfig) normalize(p *pool, hasSecret bool) error {
 	if c.AuthSessionValidity == nil {
 		d := int32(3)
 		c.AuthSessionValidity = &d
-	} else if *c.AuthSessionValidity < 3 || *c.AuthSessionValidity > 15 {
-		return validationErr("authSessionValidity", strconv.Itoa(int(*c.AuthSessionValidity)), "Member must have value between 3 and 15")
 	}
 	return nil
 }
@@ -200,7 +173,7 @@ type clientInput struct {
 	GenerateSecret bool
 	ClientSecret   *string
 	MaxResults     *int32
-	NextToken      string
+	NextToken      *string
 	ClientSecretId *string
 	clientConfig
 }
@@ -239,18 +212,13 @@ func (e *Emulator) opCreateUserPoolClient(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := str("clientName", in.ClientName, true, 1, 128, nameRe)
-	if err != nil {
-		return nil, err
-	}
+	name := val(in.ClientName)
 	secret := ""
 	if in.ClientSecret != nil {
 		if in.GenerateSecret {
 			return nil, invalidParam("Cannot specify both GenerateSecret and ClientSecret.")
 		}
-		if secret, err = str("clientSecret", in.ClientSecret, true, 24, 64, secretRe); err != nil {
-			return nil, err
-		}
+		secret = *in.ClientSecret
 	} else if in.GenerateSecret {
 		secret = newClientSecret()
 	}
@@ -263,7 +231,7 @@ func (e *Emulator) opCreateUserPoolClient(body []byte) (any, error) {
 	now := e.now()
 	c := &appClient{Seq: e.st.nextSeq(), ID: newClientID(), Name: name, Created: now, Modified: now, Config: in.clientConfig}
 	if secret != "" {
-		c.Secrets = []clientSecret{{ID: newUUID(), Value: secret, Created: now}}
+		c.addSecret(secret, now)
 	}
 	p.Clients[c.ID] = c
 	return map[string]any{"UserPoolClient": c.out(p.ID)}, nil
@@ -306,10 +274,7 @@ func (e *Emulator) opUpdateUserPoolClient(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := str("clientName", in.ClientName, false, 1, 128, nameRe)
-	if err != nil {
-		return nil, err
-	}
+	name := val(in.ClientName)
 	if err := in.clientConfig.normalize(p, len(c.Secrets) > 0); err != nil {
 		return nil, err
 	}
@@ -343,12 +308,8 @@ func (e *Emulator) opListUserPoolClients(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := maxResults("maxResults", in.MaxResults, false, 60)
-	if err != nil {
-		return nil, err
-	}
 	seq := func(c *appClient) int64 { return c.Seq }
-	pg, next, err := page(sortedBySeq(p.Clients, seq), seq, n, in.NextToken)
+	pg, next, err := page(sortedBySeq(p.Clients, seq), seq, limit(in.MaxResults, 60), val(in.NextToken))
 	if err != nil {
 		return nil, err
 	}
@@ -361,6 +322,18 @@ func (e *Emulator) opListUserPoolClients(body []byte) (any, error) {
 		out.UserPoolClients = append(out.UserPoolClients, desc{c.ID, c.Name, p.ID})
 	}
 	return out, nil
+}
+
+// addSecret gives the client a secret with Cognito's id,
+// "<client-id>--<creation time in epoch seconds>". Two secrets made in the
+// same second cannot share an id, so a later one takes the next free second:
+// the id stays unique and never names a deleted secret again.
+func (c *appClient) addSecret(value string, now time.Time) clientSecret {
+	epoch := max(now.Unix(), c.LastSecretEpoch+1)
+	c.LastSecretEpoch = epoch
+	s := clientSecret{ID: c.ID + "--" + strconv.FormatInt(epoch, 10), Value: value, Created: now}
+	c.Secrets = append(c.Secrets, s)
+	return s
 }
 
 type secretOut struct {
@@ -378,10 +351,7 @@ func (e *Emulator) opAddUserPoolClientSecret(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	custom, err := str("clientSecret", in.ClientSecret, false, 24, 64, secretRe)
-	if err != nil {
-		return nil, err
-	}
+	custom := val(in.ClientSecret)
 	if len(c.Secrets) == 0 {
 		return nil, invalidParam("Client %s has no client secret; secrets can only be added to clients created with one.", c.ID)
 	}
@@ -389,11 +359,11 @@ func (e *Emulator) opAddUserPoolClientSecret(body []byte) (any, error) {
 		return nil, newErr(errLimitExceeded, "Client %s already has the maximum of %d client secrets.", c.ID, maxSecretsPerClient)
 	}
 	now := e.now()
-	s := clientSecret{ID: newUUID(), Value: custom, Created: now}
+	value := custom
 	if custom == "" {
-		s.Value = newClientSecret()
+		value = newClientSecret()
 	}
-	c.Secrets = append(c.Secrets, s)
+	s := c.addSecret(value, now)
 	c.Modified = now
 	o := secretOut{ClientSecretId: s.ID, ClientSecretCreateDate: epoch(s.Created)}
 	if custom == "" {
@@ -411,6 +381,10 @@ func (e *Emulator) opListUserPoolClientSecrets(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.NextToken != nil {
+		// Every secret is in the one page, which has no NextToken to give back.
+		return nil, invalidParam("Invalid NextToken")
+	}
 	out := []secretOut{}
 	for _, s := range c.Secrets {
 		out = append(out, secretOut{ClientSecretId: s.ID, ClientSecretCreateDate: epoch(s.Created)})
@@ -427,10 +401,7 @@ func (e *Emulator) opDeleteUserPoolClientSecret(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := str("clientSecretId", in.ClientSecretId, true, 1, 128, nil)
-	if err != nil {
-		return nil, err
-	}
+	id := val(in.ClientSecretId)
 	i := slices.IndexFunc(c.Secrets, func(s clientSecret) bool { return s.ID == id })
 	if i < 0 {
 		return nil, notFound("Client secret %s does not exist for client %s.", id, c.ID)

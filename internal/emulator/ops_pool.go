@@ -8,8 +8,6 @@ const (
 	maxUserPools           = 1000
 	maxResourceServers     = 25
 	maxClientsPerPool      = 1000
-	maxScopesPerServer     = 100
-	maxScopesPerClient     = 50
 	maxSecretsPerClient    = 2
 	defaultTier            = "ESSENTIALS"
 	deletionProtectionOff  = "INACTIVE"
@@ -52,23 +50,17 @@ func (p *pool) out() userPoolOut {
 // createPool creates a user pool with the given id, or a random one when id
 // is empty; callers check a given id with checkPoolID first.
 func (e *Emulator) createPool(in createUserPoolInput, id string) (*pool, error) {
-	name, err := str("poolName", in.PoolName, true, 1, 128, nameRe)
-	if err != nil {
+	// A request was validated against the model; a name from the Go API (the
+	// start-up pool) is checked here.
+	if err := checkShape("UserPoolNameType", "poolName", val(in.PoolName)); err != nil {
 		return nil, err
 	}
-	switch in.DeletionProtection {
-	case "":
+	name := val(in.PoolName)
+	if in.DeletionProtection == "" {
 		in.DeletionProtection = deletionProtectionOff
-	case deletionProtectionOn, deletionProtectionOff:
-	default:
-		return nil, validationErr("deletionProtection", in.DeletionProtection, "Member must satisfy enum value set: [ACTIVE, INACTIVE]")
 	}
-	switch in.UserPoolTier {
-	case "":
+	if in.UserPoolTier == "" {
 		in.UserPoolTier = defaultTier
-	case "LITE", "ESSENTIALS", "PLUS":
-	default:
-		return nil, validationErr("userPoolTier", in.UserPoolTier, "Member must satisfy enum value set: [LITE, ESSENTIALS, PLUS]")
 	}
 	if len(e.st.Pools) >= maxUserPools {
 		return nil, newErr(errLimitExceeded, "The limit of %d user pools has been reached.", maxUserPools)
@@ -117,17 +109,13 @@ func (e *Emulator) opDescribeUserPool(body []byte) (any, error) {
 func (e *Emulator) opListUserPools(body []byte) (any, error) {
 	var in struct {
 		MaxResults *int32
-		NextToken  string
+		NextToken  *string
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	n, err := maxResults("maxResults", in.MaxResults, true, 60)
-	if err != nil {
-		return nil, err
-	}
 	all := sortedBySeq(e.st.Pools, func(p *pool) int64 { return p.Seq })
-	pg, next, err := page(all, func(p *pool) int64 { return p.Seq }, n, in.NextToken)
+	pg, next, err := page(all, func(p *pool) int64 { return p.Seq }, limit(in.MaxResults, 60), val(in.NextToken))
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +166,11 @@ func (e *Emulator) poolByDomain(domain string) *pool {
 // set. Domains are unique across all pools, as in Cognito.
 func (e *Emulator) createDomain(p *pool, domain, certARN string) error {
 	custom := certARN != ""
-	re, maxLen := prefixDomRe, 63
 	if custom {
-		re, maxLen = customDomRe, 253
-	}
-	if _, err := str("domain", &domain, true, 1, maxLen, re); err != nil {
+		if n := len(domain); n < 1 || n > 253 || !customDomRe.MatchString(domain) {
+			return validationErr("domain", domain, "Member must be a DNS name of 1 to 253 characters")
+		}
+	} else if err := checkShape("DomainType", "domain", domain); err != nil {
 		return err
 	}
 	if !custom {
@@ -208,6 +196,19 @@ func (e *Emulator) createDomain(p *pool, domain, certARN string) error {
 	return nil
 }
 
+// domainMember is the Domain of a domain operation, left by modelExceptions to
+// the operation: required, and at most a DNS name's 253 characters (prefix or
+// custom domain).
+func domainMember(v *string) (string, error) {
+	if v == nil {
+		return "", missingParam("domain")
+	}
+	if n := len(*v); n < 1 || n > 253 {
+		return "", validationErr("domain", *v, "Member must have length between 1 and 253")
+	}
+	return *v, nil
+}
+
 type domainInput struct {
 	Domain             *string
 	UserPoolId         *string
@@ -223,15 +224,13 @@ func (e *Emulator) opCreateUserPoolDomain(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	domain, err := str("domain", in.Domain, true, 1, 253, nil)
+	domain, err := domainMember(in.Domain)
 	if err != nil {
 		return nil, err
 	}
 	cert := ""
 	if in.CustomDomainConfig != nil {
-		if cert, err = str("customDomainConfig.certificateArn", in.CustomDomainConfig.CertificateArn, true, 20, 2048, nil); err != nil {
-			return nil, err
-		}
+		cert = val(in.CustomDomainConfig.CertificateArn)
 	}
 	if err := e.createDomain(p, domain, cert); err != nil {
 		return nil, err
@@ -252,7 +251,7 @@ func (e *Emulator) opDescribeUserPoolDomain(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	domain, err := str("domain", in.Domain, true, 1, 253, nil)
+	domain, err := domainMember(in.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +286,7 @@ func (e *Emulator) opDeleteUserPoolDomain(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	domain, err := str("domain", in.Domain, true, 1, 253, nil)
+	domain, err := domainMember(in.Domain)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,5 @@
 package emulator
 
-import "strconv"
-
 type resourceServerInput struct {
 	UserPoolId *string
 	Identifier *string
@@ -11,7 +9,7 @@ type resourceServerInput struct {
 		ScopeDescription *string
 	}
 	MaxResults *int32
-	NextToken  string
+	NextToken  *string
 }
 
 type resourceServerOut struct {
@@ -29,25 +27,13 @@ func (rs *resourceServer) out(poolID string) resourceServerOut {
 	return resourceServerOut{UserPoolId: poolID, Identifier: rs.Identifier, Name: rs.Name, Scopes: sc}
 }
 
-// fields validates the settable members of a resource server.
+// fields reads the settable members of a resource server, which the model's
+// checks have validated, and refuses duplicate scope names.
 func (in *resourceServerInput) fields() (name string, scopes []scope, err error) {
-	if name, err = str("name", in.Name, true, 1, 256, nameRe); err != nil {
-		return "", nil, err
-	}
-	if len(in.Scopes) > maxScopesPerServer {
-		return "", nil, validationErr("scopes", "", "Member must have length less than or equal to "+strconv.Itoa(maxScopesPerServer))
-	}
+	name = val(in.Name)
 	seen := map[string]bool{}
-	for i, s := range in.Scopes {
-		field := "scopes." + strconv.Itoa(i+1)
-		n, err := str(field+".member.scopeName", s.ScopeName, true, 1, 256, scopeNameRe)
-		if err != nil {
-			return "", nil, err
-		}
-		d, err := str(field+".member.scopeDescription", s.ScopeDescription, true, 1, 256, descriptionRe)
-		if err != nil {
-			return "", nil, err
-		}
+	for _, s := range in.Scopes {
+		n, d := val(s.ScopeName), val(s.ScopeDescription)
 		if seen[n] {
 			return "", nil, invalidParam("Duplicate scope names are not allowed: %s", n)
 		}
@@ -62,10 +48,7 @@ func (e *Emulator) rsLocked(in *resourceServerInput) (*pool, *resourceServer, er
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := str("identifier", in.Identifier, true, 1, 256, identifierRe)
-	if err != nil {
-		return nil, nil, err
-	}
+	id := val(in.Identifier)
 	rs, ok := p.ResourceServers[id]
 	if !ok {
 		return nil, nil, notFound("Resource server %s does not exist in user pool %s.", id, p.ID)
@@ -82,10 +65,7 @@ func (e *Emulator) opCreateResourceServer(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := str("identifier", in.Identifier, true, 1, 256, identifierRe)
-	if err != nil {
-		return nil, err
-	}
+	id := val(in.Identifier)
 	name, scopes, err := in.fields()
 	if err != nil {
 		return nil, err
@@ -157,12 +137,8 @@ func (e *Emulator) opListResourceServers(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := maxResults("maxResults", in.MaxResults, false, 50)
-	if err != nil {
-		return nil, err
-	}
 	seq := func(rs *resourceServer) int64 { return rs.Seq }
-	pg, next, err := page(sortedBySeq(p.ResourceServers, seq), seq, n, in.NextToken)
+	pg, next, err := page(sortedBySeq(p.ResourceServers, seq), seq, limit(in.MaxResults, 50), val(in.NextToken))
 	if err != nil {
 		return nil, err
 	}

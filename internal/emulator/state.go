@@ -69,7 +69,10 @@ type appClient struct {
 	Created  time.Time      `json:"created"`
 	Modified time.Time      `json:"modified"`
 	Secrets  []clientSecret `json:"secrets,omitempty"`
-	Config   clientConfig   `json:"config"`
+	// LastSecretEpoch is the epoch second in the id of the client's newest
+	// secret, so that no id is given twice.
+	LastSecretEpoch int64        `json:"lastSecretEpoch,omitempty"`
+	Config          clientConfig `json:"config"`
 }
 
 type clientSecret struct {

@@ -28,7 +28,6 @@ type oauthError struct {
 	status int
 	Code   string `json:"error"`
 	Desc   string `json:"error_description,omitempty"`
-	basic  bool   // client authentication by HTTP Basic failed
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Desc }
@@ -55,9 +54,6 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	resp, oerr := e.token(w, r, &clientID, &poolID)
 	if oerr != nil {
 		status, errCode = oerr.status, oerr.Code
-		if oerr.basic {
-			w.Header().Set("WWW-Authenticate", `Basic realm="cognito-emulator", error="invalid_client"`)
-		}
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(oerr)
 		return
@@ -117,7 +113,7 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request, clientID, poolI
 		id, err1 = url.QueryUnescape(id)
 		secret, err2 = url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil {
-			return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "malformed Basic credentials", basic: true}
+			return nil, oauthErr(http.StatusBadRequest, "invalid_client", "malformed Basic credentials")
 		}
 		if form.Has("client_secret") {
 			return nil, oauthErr(http.StatusBadRequest, "invalid_request", "more than one client authentication method used")
@@ -129,10 +125,10 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request, clientID, poolI
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
 	*clientID = id
-	fail := &oauthError{status: http.StatusBadRequest, Code: "invalid_client", Desc: "client authentication failed", basic: basic}
-	if basic {
-		fail.status = http.StatusUnauthorized
-	}
+	// AWS documents every /oauth2/token error, invalid_client after HTTP
+	// Basic authentication too, as HTTP 400 with a JSON error (RFC 6749
+	// allows 401 there; Cognito does not use it).
+	fail := oauthErr(http.StatusBadRequest, "invalid_client", "client authentication failed")
 	if id == "" || secret == "" {
 		return nil, fail
 	}

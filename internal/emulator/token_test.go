@@ -221,9 +221,9 @@ func TestTokenEndpointErrors(t *testing.T) {
 		wantError  string
 		wantChall  bool
 	}{
-		{"wrong secret, basic", cc, id, "wrong", 401, "invalid_client", true},
+		{"wrong secret, basic", cc, id, "wrong", 400, "invalid_client", false},
 		{"wrong secret, post", with("grant_type", "client_credentials", "client_id", id, "client_secret", "wrong"), "", "", 400, "invalid_client", false},
-		{"unknown client", cc, "nosuchclient", secret, 401, "invalid_client", true},
+		{"unknown client", cc, "nosuchclient", secret, 400, "invalid_client", false},
 		{"no client authentication", cc, "", "", 400, "invalid_client", false},
 		{"both authentication methods", with("grant_type", "client_credentials", "client_secret", secret), id, secret, 400, "invalid_request", false},
 		{"missing grant_type", url.Values{}, id, secret, 400, "invalid_request", false},
@@ -296,8 +296,8 @@ func TestSecretRotationAtTokenEndpoint(t *testing.T) {
 		ClientSecretId: list.ClientSecrets[0].ClientSecretId}); err != nil {
 		t.Fatal(err)
 	}
-	if got := postToken(t, f.emu.TokenURL(), cc, *id, oldSecret); got.status != 401 || got.body["error"] != "invalid_client" {
-		t.Errorf("old secret after deletion: %d %v, want 401 invalid_client", got.status, got.body)
+	if got := postToken(t, f.emu.TokenURL(), cc, *id, oldSecret); got.status != 400 || got.body["error"] != "invalid_client" {
+		t.Errorf("old secret after deletion: %d %v, want 400 invalid_client", got.status, got.body)
 	}
 	if got := postToken(t, f.emu.TokenURL(), cc, *id, newSecret); got.status != 200 {
 		t.Errorf("new secret after deletion: %d %v, want 200", got.status, got.body)

@@ -5,12 +5,15 @@
 //
 // The story: helm install the chart with the in-cluster Cognito emulator,
 // apply the samples and wait for Ready, deploy examples/weather and
-// examples/bff from their manifests as they are, fetch the forecast through
-// the BFF's Service, 401 without a token and 403 without the scope, the
-// operator's metrics and probes through the pod network, a secret rotation
-// under load (zero failed calls, no BFF restart) while the operator pod is
-// killed twice during a batch of new clients (no duplicate app clients), and
-// the delete that removes the app client from Cognito.
+// examples/bff from their manifests as they are, in two variants side by side
+// (OAuth in the applications, deploy.yaml; none in them, behind the auth
+// sidecar, deploy-sidecar.yaml), then for each variant: fetch the forecast
+// through the BFF's Service, 401 without a token, 403 without the scope and
+// 200 with it; the operator's metrics and probes through the pod network; a
+// secret rotation under load on both variants' BFFs (zero failed calls, no
+// restart of a BFF or its sidecar) while the operator pod is killed twice
+// during a batch of new clients (no duplicate app clients); and the delete
+// that removes the app client from Cognito.
 package scenario
 
 import (
@@ -29,7 +32,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/oauth2/clientcredentials"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // The release and the objects the scenario creates.
@@ -71,6 +74,7 @@ var Images = []Image{
 	{"cognito-emulator", "cognito-m2m/cognito-emulator", "e2e"},
 	{"weather", "cognito-m2m/weather", "latest"},
 	{"bff", "cognito-m2m/bff", "latest"},
+	{"auth-sidecar", "cognito-m2m/auth-sidecar", "latest"},
 }
 
 // Cluster is what differs between the clusters the scenario runs on.
@@ -117,7 +121,7 @@ func Run(t *testing.T, e *Env) {
 			e.Diagnose(t)
 		}
 	})
-	step := stepper(t, 10)
+	step := stepper(t, 9)
 
 	step("build the images and load them into the cluster")
 	e.Cluster.LoadImages(t, Images)
@@ -156,39 +160,44 @@ func Run(t *testing.T, e *Env) {
 	e.Kubectl(t, time.Minute, "-n", AppNS, "patch", "m2mclient/weather-reader", "--type=merge", "-p", `{"spec":{"accessTokenValidity":"5m"}}`)
 	e.waitObserved(t, "m2mclient/weather-reader")
 
-	step("deploy the weather service and the BFF from examples/*/deploy.yaml")
-	for _, img := range Images[2:] {
-		rel := "examples/" + img.Target + "/deploy.yaml"
+	step("deploy the weather service and the BFF, in each variant: in-process OAuth and the auth sidecar")
+	for _, v := range variants {
 		// The manifests are applied as users apply them; they must name
-		// the image this test built.
-		if !strings.Contains(e.ReadFile(t, rel), "image: "+img.Ref()) {
-			t.Fatalf("%s does not use the image %s built from the Dockerfile", rel, img.Ref())
+		// the images this test built, and what the steps below rely on.
+		if err := v.check(e.Root); err != nil {
+			t.Fatal(err)
 		}
-		e.Kubectl(t, time.Minute, "-n", AppNS, "apply", "-f", filepath.Join(e.Root, rel))
+		for _, rel := range v.manifests {
+			e.Kubectl(t, time.Minute, "-n", AppNS, "apply", "-f", filepath.Join(e.Root, rel))
+		}
 	}
-	for _, app := range []string{"weather", "bff"} {
-		e.Kubectl(t, 5*time.Minute, "-n", AppNS, "rollout", "status", "deployment/"+app, "--timeout=4m")
+	for _, v := range variants {
+		for _, app := range []string{v.weather, v.bff} {
+			e.Kubectl(t, 5*time.Minute, "-n", AppNS, "rollout", "status", "deployment/"+app, "--timeout=4m")
+		}
 	}
 
-	step("fetch the forecast through the BFF's Service")
-	bff := e.Cluster.ServiceURL(t, AppNS, "bff", 8080)
-	body := Eventually(t, 2*time.Minute, "GET /weatherforecast from the BFF answers 200", func() ([]byte, error) {
-		return Get(bff+"/weatherforecast", "", http.StatusOK)
-	})
-	checkForecast(t, body)
-	t.Logf("  forecast: %s", bytes.TrimSpace(body))
+	step("fetch the forecast through each variant's BFF Service")
+	bffs := make([]string, len(variants)) // URLs of the BFF Services, by variant
+	for i, v := range variants {
+		bffs[i] = e.Cluster.ServiceURL(t, AppNS, v.bff, 8080)
+		body := Eventually(t, 2*time.Minute, "GET /weatherforecast from "+v.bff+" answers 200", func() ([]byte, error) {
+			return Get(bffs[i]+"/weatherforecast", "", http.StatusOK)
+		})
+		checkForecast(t, body)
+		t.Logf("  %s forecast: %s", v.name, bytes.TrimSpace(body))
+	}
 
-	step("the weather service: 401 without a token, 403 without the scope, 200 with it")
-	weather := e.Cluster.ServiceURL(t, AppNS, "weather", 8080)
+	step("each variant's weather service: 401 without a token, 403 without the scope, 200 with it")
 	emulator := e.Cluster.ServiceURL(t, OpNS, EmulatorSv, 9229)
-	e.checkTokens(t, weather, emulator)
+	e.checkTokens(t, emulator)
 
 	step("the operator's metrics and probes answer through the pod network")
 	e.checkOperatorEndpoints(t)
 
-	step("rotate the secret under load while the operator pod is killed during a batch of new clients")
+	step("rotate the secret under load on both variants' BFFs while the operator pod is killed during a batch of new clients")
 	cognito := e.Cognito(t, emulator)
-	e.rotateUnderLoad(t, bff, emulator, func() { e.killDuringBatch(t, cognito) })
+	e.rotateUnderLoad(t, bffs, emulator, func() { e.killDuringBatch(t, cognito) })
 
 	step("delete the M2MClient: its app client is gone from Cognito, and the Secret with it")
 	if !HasClient(t, cognito, clientID) {
@@ -209,7 +218,7 @@ func Run(t *testing.T, e *Env) {
 		}
 		return nil, err
 	})
-	t.Log("Done: forecast through the BFF, 401/403, rotation under load, operator killed, app client removed from Cognito")
+	t.Log("Done: forecast through the BFF and 401/403 in both variants, rotation under load, operator killed, app client removed from Cognito")
 }
 
 func stepper(t *testing.T, total int) func(string) {
@@ -267,36 +276,42 @@ spec:
     name: inventory-reader-credentials
 `
 
-func (e *Env) checkTokens(t *testing.T, weather, emulator string) {
+// checkTokens calls each variant's weather service without a token, with a
+// valid token of the same pool that lacks weather's scope, and with the
+// weather-reader's token.
+func (e *Env) checkTokens(t *testing.T, emulator string) {
 	t.Helper()
-	forecast := weather + "/weatherforecast"
-	resp, err := do(forecast, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.status != http.StatusUnauthorized || !strings.HasPrefix(resp.header.Get("WWW-Authenticate"), "Bearer") {
-		t.Errorf("weather without a token: %d, WWW-Authenticate %q; want 401 with a Bearer challenge", resp.status, resp.header.Get("WWW-Authenticate"))
-	}
-
 	manifest := filepath.Join(t.TempDir(), "inventory.yaml")
 	if err := os.WriteFile(manifest, []byte(OtherAPI), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.Kubectl(t, time.Minute, "-n", AppNS, "apply", "-f", manifest)
 	e.Kubectl(t, 4*time.Minute, "-n", AppNS, "wait", "--for=condition=Ready", "resourceserver/inventory", "m2mclient/inventory-reader", "--timeout=3m")
-	other := e.SecretData(t, AppNS, "inventory-reader-credentials")
-	resp, err = do(forecast, e.token(t, emulator, other))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := resp.header.Get("WWW-Authenticate"); resp.status != http.StatusForbidden || !strings.Contains(c, `error="insufficient_scope"`) {
-		t.Errorf("weather with a token for InventoryService/inventory_read: %d %s, WWW-Authenticate %q; want 403 with error=\"insufficient_scope\"",
-			resp.status, bytes.TrimSpace(resp.body), c)
-	}
-	mine := e.SecretData(t, AppNS, SecretName)
-	resp, err = do(forecast, e.token(t, emulator, mine))
-	if err != nil || resp.status != http.StatusOK {
-		t.Errorf("weather with the weather-reader's token: %v %v, want 200", resp, err)
+	other := e.token(t, emulator, e.SecretData(t, AppNS, "inventory-reader-credentials"))
+	mine := e.token(t, emulator, e.SecretData(t, AppNS, SecretName))
+
+	for _, v := range variants {
+		forecast := e.Cluster.ServiceURL(t, AppNS, v.weather, 8080) + "/weatherforecast"
+		resp, err := do(forecast, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := resp.header.Get("WWW-Authenticate"); resp.status != http.StatusUnauthorized || c != v.challenge {
+			t.Errorf("%s without a token: %d, WWW-Authenticate %q; want 401 with %q", v.weather, resp.status, c, v.challenge)
+		}
+		resp, err = do(forecast, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := resp.header.Get("WWW-Authenticate"); resp.status != http.StatusForbidden || !strings.Contains(c, `error="insufficient_scope"`) {
+			t.Errorf("%s with a token for InventoryService/inventory_read: %d %s, WWW-Authenticate %q; want 403 with error=\"insufficient_scope\"",
+				v.weather, resp.status, bytes.TrimSpace(resp.body), c)
+		}
+		resp, err = do(forecast, mine)
+		if err != nil || resp.status != http.StatusOK {
+			t.Errorf("%s with the weather-reader's token: %d %s %v, want 200", v.weather, resp.status, bytes.TrimSpace(resp.body), err)
+		}
+		t.Logf("  %s: 401 with %s, 403, 200", v.weather, v.challenge)
 	}
 	e.Kubectl(t, 3*time.Minute, "-n", AppNS, "delete", "-f", manifest, "--timeout=2m")
 }
@@ -373,79 +388,77 @@ func (e *Env) rotation(t *testing.T) rotationStatus {
 	return r
 }
 
-type podState struct {
-	name     string
-	restarts int
-}
-
-func (e *Env) bffPods(t *testing.T) []podState {
+// pods lists the pods of a Deployment of the examples.
+func (e *Env) pods(t *testing.T, app string) []podState {
 	t.Helper()
-	out := e.Kubectl(t, time.Minute, "-n", AppNS, "get", "pods", "-l", "app.kubernetes.io/name=bff",
-		"-o", `go-template={{range .items}}{{.metadata.name}} {{range .status.containerStatuses}}{{.restartCount}}{{end}}{{"\n"}}{{end}}`)
-	var pods []podState
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		n, _ := strconv.Atoi(f[1])
-		pods = append(pods, podState{f[0], n})
+	var list corev1.PodList
+	out := e.Kubectl(t, time.Minute, "-n", AppNS, "get", "pods", "-l", "app.kubernetes.io/name="+app, "-o", "json")
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("pods of %s: %v", app, err)
 	}
-	return pods
+	return podStates(list)
 }
 
 // renewals reads a BFF pod's count of tokens obtained, from its metrics.
-func (e *Env) renewals(t *testing.T, pod string) int {
+func (e *Env) renewals(t *testing.T, v variant, pod string) int {
 	t.Helper()
-	out := e.Kubectl(t, time.Minute, "get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:8080/proxy/metrics", AppNS, pod))
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && strings.HasPrefix(f[0], "m2m_client_token_renewals_total{") {
-			n, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				t.Fatalf("BFF %s metrics: %v", pod, err)
-			}
-			return int(n)
-		}
+	out := e.Kubectl(t, time.Minute, "get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics", AppNS, pod, v.metricsPort))
+	n, err := tokenRenewals([]byte(out), v.tokenClient)
+	if err != nil {
+		t.Fatalf("%s %s, port %d: %v", v.bff, pod, v.metricsPort, err)
 	}
-	t.Fatalf("BFF %s metrics have no m2m_client_token_renewals_total", pod)
-	return 0
+	return n
 }
 
-// rotateUnderLoad keeps calling the BFF (which calls weather) while the
-// operator rotates the client secret with the default grace period, runs
-// during the grace period, and then goes on until every BFF pod has
-// obtained a token after the old secret was deleted. No call may fail and
-// no BFF pod may restart.
-func (e *Env) rotateUnderLoad(t *testing.T, bff, emulator string, during func()) {
+// bffLoad is the load on one variant's BFF during the rotation.
+type bffLoad struct {
+	v             variant
+	url           string
+	pods          []podState
+	calls, failed atomic.Int64
+	firstErr      atomic.Value
+}
+
+// rotateUnderLoad keeps calling each variant's BFF (which calls its
+// weather) while the operator rotates the client secret with the default
+// grace period, runs during the grace period, and then goes on until every
+// BFF pod has obtained a token after the old secret was deleted. No call may
+// fail and no BFF pod may restart, its auth sidecar included.
+func (e *Env) rotateUnderLoad(t *testing.T, bffs []string, emulator string, during func()) {
 	t.Helper()
 	before := e.rotation(t)
-	pods := e.bffPods(t)
-	if len(pods) == 0 {
-		t.Fatal("no BFF pod")
+	var loads []*bffLoad
+	var allPods []podState
+	for i, v := range variants {
+		l := &bffLoad{v: v, url: bffs[i], pods: e.pods(t, v.bff)}
+		if len(l.pods) == 0 {
+			t.Fatalf("no pod of %s", v.bff)
+		}
+		loads = append(loads, l)
+		allPods = append(allPods, l.pods...)
 	}
-	mounts := e.watchMounts(t, pods)
+	mounts := e.watchMounts(t, allPods)
 	defer mounts.stop()
-	var calls, failed atomic.Int64
-	var firstErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
+	for _, l := range loads {
+		for range 4 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					l.calls.Add(1)
+					if _, err := Get(l.url+"/weatherforecast", "", http.StatusOK); err != nil {
+						l.failed.Add(1)
+						l.firstErr.CompareAndSwap(nil, err.Error())
+					}
+					time.Sleep(20 * time.Millisecond)
 				}
-				calls.Add(1)
-				if _, err := Get(bff+"/weatherforecast", "", http.StatusOK); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		})
+			})
+		}
 	}
 	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
 	defer stopLoad()
@@ -474,32 +487,39 @@ func (e *Env) rotateUnderLoad(t *testing.T, bff, emulator string, during func())
 	// it does and a BFF pod cannot, the pod's mount is what is stale.
 	e.token(t, emulator, secret)
 	after := map[string]int{}
-	for _, p := range pods {
-		after[p.name] = e.renewals(t, p.name)
+	for _, l := range loads {
+		for _, p := range l.pods {
+			after[p.name] = e.renewals(t, l.v, p.name)
+		}
 	}
 	// Tokens last 5m and are renewed at about 75% of that: each BFF pod
-	// signs in with the new secret, read from the refreshed mount, within
-	// about 4 minutes of the old one being deleted.
+	// (its sidecar in the sidecar variant) signs in with the new secret,
+	// read from the refreshed mount, within about 4 minutes of the old one
+	// being deleted.
 	Eventually(t, 6*time.Minute, "every BFF pod obtains a token after the old secret is deleted", func() ([]byte, error) {
-		for _, p := range pods {
-			if n := e.renewals(t, p.name); n <= after[p.name] {
-				return nil, fmt.Errorf("BFF %s: %d tokens obtained, none since the rotation ended%s", p.name, n, mounts.describe(p.name, secret))
+		for _, l := range loads {
+			for _, p := range l.pods {
+				if n := e.renewals(t, l.v, p.name); n <= after[p.name] {
+					return nil, fmt.Errorf("%s %s: %d tokens obtained, none since the rotation ended%s", l.v.bff, p.name, n, mounts.describe(p.name, secret))
+				}
 			}
 		}
 		return nil, nil
 	})
 	stopLoad()
 	mounts.report(t, secret)
-	t.Logf("  %d calls through the BFF during the rotation, %d failed", calls.Load(), failed.Load())
-	if failed.Load() > 0 {
-		t.Errorf("%d of %d calls through the BFF failed during the rotation; first: %v", failed.Load(), calls.Load(), firstErr.Load())
-	}
-	if calls.Load() < 100 {
-		t.Errorf("only %d calls during the rotation", calls.Load())
-	}
-	now := e.bffPods(t)
-	if !slices.Equal(now, pods) {
-		t.Errorf("BFF pods (name, restarts) changed during the rotation: before %v, after %v", pods, now)
+	for _, l := range loads {
+		calls, failed := l.calls.Load(), l.failed.Load()
+		t.Logf("  %d calls through %s during the rotation, %d failed", calls, l.v.bff, failed)
+		if failed > 0 {
+			t.Errorf("%d of %d calls through %s failed during the rotation; first: %v", failed, calls, l.v.bff, l.firstErr.Load())
+		}
+		if calls < 100 {
+			t.Errorf("only %d calls through %s during the rotation", calls, l.v.bff)
+		}
+		if now := e.pods(t, l.v.bff); !slices.Equal(now, l.pods) {
+			t.Errorf("%s pods (name, restarts of all containers and sidecars) changed during the rotation: before %v, after %v", l.v.bff, l.pods, now)
+		}
 	}
 }
 
@@ -525,7 +545,7 @@ func (e *Env) watchMounts(t *testing.T, pods []podState) *mountWatch {
 		return w
 	}
 	for _, p := range pods {
-		files, err := mr.SecretVolume(t, AppNS, p.name, "m2m")
+		files, err := mr.SecretVolume(t, AppNS, p.name, secretVolume)
 		if err != nil {
 			t.Logf("  cannot read BFF %s's mounted Secret: %v", p.name, err)
 			return w
@@ -546,7 +566,7 @@ func (e *Env) watchMounts(t *testing.T, pods []podState) *mountWatch {
 			case <-tick.C:
 			}
 			for _, p := range pods {
-				files, err := mr.SecretVolume(t, AppNS, p.name, "m2m")
+				files, err := mr.SecretVolume(t, AppNS, p.name, secretVolume)
 				w.mu.Lock()
 				w.lastErr[p.name] = err
 				if err == nil {
@@ -753,11 +773,16 @@ func (e *Env) Diagnose(t *testing.T) {
 		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
 		{"-n", OpNS, "logs", "deployment/" + Release, "--tail=200"},
 		{"-n", OpNS, "logs", "deployment/" + EmulatorSv, "--tail=100"},
-		{"-n", AppNS, "logs", "deployment/weather", "--tail=50"},
-		{"-n", AppNS, "logs", "deployment/bff", "--tail=50"},
 	} {
 		out, _ := e.KubectlErr(time.Minute, args...)
 		t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+	}
+	for _, v := range variants {
+		for _, app := range []string{v.weather, v.bff} {
+			args := []string{"-n", AppNS, "logs", "deployment/" + app, "--all-containers", "--prefix", "--tail=50"}
+			out, _ := e.KubectlErr(time.Minute, args...)
+			t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+		}
 	}
 }
 
@@ -796,16 +821,6 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// ReadFile reads a file of the repository.
-func (e *Env) ReadFile(t *testing.T, rel string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(e.Root, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // RunErr runs a command with a deadline and returns its combined output.

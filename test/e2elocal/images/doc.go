@@ -1,7 +1,7 @@
-// Package images builds the project's four images (weather, bff,
-// cognito-emulator, manager) from its Dockerfile, offline, with BuildKit:
-// buildkitd with its OCI worker (runc) and buildctl, from the pinned module
-// hack/tools/node/buildkit (hack/node/build.sh buildkit).
+// Package images builds the project's five images (weather, bff,
+// auth-sidecar, cognito-emulator, manager) from its Dockerfile, offline,
+// with BuildKit: buildkitd with its OCI worker (runc) and buildctl, from the
+// pinned module hack/tools/node/buildkit (hack/node/build.sh buildkit).
 //
 // Nothing is pulled. The images the Dockerfile names are made on this
 // machine and handed to the build as named contexts in OCI layouts:
@@ -29,5 +29,5 @@
 // vanish with it. Close stops it and removes every trace; Leftovers lists
 // what remains (nothing).
 //
-//	sudo make images-local    # the four archives in bin/images
+//	sudo make images-local    # the five archives in bin/images
 package images

@@ -1,0 +1,48 @@
+package cognito
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cognito-m2m/operator/internal/emulator"
+)
+
+// After a listing, CognitoTime turns this process's time into Cognito's, with
+// Cognito's clock 5 minutes ahead or behind: early by at most a second and the
+// latency, never late.
+func TestCognitoTimeFollowsCognitosClock(t *testing.T) {
+	for _, offset := range []time.Duration{5 * time.Minute, -5 * time.Minute, 0} {
+		t.Run(offset.String(), func(t *testing.T) {
+			emu, err := emulator.New(emulator.Options{Now: func() time.Time { return time.Now().Add(offset) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(emu.Handler())
+			t.Cleanup(srv.Close)
+			pool, err := emu.EnsureUserPool("skewed", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := NewClient(cip.NewFromConfig(aws.Config{Region: emulator.DefaultRegion, RetryMaxAttempts: 1,
+				Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")},
+				func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) }), nil)
+			now := time.Now()
+			if got := c.CognitoTime(now); !got.Equal(now) {
+				t.Errorf("before any listing CognitoTime moved the time by %s", got.Sub(now))
+			}
+			if err := c.AppClientsNamed(context.Background(), pool, "x", func(string) (bool, error) { return true, nil }); err != nil {
+				t.Fatal(err)
+			}
+			d := c.CognitoTime(now).Sub(now.Add(offset))
+			if d > 0 || d < -2*time.Second {
+				t.Errorf("CognitoTime is %s off Cognito's clock, want within (-2s, 0]", d)
+			}
+		})
+	}
+}
