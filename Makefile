@@ -81,11 +81,16 @@ BENCH_STEADY     ?= $(BENCH_DRIFT)
 BENCH_CHAOS      ?= false
 BENCH_TIMEOUT    ?= 45m
 BENCH_FLAGS      ?=
+# The fleet run: `make bench-scale BENCH_MANAGERS=3 BENCH_OBJECTS=300` (objects per
+# manager), with BENCH_OUTSIDE=0.5 for an outside caller taking half the quota.
+BENCH_MANAGERS   ?= 0
+BENCH_OUTSIDE    ?= 0
 
 .PHONY: bench-scale
 bench-scale: $(ETCD) $(KUBE_APISERVER) ## Scale benchmark against Cognito's quotas: real API server, emulator and manager as processes (minutes; not part of test).
 	go run ./test/scale --objects=$(BENCH_OBJECTS) --namespaces=$(BENCH_NAMESPACES) --resource-servers=$(BENCH_SERVERS) \
-		--drift-period=$(BENCH_DRIFT) --steady=$(BENCH_STEADY) --chaos=$(BENCH_CHAOS) --timeout=$(BENCH_TIMEOUT) $(BENCH_FLAGS)
+		--drift-period=$(BENCH_DRIFT) --steady=$(BENCH_STEADY) --chaos=$(BENCH_CHAOS) --timeout=$(BENCH_TIMEOUT) \
+		--managers=$(BENCH_MANAGERS) --outside-load=$(BENCH_OUTSIDE) $(BENCH_FLAGS)
 
 ##@ Tools (pinned, cached per user: downloaded and checked where possible, else built from the Go module proxy)
 

@@ -223,7 +223,7 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.M2MClient{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(predicate.Funcs{
 			// Only the operator creates a Secret its M2MClient controls, so a
@@ -236,8 +236,8 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clientsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Named("m2mclient").
-		Complete(r)
+		Named("m2mclient")
+	return completeFair(b, r)
 }
 
 // ownWrite reports whether a Secret event is the echo of the operator's own last

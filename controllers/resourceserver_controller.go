@@ -228,12 +228,12 @@ func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		func(o client.Object) []string { return []string{o.(*v1alpha1.ResourceServer).Spec.Identifier} }); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.serversInNamespace),
 			builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
-		Named("resourceserver").
-		Complete(r)
+		Named("resourceserver")
+	return completeFair(b, r)
 }
 
 func (r *ResourceServerReconciler) serversInNamespace(ctx context.Context, o client.Object) []ctrl.Request {

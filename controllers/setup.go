@@ -1,9 +1,18 @@
 package controllers
 
 import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/cognito-m2m/operator/internal/cognito"
+	"github.com/cognito-m2m/operator/internal/fairqueue"
 )
 
 // Setup registers both reconcilers with a manager. They share one Cognito client,
@@ -23,3 +32,32 @@ func Setup(mgr ctrl.Manager, opts *Options) error {
 	}
 	return (&M2MClientReconciler{Client: mgr.GetClient(), Options: opts, cognito: c}).SetupWithManager(mgr)
 }
+
+// completeFair builds a controller that is fair between namespaces, so that one
+// namespace's burst delays another's objects by a bounded time (see
+// docs/operations.md): its work queue serves namespaces in turn (fairqueue), and
+// its reconciles call Cognito on behalf of the object's namespace, so that the
+// calls waiting for the same rate limit are served in turn too (cognito.Limiter).
+// Both are needed: with a first-come queue, the other namespace's object would
+// not reach the rate limit before the burst is done.
+func completeFair(b *builder.Builder, r reconcile.Reconciler) error {
+	return b.WithOptions(controller.Options{NewQueue: namespaceQueue}).
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			return r.Reconcile(cognito.WithFlow(ctx, req.Namespace), req)
+		}))
+}
+
+func namespaceQueue(name string, limiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	depth := queueDepth.WithLabelValues(name)
+	return fairqueue.New(func(r reconcile.Request) string { return r.Namespace }, limiter,
+		func(n int) { depth.Set(float64(n)) })
+}
+
+// queueDepth stands in for controller-runtime's workqueue_depth, which only its
+// own queues report.
+var queueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "cognito_m2m_work_queue_depth",
+	Help: "Objects waiting to be reconciled, by controller (the work queues serve namespaces in turn).",
+}, []string{"controller"})
+
+func init() { metrics.Registry.MustRegister(queueDepth) }

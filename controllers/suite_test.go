@@ -117,14 +117,14 @@ func stopSuite() {
 	}
 }
 
-// cognitoClient is the real AWS SDK client pointed at the emulator. Its own retries
-// are off so that the tests see the operator's backoff, not the SDK's.
+// cognitoClient is the real AWS SDK client pointed at the emulator, configured as
+// the manager configures it: the SDK's retries are off, the operator's boundary
+// retries, so that the tests see the operator's retries and backoff.
 func cognitoClient() *cip.Client {
 	return cip.NewFromConfig(aws.Config{
-		Region:           emulator.DefaultRegion,
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
-		RetryMaxAttempts: 1,
-	}, func(o *cip.Options) { o.BaseEndpoint = aws.String(emuURL) })
+		Region:      emulator.DefaultRegion,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
+	}, cognito.SDKOptions(emuURL))
 }
 
 // ctrlConfig lets each test start its own manager with the same controller names.

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -75,6 +74,8 @@ func main() {
 	f.limits = cognito.DefaultLimits()
 	flag.Float64Var(&f.limits.PerOperation, "cognito-rate-per-operation", f.limits.PerOperation,
 		"requests per second for any one Cognito operation on one user pool (Cognito's quota is 5; 0 disables pacing)")
+	flag.DurationVar(&f.limits.Recovery, "cognito-rate-recovery", cognito.DefaultRecovery,
+		"after Cognito throttles an operation on a pool, the operator halves its rate; this is how long the rate takes to climb back from half to --cognito-rate-per-operation once throttles stop")
 	flag.Func("cognito-rate-categories", "requests per second per Cognito quota category, as Category=rate,... (defaults "+formatRates(f.limits.Categories)+"; raise them with your account's quotas)",
 		func(v string) error { return parseRates(v, f.limits.Categories) })
 	zapOpts := zap.Options{}
@@ -102,11 +103,7 @@ func run(ctx context.Context, f flags) error {
 	if err != nil {
 		return fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	api := cip.NewFromConfig(awsCfg, func(o *cip.Options) {
-		if f.cognitoEndpoint != "" {
-			o.BaseEndpoint = aws.String(f.cognitoEndpoint)
-		}
-	})
+	api := cip.NewFromConfig(awsCfg, cognito.SDKOptions(f.cognitoEndpoint))
 	issuerBase := f.issuerBase
 	if issuerBase == "" {
 		issuerBase = f.cognitoEndpoint

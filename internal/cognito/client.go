@@ -2,6 +2,7 @@ package cognito
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,8 +12,9 @@ import (
 
 // Client is the operator's one door to Cognito: the reconcilers call these typed
 // operations, and every SDK request shape is built here. Each call goes through
-// call, which paces it to the pool's quota and counts it, so that quota use is
-// visible and bounded in one place.
+// call, which paces each attempt to the pool's quota, counts it and decides
+// whether to send it again, so that quota use is visible and bounded in one
+// place.
 type Client struct {
 	api     API
 	limiter *Limiter
@@ -25,17 +27,57 @@ func NewClient(api API, limiter *Limiter) *Client {
 	return &Client{api: api, limiter: limiter}
 }
 
-// call runs one Cognito request: it waits for the operation's quota in pool, then
-// records the outcome and latency.
+// maxAttempts bounds the HTTP attempts of one call. The SDK's own retryer is off
+// (SDKOptions): retries happen here, so that each attempt waits for the rate
+// limit, is counted with its own outcome and adapts the pace.
+const maxAttempts = 3
+
+// retryBase is the first backoff before sending a read again after a server
+// error or no answer; it doubles with each attempt. A throttled attempt needs
+// none: its retry waits for the rate limit, which the throttle has just cut.
+const retryBase = 100 * time.Millisecond
+
+// call runs one Cognito request: each attempt waits for the operation's quota in
+// pool, then records its outcome and latency and adapts the pace to it.
 func call[O any](ctx context.Context, c *Client, op, pool string, f func(context.Context) (O, error)) (O, error) {
-	if err := c.limiter.Wait(ctx, op, pool); err != nil {
-		var zero O
-		return zero, err
+	var out O
+	var err error
+	for attempt := 1; ; attempt++ {
+		if werr := c.limiter.Wait(ctx, op, pool); werr != nil {
+			if err == nil {
+				err = werr
+			}
+			return out, err
+		}
+		start := time.Now()
+		out, err = f(ctx)
+		record(op, err, time.Since(start))
+		c.limiter.Answered(op, pool, err)
+		if attempt == maxAttempts || !retryable(op, err) {
+			return out, err
+		}
+		if !IsThrottled(err) && !sleep(ctx, backoff(attempt)) {
+			return out, err
+		}
 	}
-	start := time.Now()
-	out, err := f(ctx)
-	record(op, err, time.Since(start))
-	return out, err
+}
+
+// backoff is the jittered wait before attempt+1 of a read that failed.
+func backoff(attempt int) time.Duration {
+	d := retryBase << (attempt - 1)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d, or less if ctx ends first; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // UserPool describes a pool, for its domain (and so its token endpoint).

@@ -15,7 +15,7 @@ import (
 var (
 	requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cognito_m2m_cognito_requests_total",
-		Help: "Cognito API requests by operation and outcome (ok, throttled, client_error, server_error).",
+		Help: "Cognito API requests (HTTP attempts, retries included) by operation and outcome (ok, throttled, client_error, server_error).",
 	}, []string{"operation", "outcome"})
 	latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "cognito_m2m_cognito_request_duration_seconds",
@@ -24,13 +24,17 @@ var (
 	}, []string{"operation"})
 	rateWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "cognito_m2m_cognito_rate_limit_wait_seconds",
-		Help:    "Time Cognito API requests waited for the operator's own rate limit, by operation.",
+		Help:    "Time Cognito API requests waited for the operator's own rate limit, by operation (each attempt waits).",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 	}, []string{"operation"})
+	rateInForce = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cognito_m2m_cognito_rate_limit_per_second",
+		Help: "The request rate in force for one Cognito operation on one user pool: the configured rate, or less while Cognito throttles (adaptive pacing).",
+	}, []string{"operation", "user_pool"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(requests, latency, rateWait)
+	metrics.Registry.MustRegister(requests, latency, rateWait, rateInForce)
 }
 
 // Outcomes of a Cognito request.
@@ -63,4 +67,8 @@ func record(op string, err error, d time.Duration) {
 
 func recordWait(op string, d time.Duration) {
 	rateWait.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func recordRate(op, pool string, r float64) {
+	rateInForce.WithLabelValues(op, pool).Set(r)
 }

@@ -40,7 +40,10 @@ func TestEveryModelErrorOfSecretOperationsIsHandled(t *testing.T) {
 				if !ok {
 					t.Fatalf("the model lists %s for %s and the table does not decide it", errType, op)
 				}
-				emu.SetFaults(emulator.Fault{Operation: op, ErrorType: errType, Count: 1})
+				// Every attempt: the boundary sends throttled calls, and reads
+				// that got a server error, again (see retryable); what the
+				// reconciler decides on is the error of the last attempt.
+				emu.SetFaults(emulator.Fault{Operation: op, ErrorType: errType, Count: maxAttempts})
 				defer emu.SetFaults()
 				var err error
 				switch op {

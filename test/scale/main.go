@@ -61,6 +61,9 @@ type config struct {
 	killMin, killMax             time.Duration
 	errorRate, throttleRate      float64
 	quotas                       bool
+	managers                     int
+	settle                       time.Duration
+	outsideLoad                  float64
 	timeout                      time.Duration
 	keepLogs                     bool
 	toolsDir                     string
@@ -89,6 +92,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.errorRate, "chaos-error-rate", 0.05, "share of Cognito requests answered InternalErrorException (HTTP 500) in chaos mode")
 	fs.Float64Var(&c.throttleRate, "chaos-throttle-rate", 0.05, "share of Cognito requests answered TooManyRequestsException on top of the quotas, in chaos mode")
 	fs.BoolVar(&c.quotas, "quotas", true, "run the emulator with Cognito's request-rate quotas")
+	fs.IntVar(&c.managers, "managers", 0, "fleet run: this many managers, each with its own API server and --objects M2MClients, sharing one user pool with quotas (0: the single-manager run with its phases and invariants)")
+	fs.DurationVar(&c.settle, "settle", -1, "fleet run: time after converging before the steady window, reported apart, in which the managers' first drift checks find their shares of the read quota; default one drift period")
+	fs.Float64Var(&c.outsideLoad, "outside-load", 0, "fleet run: share of the CreateUserPoolClient quota taken by a caller outside the clusters (0 to 0.9)")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.keepLogs, "keep-logs", false, "keep the processes' logs even when the run succeeds")
 	fs.StringVar(&c.toolsDir, "tools-dir", "", "directory of etcd, kube-apiserver and kubectl (default $KUBEBUILDER_ASSETS, else bin/)")
@@ -98,6 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.steady < 0 {
 		c.steady = c.driftPeriod
+	}
+	if c.settle < 0 {
+		c.settle = c.driftPeriod
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -110,6 +119,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("want 0 < --chaos-kill-min <= --chaos-kill-max")
 	case c.errorRate < 0 || c.throttleRate < 0 || c.errorRate+c.throttleRate > 1:
 		return c, errors.New("the chaos error rates must be between 0 and 1")
+	case c.managers < 0 || c.managers > 5:
+		return c, errors.New("--managers is between 0 and 5")
+	case c.outsideLoad < 0 || c.outsideLoad > 0.9:
+		return c, errors.New("--outside-load is between 0 and 0.9")
+	case c.outsideLoad > 0 && c.managers == 0:
+		return c, errors.New("--outside-load needs --managers")
+	case c.managers > 0 && (c.chaos || !c.quotas):
+		return c, errors.New("the fleet run (--managers) has quotas on and no chaos")
 	}
 	return c, nil
 }
@@ -125,6 +142,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE)
+	if cfg.managers > 0 {
+		os.Exit(runFleet(ctx, cfg, os.Stdout))
+	}
 	os.Exit(run(ctx, cfg, os.Stdout))
 }
 

@@ -39,13 +39,21 @@ func newScheme() (*runtime.Scheme, error) {
 
 func clientNamespace(i, namespaces int) string { return fmt.Sprintf("bench-%02d", i%namespaces) }
 
+// Each cluster of a fleet run names its namespaces and resource servers with
+// its own prefix: the clusters share one user pool, where identifiers and app
+// client names must not collide. The single-cluster run has none.
+func (f *fleet) clientNS(i int) string   { return f.prefix + clientNamespace(i, f.cfg.namespaces) }
+func (f *fleet) serversNS() string       { return f.prefix + serversNamespace }
+func (f *fleet) identifier(j int) string { return fmt.Sprintf("%sbench-api-%02d", f.prefix, j) }
+
 func serverName(j int) string { return fmt.Sprintf("api-%02d", j) }
 
 // fleet creates, watches and deletes the benchmark's objects, and counts its
 // own writes so that the report can tell them from the operator's.
 type fleet struct {
-	cfg config
-	c   client.Client
+	cfg    config
+	prefix string // of namespaces and identifiers, in a fleet run
+	c      client.Client
 	// cache watches the objects: counting Ready from it costs the API server nothing.
 	cache cache.Cache
 
@@ -201,9 +209,9 @@ func (f *fleet) tally(ctx context.Context) (tally, error) {
 
 // createNamespaces creates the granted namespaces and the servers' namespace.
 func (f *fleet) createNamespaces(ctx context.Context) error {
-	names := []string{serversNamespace}
+	names := []string{f.serversNS()}
 	for i := range f.cfg.namespaces {
-		names = append(names, clientNamespace(i, f.cfg.namespaces))
+		names = append(names, f.clientNS(i))
 	}
 	for _, n := range names {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}
@@ -218,13 +226,13 @@ func (f *fleet) createNamespaces(ctx context.Context) error {
 func (f *fleet) createServers(ctx context.Context) error {
 	var granted []string
 	for i := range f.cfg.namespaces {
-		granted = append(granted, clientNamespace(i, f.cfg.namespaces))
+		granted = append(granted, f.clientNS(i))
 	}
 	for j := range f.cfg.servers {
 		rs := &v1alpha1.ResourceServer{
-			ObjectMeta: metav1.ObjectMeta{Name: serverName(j), Namespace: serversNamespace},
+			ObjectMeta: metav1.ObjectMeta{Name: serverName(j), Namespace: f.serversNS()},
 			Spec: v1alpha1.ResourceServerSpec{
-				Identifier:        fmt.Sprintf("bench-api-%02d", j),
+				Identifier:        f.identifier(j),
 				Name:              fmt.Sprintf("Benchmark API %d", j),
 				AllowedNamespaces: &v1alpha1.NamespaceGrant{Names: granted},
 			},
@@ -244,10 +252,10 @@ func (f *fleet) createServers(ctx context.Context) error {
 // clientObject is the i-th M2MClient: one scope of server i mod servers.
 func (f *fleet) clientObject(i int) *v1alpha1.M2MClient {
 	return &v1alpha1.M2MClient{
-		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("client-%05d", i), Namespace: clientNamespace(i, f.cfg.namespaces)},
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("client-%05d", i), Namespace: f.clientNS(i)},
 		Spec: v1alpha1.M2MClientSpec{
 			Scopes: []v1alpha1.ScopeRequest{{
-				ResourceServer: v1alpha1.ObjectReference{Name: serverName(i % f.cfg.servers), Namespace: serversNamespace},
+				ResourceServer: v1alpha1.ObjectReference{Name: serverName(i % f.cfg.servers), Namespace: f.serversNS()},
 				Scopes:         []string{fmt.Sprintf("scope%02d", (i/f.cfg.servers)%scopesPerServer)},
 			}},
 		},
@@ -281,7 +289,7 @@ func (f *fleet) deleteClients(ctx context.Context) error {
 
 func (f *fleet) deleteServers(ctx context.Context) error {
 	for j := range f.cfg.servers {
-		rs := &v1alpha1.ResourceServer{ObjectMeta: metav1.ObjectMeta{Name: serverName(j), Namespace: serversNamespace}}
+		rs := &v1alpha1.ResourceServer{ObjectMeta: metav1.ObjectMeta{Name: serverName(j), Namespace: f.serversNS()}}
 		err := f.write(ctx, "resourceservers DELETE", func() error { return f.c.Delete(ctx, rs) })
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting ResourceServer %s: %w", rs.Name, err)
