@@ -144,7 +144,7 @@ func (r *Repo) anyCommandHasFlag(pattern string) bool {
 func (r *Repo) commandList() string {
 	var names []string
 	for n := range r.flags {
-		names = append(names, "cmd/"+n)
+		names = append(names, n)
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
@@ -449,7 +449,7 @@ func (r *Repo) checkCommands(line string) []string {
 				}
 				name, _, _ = strings.Cut(strings.TrimPrefix(name, "-"), "=")
 				if name != "h" && name != "help" && !r.flags[prog][name] {
-					out = append(out, fmt.Sprintf("%s is not a flag of cmd/%s", a, prog))
+					out = append(out, fmt.Sprintf("%s is not a flag of %s", a, prog))
 				}
 			}
 		}
@@ -467,18 +467,17 @@ func (r *Repo) program(words []string) (string, []string, bool) {
 			if strings.HasPrefix(w, "-") {
 				continue
 			}
-			if name, ok := strings.CutPrefix(strings.TrimPrefix(w, "./"), "cmd/"); ok {
-				if _, known := r.flags[strings.TrimSuffix(name, "/")]; known {
-					return strings.TrimSuffix(name, "/"), words[3+i:], true
-				}
+			dir := strings.TrimSuffix(strings.TrimPrefix(w, "./"), "/")
+			if _, known := r.flags[dir]; known {
+				return dir, words[3+i:], true
 			}
 			return "", nil, false
 		}
 		return "", nil, false
 	}
 	base := path.Base(words[0])
-	if _, known := r.flags[base]; known && (strings.Contains(words[0], "/") || base == "cognito-emulator") {
-		return base, words[1:], true
+	if _, known := r.flags["cmd/"+base]; known && (strings.Contains(words[0], "/") || base == "cognito-emulator") {
+		return "cmd/" + base, words[1:], true
 	}
 	return "", nil, false
 }

@@ -141,6 +141,7 @@ func TestCheckFindsBrokenReferences(t *testing.T) {
 		{name: "make target in a block", md: "```sh\nsudo make test-e2e-nowhere\n```\n", want: []string{`make target "test-e2e-nowhere"`}},
 		{name: "manager flag in prose", md: "Use `--drift-interval`.\n", want: []string{"`--drift-interval` is not a flag"}},
 		{name: "manager flag in a command", md: "```sh\ngo run ./cmd/manager --region x --user-pool y\n```\n", want: []string{"--user-pool is not a flag of cmd/manager"}},
+		{name: "scale benchmark flag", md: "```sh\ngo run ./test/scale --managers 3 --fleet-size 2\n```\n", want: []string{"--fleet-size is not a flag of test/scale"}},
 		{name: "emulator flag", md: "```sh\ncognito-emulator --create-domain x\n```\n", want: []string{"--create-domain is not a flag of cmd/cognito-emulator"}},
 		{name: "set key", md: "```sh\nhelm upgrade x y --set metrics.serviceMonitor.enable=true\n```\n", want: []string{"chart value metrics.serviceMonitor.enable is not in"}},
 		{name: "set list", md: "```sh\nhelm upgrade x y --set region=a,tenancy.watchNamespace={a,b}\n```\n", want: []string{"chart value tenancy.watchNamespace is not in"}},

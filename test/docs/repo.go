@@ -34,7 +34,8 @@ type Repo struct {
 	topLevel map[string]bool
 	// targets are the Makefile's targets.
 	targets map[string]bool
-	// flags are the flags of each command in cmd/, by the command's name.
+	// flags are the flags of each of the repository's commands (cmd/*, and the
+	// scale benchmark test/scale), by the command's directory ("cmd/manager").
 	flags map[string]map[string]bool
 	// values is the chart's values.yaml.
 	values map[string]any
@@ -74,7 +75,7 @@ func LoadRepo(root string) (*Repo, error) {
 	if r.targets, err = readMakeTargets(filepath.Join(root, "Makefile")); err != nil {
 		errs = append(errs, err)
 	}
-	if r.flags, err = readCommandFlags(filepath.Join(root, "cmd")); err != nil {
+	if r.flags, err = readCommandFlags(root); err != nil {
 		errs = append(errs, err)
 	}
 	if r.values, err = readValues(filepath.Join(root, ChartDir, "values.yaml")); err != nil {
@@ -148,19 +149,20 @@ var flagDefiners = map[string]bool{
 // readCommandFlags returns the flags each command in cmdDir defines, read from
 // its Go source. A command that binds controller-runtime's zap options
 // (BindFlags) also gets those, read from zap itself.
-func readCommandFlags(cmdDir string) (map[string]map[string]bool, error) {
-	dirs, err := os.ReadDir(cmdDir)
+func readCommandFlags(root string) (map[string]map[string]bool, error) {
+	dirs, err := filepath.Glob(filepath.Join(root, "cmd", "*"))
 	if err != nil {
 		return nil, fmt.Errorf("listing commands: %w", err)
 	}
+	dirs = append(dirs, filepath.Join(root, "test", "scale"))
 	out := map[string]map[string]bool{}
-	for _, d := range dirs {
-		if !d.IsDir() {
+	for _, dir := range dirs {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			continue
 		}
 		flags := map[string]bool{}
 		fset := token.NewFileSet()
-		files, err := filepath.Glob(filepath.Join(cmdDir, d.Name(), "*.go"))
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			return nil, err
 		}
@@ -201,11 +203,15 @@ func readCommandFlags(cmdDir string) (map[string]map[string]bool, error) {
 			})
 		}
 		if len(flags) > 0 {
-			out[d.Name()] = flags
+			rel, err := filepath.Rel(root, dir)
+			if err != nil {
+				return nil, err
+			}
+			out[filepath.ToSlash(rel)] = flags
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no command in %s defines a flag", cmdDir)
+		return nil, fmt.Errorf("no command in %s defines a flag", filepath.Join(root, "cmd"))
 	}
 	return out, nil
 }
