@@ -33,6 +33,7 @@ func desiredClient(obj *v1alpha1.M2MClient, scopes []string) cognito.ClientSpec 
 func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, pool string, scopes []string) (*types.UserPoolClientType, error) {
 	log := logf.FromContext(ctx)
 	want := desiredClient(obj, scopes)
+	clearStaleMark(&obj.Status.CreatePendingSince, &obj.Status.CreatePendingGeneration, obj.Generation)
 	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince != nil {
 		id, err := r.findCreated(ctx, obj, pool)
 		if err != nil {
@@ -41,7 +42,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 		if id != "" {
 			log.Info("Recovered app client created before an interruption", "pool", pool, "clientId", id)
 			r.Options.event(obj, v1alpha1.ReasonAdopted, "recovered app client %s, created before the operator was interrupted", id)
-			obj.Status.ClientID, obj.Status.CreatePendingSince = id, nil
+			obj.Status.ClientID, obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = id, nil, 0
 		}
 	}
 	if obj.Status.ClientID == "" {
@@ -85,24 +86,30 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	if len(want.Scopes) == 0 {
 		return nil, waiting(v1alpha1.ReasonScopesUnavailable, "no requested scope is available yet")
 	}
-	// The mark records what is sent, so that recovery accepts only a client with
-	// exactly that; sending anything else starts a new mark.
-	if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
-		obj.Status.CreatePendingSince = now()
+	// The mark records what is sent (pool, name, scopes and the spec's generation),
+	// so that recovery accepts only a client with exactly that; sending anything
+	// else starts a new mark. It is written once the request is about to go, so that
+	// a request never sent leaves none.
+	mark := func(ctx context.Context) error {
+		if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
+			obj.Status.CreatePendingSince = now()
+		}
+		obj.Status.CreatePendingGeneration = obj.Generation
+		obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
+		if err := st.patch(ctx); err != nil {
+			return fmt.Errorf("recording that an app client is about to be created: %w", err)
+		}
+		return nil
 	}
-	obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
-	if err := st.patch(ctx); err != nil {
-		return nil, fmt.Errorf("recording that an app client is about to be created: %w", err)
-	}
-	app, err := r.cognito.CreateAppClient(ctx, pool, want)
+	app, err := r.cognito.CreateAppClient(ctx, pool, want, mark)
 	if err != nil {
-		if cognito.IsDefinite(err) {
-			// Cognito refused: nothing was created, so there is nothing to look for.
-			obj.Status.CreatePendingSince = nil
+		if cognito.IsDefinite(err) && obj.Status.CreatePendingSince != nil {
+			// Nothing was created, so there is nothing to look for.
+			obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = nil, 0
 		}
 		return nil, cognitoFailed("CreateUserPoolClient", err)
 	}
-	obj.Status.ClientID, obj.Status.CreatePendingSince = aws.ToString(app.ClientId), nil
+	obj.Status.ClientID, obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = aws.ToString(app.ClientId), nil, 0
 	if err := st.patch(ctx); err != nil {
 		return nil, fmt.Errorf("recording app client id %s: %w", obj.Status.ClientID, err)
 	}

@@ -128,6 +128,7 @@ func olderThan(a, b client.Object) bool {
 func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, ns *corev1.Namespace, pool string) error {
 	log := logf.FromContext(ctx)
 	want := cognito.DesiredResourceServer(rs.Spec)
+	clearStaleMark(&rs.Status.CreatePendingSince, &rs.Status.CreatePendingGeneration, rs.Generation)
 	got, err := r.cognito.ResourceServer(ctx, pool, want.Identifier)
 	switch {
 	case cognito.IsNotFound(err):
@@ -146,7 +147,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 				"a resource server with identifier %q already exists in pool %s and was not created for this object; the operator does not take it over unless a cluster admin allows adoption (annotate namespace %s with %s=true, or run the operator with --allow-adoption), or use another identifier",
 				want.Identifier, pool, rs.Namespace, v1alpha1.AllowAdoptionAnnotation)
 		}
-		rs.Status.Ownership, rs.Status.CreatePendingSince = own, nil
+		rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = own, nil, 0
 		if own == v1alpha1.OwnershipAdopted {
 			log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
 			r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
@@ -169,19 +170,24 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 
 // create creates the resource server behind a create-pending mark, so that after an
 // interruption the server found with this object's identifier is known to be its own
-// (see claimExisting). A definite refusal clears the mark: nothing was created.
+// (see claimExisting). The mark names the generation whose spec was sent, and is
+// written only once the request is about to go: a definite refusal, or a request
+// never sent, leaves no mark.
 func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string, want cognito.ResourceServerSpec) error {
-	rs.Status.CreatePendingSince = now()
-	if err := st.patch(ctx); err != nil {
-		return fmt.Errorf("recording that a resource server is about to be created: %w", err)
+	mark := func(ctx context.Context) error {
+		rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = now(), rs.Generation
+		if err := st.patch(ctx); err != nil {
+			return fmt.Errorf("recording that a resource server is about to be created: %w", err)
+		}
+		return nil
 	}
-	if err := r.cognito.CreateResourceServer(ctx, pool, want); err != nil {
+	if err := r.cognito.CreateResourceServer(ctx, pool, want, mark); err != nil {
 		if cognito.IsDefinite(err) {
-			rs.Status.CreatePendingSince = nil
+			rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = nil, 0
 		}
 		return cognitoFailed("CreateResourceServer", err)
 	}
-	rs.Status.Ownership, rs.Status.CreatePendingSince = v1alpha1.OwnershipCreated, nil
+	rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = v1alpha1.OwnershipCreated, nil, 0
 	logf.FromContext(ctx).Info("Created resource server", "pool", pool, "identifier", want.Identifier)
 	r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
 	r.recordReconciled(rs, pool)

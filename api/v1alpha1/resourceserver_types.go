@@ -114,6 +114,13 @@ type ResourceServerStatus struct {
 	// +optional
 	CreatePendingSince *metav1.Time `json:"createPendingSince,omitempty"`
 
+	// CreatePendingGeneration is the generation of the spec the pending create sent.
+	// Only a resource server matching that spec may be claimed as this object's own,
+	// and a spec change clears the mark: otherwise a create that got no answer would
+	// let the object claim whatever server it is later edited to match.
+	// +optional
+	CreatePendingGeneration int64 `json:"createPendingGeneration,omitempty"`
+
 	// Scopes are the full scope names (`<identifier>/<scope>`) the server provides in
 	// Cognito, for M2MClients to request.
 	// +optional

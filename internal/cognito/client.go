@@ -27,9 +27,26 @@ func NewClient(api API, limiter *Limiter) *Client {
 // call runs one Cognito request: it waits for the operation's quota in pool, then
 // records the outcome and latency.
 func call[O any](ctx context.Context, c *Client, op, pool string, f func(context.Context) (O, error)) (O, error) {
+	return callMarked(ctx, c, op, pool, nil, f)
+}
+
+// Mark records, on the caller's object, that a request is about to be sent. It runs
+// after the wait for the quota and just before the request, so that a wait that
+// ends (the manager stops, the context is cancelled) leaves no mark of a request
+// that was never sent.
+type Mark func(context.Context) error
+
+// callMarked is call with a mark written between the quota wait and the request. A
+// request that was never sent fails with a NotSentError.
+func callMarked[O any](ctx context.Context, c *Client, op, pool string, mark Mark, f func(context.Context) (O, error)) (O, error) {
+	var zero O
 	if err := c.limiter.Wait(ctx, op, pool); err != nil {
-		var zero O
-		return zero, err
+		return zero, &NotSentError{Op: op, Err: err}
+	}
+	if mark != nil {
+		if err := mark(ctx); err != nil {
+			return zero, &NotSentError{Op: op, Err: err}
+		}
 	}
 	start := time.Now()
 	out, err := f(ctx)
@@ -60,9 +77,10 @@ func (c *Client) ResourceServer(ctx context.Context, pool, identifier string) (*
 	return out.ResourceServer, nil
 }
 
-// CreateResourceServer creates the resource server d describes.
-func (c *Client) CreateResourceServer(ctx context.Context, pool string, d ResourceServerSpec) error {
-	_, err := call(ctx, c, "CreateResourceServer", pool, func(ctx context.Context) (*cip.CreateResourceServerOutput, error) {
+// CreateResourceServer creates the resource server d describes; mark, when not nil,
+// runs just before the request is sent (see Mark).
+func (c *Client) CreateResourceServer(ctx context.Context, pool string, d ResourceServerSpec, mark Mark) error {
+	_, err := callMarked(ctx, c, "CreateResourceServer", pool, mark, func(ctx context.Context) (*cip.CreateResourceServerOutput, error) {
 		return c.api.CreateResourceServer(ctx, d.createInput(pool))
 	})
 	return err
@@ -85,9 +103,10 @@ func (c *Client) DeleteResourceServer(ctx context.Context, pool, identifier stri
 }
 
 // CreateAppClient creates the app client d describes, with a generated secret, and
-// returns it as Cognito holds it, secret included.
-func (c *Client) CreateAppClient(ctx context.Context, pool string, d ClientSpec) (*types.UserPoolClientType, error) {
-	out, err := call(ctx, c, "CreateUserPoolClient", pool, func(ctx context.Context) (*cip.CreateUserPoolClientOutput, error) {
+// returns it as Cognito holds it, secret included; mark, when not nil, runs just
+// before the request is sent (see Mark).
+func (c *Client) CreateAppClient(ctx context.Context, pool string, d ClientSpec, mark Mark) (*types.UserPoolClientType, error) {
+	out, err := callMarked(ctx, c, "CreateUserPoolClient", pool, mark, func(ctx context.Context) (*cip.CreateUserPoolClientOutput, error) {
 		return c.api.CreateUserPoolClient(ctx, d.createInput(pool))
 	})
 	if err != nil {
