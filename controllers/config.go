@@ -58,6 +58,8 @@ type Options struct {
 	APIReader client.Reader
 
 	pacer *driftPacer
+	// pacerInterval overrides how often the drift period is recomputed (tests).
+	pacerInterval time.Duration
 }
 
 func (o *Options) clock() clock.PassiveClock {

@@ -15,6 +15,9 @@ func Setup(mgr ctrl.Manager, opts *Options) error {
 	}
 	c := cognito.NewClient(opts.Cognito, limiter)
 	opts.pacer = newDriftPacer(mgr.GetClient(), opts.configuredDriftPeriod(), opts.Limits.PerOperation, mgr.GetLogger().WithName("drift"))
+	if opts.pacerInterval > 0 {
+		opts.pacer.interval = opts.pacerInterval
+	}
 	if err := mgr.Add(opts.pacer); err != nil {
 		return err
 	}
