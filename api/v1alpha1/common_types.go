@@ -58,6 +58,7 @@ const (
 	ReasonInvalidSpec        = "InvalidSpec"
 	ReasonCognitoError       = "CognitoError"
 	ReasonThrottled          = "Throttled"
+	ReasonLimitExceeded      = "CognitoLimitExceeded"
 	ReasonUserPoolMissing    = "UserPoolNotSet"
 	ReasonTokenEndpoint      = "TokenEndpointUnknown"
 	ReasonScopesUnavailable  = "ScopesUnavailable"

@@ -47,9 +47,14 @@ func (e *NotSentError) Unwrap() error { return e.Err }
 // the same request cannot succeed, so the object is stalled until its spec changes.
 func IsInvalidParameter(err error) bool {
 	var ip *types.InvalidParameterException
-	if errors.As(err, &ip) {
-		return true
-	}
+	return errors.As(err, &ip)
+}
+
+// IsLimitExceeded reports whether Cognito refused the request because a pool is
+// full (25 resource servers, 1,000 app clients by default). It passes when room is
+// freed, so it is retried, not a terminal error: otherwise a team that filled a
+// pool once would block every other team's objects for good.
+func IsLimitExceeded(err error) bool {
 	var le *types.LimitExceededException
 	return errors.As(err, &le)
 }
