@@ -15,24 +15,32 @@ import (
 	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
-// desiredClient is what the app client should be.
-func desiredClient(obj *v1alpha1.M2MClient, scopes []string) cognito.ClientSpec {
-	name := obj.Spec.ClientName
-	if name == "" {
-		name = cognito.DefaultClientName(obj.Namespace, obj.Name)
-	}
+// desiredClient is what the app client should be. validityCap, when not zero, is
+// the shortest token validity that another namespace's ResourceServer allows its
+// clients (see validityCap).
+func desiredClient(obj *v1alpha1.M2MClient, scopes []string, validityCap time.Duration) cognito.ClientSpec {
 	var validity time.Duration
 	if obj.Spec.AccessTokenValidity != nil {
 		validity = obj.Spec.AccessTokenValidity.Duration
 	}
-	return cognito.ClientSpec{Name: name, Scopes: scopes, AccessTokenValidity: validity}
+	if validityCap > 0 && (validity == 0 && cognito.DefaultAccessTokenValidity > validityCap || validity > validityCap) {
+		validity = validityCap
+	}
+	return cognito.ClientSpec{Name: clientName(obj), Scopes: scopes, AccessTokenValidity: validity}
+}
+
+func clientName(obj *v1alpha1.M2MClient) string {
+	if obj.Spec.ClientName != "" {
+		return obj.Spec.ClientName
+	}
+	return cognito.DefaultClientName(obj.Namespace, obj.Name)
 }
 
 // reconcileClient makes the app client match the spec and returns it as Cognito holds
 // it, secret included. In a steady state it costs one read.
 func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, pool string, scopes []string) (*types.UserPoolClientType, error) {
 	log := logf.FromContext(ctx)
-	want := desiredClient(obj, scopes)
+	want := desiredClient(obj, scopes, r.validityCap(ctx, obj))
 	clearStaleMark(&obj.Status.CreatePendingSince, &obj.Status.CreatePendingGeneration, obj.Generation)
 	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince != nil {
 		id, err := r.findCreated(ctx, obj, pool)
@@ -128,7 +136,7 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 	if obj.Status.UserPoolID != pool || obj.Status.ClientName == "" {
 		return "", nil
 	}
-	sent := desiredClient(obj, obj.Status.Scopes)
+	sent := desiredClient(obj, obj.Status.Scopes, r.validityCap(ctx, obj))
 	sent.Name = obj.Status.ClientName
 	var all v1alpha1.M2MClientList
 	if err := r.List(ctx, &all); err != nil {

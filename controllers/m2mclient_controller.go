@@ -53,6 +53,7 @@ type M2MClientReconciler struct {
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients/finalizers,verbs=update
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
@@ -95,7 +96,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	scopes, scopeErr := r.resolveScopes(ctx, obj, pool)
+	scopes, foreign, scopeErr := r.resolveScopes(ctx, obj, pool)
 	if scopeErr != nil && !isWaiting(scopeErr) {
 		return ctrl.Result{}, scopeErr
 	}
@@ -113,8 +114,17 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Another namespace's server records the client before the client gets its
+	// scopes, and again once the client has an id: the record outlives this
+	// object, so that a client left behind loses the scopes (see revokeOrphans).
+	if err := r.recordGrantees(ctx, obj, foreign); err != nil {
+		return ctrl.Result{}, err
+	}
 	app, err := r.reconcileClient(ctx, obj, st, pool, scopes)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.recordGrantees(ctx, obj, foreign); err != nil {
 		return ctrl.Result{}, err
 	}
 	next, vals, err := r.reconcileRotation(ctx, obj, st, app, ep)
@@ -136,22 +146,23 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // reference that is missing, or that grants none of the requested scopes, gets one
 // message whatever the reason, so that a tenant cannot map other namespaces'
 // servers, identifiers, scopes or pools.
-func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M2MClient, pool string) ([]string, error) {
+func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M2MClient, pool string) ([]string, []*v1alpha1.ResourceServer, error) {
 	var (
 		scopes   []string
+		foreign  []*v1alpha1.ResourceServer // other namespaces' servers that give scopes
 		problems []string
 		reason   = v1alpha1.ReasonScopesUnavailable
 	)
 	ns := &corev1.Namespace{}
 	if err := r.Get(ctx, types.NamespacedName{Name: obj.Namespace}, ns); err != nil {
-		return nil, fmt.Errorf("reading namespace %s for scope grants: %w", obj.Namespace, err)
+		return nil, nil, fmt.Errorf("reading namespace %s for scope grants: %w", obj.Namespace, err)
 	}
 	for i, req := range obj.Spec.Scopes {
 		ref := refKey(obj.Namespace, req.ResourceServer)
 		rs := &v1alpha1.ResourceServer{}
 		err := r.Get(ctx, ref, rs)
 		if client.IgnoreNotFound(err) != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ref.Namespace != obj.Namespace && (err != nil || !grantsAny(rs, req.Scopes, ns)) {
 			reason = v1alpha1.ReasonScopeNotGranted
@@ -170,6 +181,7 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 			continue
 		}
 		offered := offeredScopes(rs)
+		given := len(scopes)
 		for _, name := range req.Scopes {
 			s, ok := offered[name]
 			if !ok {
@@ -183,12 +195,15 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 			}
 			scopes = append(scopes, v1alpha1.FullScopeName(rs.Spec.Identifier, name))
 		}
+		if len(scopes) > given && rs.Namespace != obj.Namespace {
+			foreign = append(foreign, rs)
+		}
 	}
 	scopes = sortedUnique(scopes)
 	if len(problems) > 0 {
-		return scopes, waiting(reason, "%s", strings.Join(problems, "; "))
+		return scopes, foreign, waiting(reason, "%s", strings.Join(problems, "; "))
 	}
-	return scopes, nil
+	return scopes, foreign, nil
 }
 
 func refKey(ns string, ref v1alpha1.ObjectReference) types.NamespacedName {

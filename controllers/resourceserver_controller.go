@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -72,6 +73,9 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, err
 	}
 	if err := r.reconcileCognito(ctx, rs, st, ns, pool); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.revokeOrphans(ctx, rs, pool); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, nil
@@ -213,6 +217,13 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 		return nil
 	}
 	pool := rs.Status.UserPoolID
+	if pool != "" {
+		// Clients left behind lose the scopes before the server goes, or is
+		// left unmanaged: nothing would find them afterwards.
+		if err := r.revokeOrphans(ctx, rs, pool); err != nil {
+			return err
+		}
+	}
 	if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipAdopted {
 		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
 	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && rs.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
@@ -234,10 +245,20 @@ func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		func(o client.Object) []string { return []string{o.(*v1alpha1.ResourceServer).Spec.Identifier} }); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.M2MClient{}, uidIndex,
+		func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.serversInNamespace),
 			builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
+		Watches(&v1alpha1.M2MClient{}, handler.EnqueueRequestsFromMapFunc(serversOfDeletedClient),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(event.CreateEvent) bool { return false },
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		Named("resourceserver").
 		Complete(r)
 }

@@ -72,6 +72,7 @@ const (
 	ReasonUpdated            = "Updated"
 	ReasonDeleted            = "Deleted"
 	ReasonRetained           = "Retained"
+	ReasonScopesRevoked      = "ScopesRevoked"
 	ReasonAdopted            = "Adopted"
 	ReasonDriftRepaired      = "DriftRepaired"
 	ReasonSecretWritten      = "SecretWritten"

@@ -138,6 +138,15 @@ func (c *Client) UpdateAppClient(ctx context.Context, pool, id string, d ClientS
 	return out.UserPoolClient, nil
 }
 
+// SetAppClientScopes leaves app (as described) with only the scopes keep, and
+// everything else as it is (see withScopesInput).
+func (c *Client) SetAppClientScopes(ctx context.Context, pool string, app *types.UserPoolClientType, keep []string) error {
+	_, err := call(ctx, c, "UpdateUserPoolClient", pool, func(ctx context.Context) (*cip.UpdateUserPoolClientOutput, error) {
+		return c.api.UpdateUserPoolClient(ctx, withScopesInput(pool, app, keep))
+	})
+	return err
+}
+
 // DeleteAppClient deletes an app client; one already gone is no error.
 func (c *Client) DeleteAppClient(ctx context.Context, pool, id string) error {
 	_, err := call(ctx, c, "DeleteUserPoolClient", pool, func(ctx context.Context) (*cip.DeleteUserPoolClientOutput, error) {
@@ -149,6 +158,17 @@ func (c *Client) DeleteAppClient(ctx context.Context, pool, id string) error {
 // AppClientsNamed calls found with the id of each app client in pool named name,
 // page by page, until found returns false or the pool has no more.
 func (c *Client) AppClientsNamed(ctx context.Context, pool, name string, found func(id string) (more bool, err error)) error {
+	return c.AppClients(ctx, pool, func(id, n string) (bool, error) {
+		if n != name {
+			return true, nil
+		}
+		return found(id)
+	})
+}
+
+// AppClients calls found with the id and name of each app client in pool, page by
+// page, until found returns false or the pool has no more.
+func (c *Client) AppClients(ctx context.Context, pool string, found func(id, name string) (more bool, err error)) error {
 	var next *string
 	for {
 		page, err := call(ctx, c, "ListUserPoolClients", pool, func(ctx context.Context) (*cip.ListUserPoolClientsOutput, error) {
@@ -158,10 +178,7 @@ func (c *Client) AppClientsNamed(ctx context.Context, pool, name string, found f
 			return err
 		}
 		for _, cl := range page.UserPoolClients {
-			if aws.ToString(cl.ClientName) != name {
-				continue
-			}
-			if more, err := found(aws.ToString(cl.ClientId)); err != nil || !more {
+			if more, err := found(aws.ToString(cl.ClientId), aws.ToString(cl.ClientName)); err != nil || !more {
 				return err
 			}
 		}
