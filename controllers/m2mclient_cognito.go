@@ -195,7 +195,9 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 		return nil
 	}
 	pool := obj.Status.UserPoolID
-	if pool != "" && obj.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
+	retain := obj.Spec.DeletionPolicy == v1alpha1.DeletionPolicyRetain && obj.Status.ClientID != "" &&
+		r.retain.check(ctx, obj, obj.Spec.DeletionPolicy) == nil
+	if pool != "" && !retain {
 		if obj.Status.ClientID == "" && obj.Status.CreatePendingSince != nil {
 			id, err := r.findCreated(ctx, obj, pool)
 			if err != nil {
@@ -211,6 +213,9 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 			r.Options.event(obj, v1alpha1.ReasonDeleted, "deleted app client %s from pool %s", id, pool)
 		}
 	} else if obj.Status.ClientID != "" {
+		if err := r.retain.record(ctx, obj.Namespace, retainedEntry(kindAppClient, pool, obj.Status.ClientID)); err != nil {
+			return err
+		}
 		r.Options.event(obj, v1alpha1.ReasonRetained, "left app client %s in pool %s (deletionPolicy Retain)", obj.Status.ClientID, pool)
 	}
 	if err := r.deleteSecret(ctx, obj, obj.Status.SecretName); err != nil {

@@ -40,6 +40,7 @@ type M2MClientReconciler struct {
 	client.Client
 	Options *Options
 	cognito *cognito.Client
+	retain  *retainer
 	pools   poolEndpoints
 	// written is the resourceVersion of each Secret as the operator last wrote or
 	// checked it, so that the watch does not bring back the operator's own writes
@@ -109,6 +110,11 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if wait, skip := r.planCheck(ctx, obj, pool, scopes, scopeErr); skip {
 		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
+		if err := r.retain.check(ctx, obj, obj.Spec.DeletionPolicy); err != nil {
+			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+		}
 	}
 	ep, err := r.pools.get(ctx, r.Options, r.cognito, pool)
 	if err != nil {

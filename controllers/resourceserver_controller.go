@@ -30,6 +30,7 @@ type ResourceServerReconciler struct {
 	client.Client
 	Options *Options
 	cognito *cognito.Client
+	retain  *retainer
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch;update;patch
@@ -71,6 +72,11 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if err := r.checkClaim(ctx, rs, ns, pool); err != nil {
 		return ctrl.Result{}, err
+	}
+	if rs.Status.Ownership == "" {
+		if err := r.retain.check(ctx, rs, rs.Spec.DeletionPolicy); err != nil {
+			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+		}
 	}
 	if err := r.reconcileCognito(ctx, rs, st, ns, pool); err != nil {
 		return ctrl.Result{}, err
@@ -226,16 +232,27 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 	}
 	if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipAdopted {
 		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
-	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && rs.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
+	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && !r.mayRetain(ctx, rs) {
 		if err := r.cognito.DeleteResourceServer(ctx, pool, rs.Spec.Identifier); err != nil {
 			return cognitoFailed("DeleteResourceServer", err)
 		}
 		logf.FromContext(ctx).Info("Deleted resource server", "pool", pool, "identifier", rs.Spec.Identifier)
 		r.Options.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
 	} else if pool != "" {
+		if err := r.retain.record(ctx, rs.Namespace, retainedEntry(kindResourceServer, pool, rs.Spec.Identifier)); err != nil {
+			return err
+		}
 		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
 	}
 	return removeFinalizer(ctx, r.Client, rs)
+}
+
+// mayRetain reports whether a deleted object's resource server is left in Cognito:
+// it asks for Retain and its namespace's bound allows it. A Retain the bound
+// refuses (the policy changed after creation) is not honoured: the server is
+// deleted, as the object's condition said.
+func (r *ResourceServerReconciler) mayRetain(ctx context.Context, rs *v1alpha1.ResourceServer) bool {
+	return rs.Spec.DeletionPolicy == v1alpha1.DeletionPolicyRetain && r.retain.check(ctx, rs, rs.Spec.DeletionPolicy) == nil
 }
 
 // SetupWithManager registers the reconciler, its index, and a watch on namespaces'

@@ -72,6 +72,7 @@ const (
 	ReasonUpdated            = "Updated"
 	ReasonDeleted            = "Deleted"
 	ReasonRetained           = "Retained"
+	ReasonRetainLimitReached = "RetainLimitReached"
 	ReasonScopesRevoked      = "ScopesRevoked"
 	ReasonAdopted            = "Adopted"
 	ReasonDriftRepaired      = "DriftRepaired"
