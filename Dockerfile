@@ -6,8 +6,9 @@
 #   docker build --target cognito-emulator -t cognito-m2m/cognito-emulator .
 #   docker build --target weather          -t cognito-m2m/weather .
 #   docker build --target bff              -t cognito-m2m/bff .
+#   docker build --target auth-sidecar     -t cognito-m2m/auth-sidecar .
 #
-# The build stage compiles the four static binaries in one `go build`, so the
+# The build stage compiles the five static binaries in one `go build`, so the
 # second and later targets of a run reuse its cached layer instead of
 # compiling the module again. Each final image holds one binary on a
 # distroless base with no shell or package manager, and runs as the
@@ -39,7 +40,8 @@ ARG TARGETOS TARGETARCH LDFLAGS
 RUN --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags="-s -w -buildid= ${LDFLAGS}" -o /out/ \
-      ./cmd/manager ./cmd/cognito-emulator ./examples/weather ./examples/bff
+      ./cmd/manager ./cmd/cognito-emulator ./examples/weather ./examples/bff \
+      ./cmd/auth-sidecar
 
 # The example resource server (examples/weather).
 FROM ${RUNTIME_IMAGE} AS weather
@@ -54,6 +56,16 @@ COPY --from=build /out/bff /usr/local/bin/bff
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/bff"]
+
+# The auth sidecar (cmd/auth-sidecar), run as a native sidecar beside an
+# application in any language: tokens for its calls, verification of its
+# callers. 9901 serves /healthz, /readyz and /metrics; the other ports are
+# the configuration's.
+FROM ${RUNTIME_IMAGE} AS auth-sidecar
+COPY --from=build /out/auth-sidecar /usr/local/bin/auth-sidecar
+USER 65532:65532
+EXPOSE 9901
+ENTRYPOINT ["/usr/local/bin/auth-sidecar"]
 
 # The local Cognito emulator (cmd/cognito-emulator), for development and the
 # end-to-end test. Listen on all interfaces inside a container:

@@ -173,7 +173,7 @@ func TestRotationUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A 5-minute token renewed at 0.2% of its life: every ~0.6s.
-	ts, err := authclient.New(authclient.Config{Credentials: creds, RenewAt: 0.002, RenewJitter: 0.0001})
+	ts, err := authclient.New(authclient.Config{Credentials: creds}, authclient.WithRenewal(0.002, 0.0001))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,9 +83,9 @@ func TestCollectors(t *testing.T) {
 	if err := v.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	v.Verify(tok.AccessToken)
-	v.Verify(tok.AccessToken)
-	v.Verify("garbage")
+	v.Verify(t.Context(), tok.AccessToken)
+	v.Verify(t.Context(), tok.AccessToken)
+	v.Verify(t.Context(), "garbage")
 	got = gather(t, authprom.NewVerifierCollector("weather", v))
 	want = map[string]float64{
 		"m2m_verifier_tokens_verified_total verifier=weather":           1,

@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Clock is a fake clock for tests. Time moves only when Advance is called, which
-// runs the functions of the timers that fall due, in order, on the caller's
-// goroutine.
+// Clock is a fake clock for tests, a client.Clock and a verify.Clock (one type),
+// so that one fake drives both halves. Time moves only when Advance is called,
+// which runs the functions of the timers that fall due, in order, on the
+// caller's goroutine.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time

@@ -11,7 +11,10 @@
 // most one renewal per token, within a budget. The hot path is one atomic load.
 //
 // The client authenticates with client_secret_basic only, never probing for the
-// style. Credentials come from a credentials.Source; a credentials.Dir is re-read
+// style, and its token requests follow no redirect. Neither the client secret
+// nor the access token is printed or logged: a TokenSource and its Config
+// format and log as what identifies them. Credentials come from a
+// credentials.Source; a credentials.Dir is re-read
 // before every token request, so a rotated Secret is picked up without a restart,
 // and when Cognito answers invalid_client the previous secret of a rotation in
 // progress is tried.
@@ -23,7 +26,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,50 +35,111 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/cognito-m2m/operator/auth/credentials"
+	"github.com/cognito-m2m/operator/auth/internal/clock"
 )
 
-// Clock is the time source of a TokenSource; tests replace it with a fake.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc runs f after d; stop cancels it.
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
+// Clock is the time source of a TokenSource, the same type as verify.Clock; tests
+// replace it with a fake (authtest.Clock).
+type Clock = clock.Clock
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
-}
-
-// Config configures a TokenSource. Only Credentials is required.
+// Config holds what a TokenSource depends on. Only Credentials is required; the
+// tuning of renewals, backoff and retries is given as Options.
 type Config struct {
 	// Credentials gives the client id, secrets, token endpoint and scopes.
 	Credentials credentials.Source
-	// HTTPClient sends the token requests; default a client with no extra settings.
+	// HTTPClient sends the token requests; default a client with no extra
+	// settings. Token requests never follow a redirect, whatever its
+	// CheckRedirect says.
 	HTTPClient *http.Client
-	// FetchTimeout bounds one renewal, all attempts included; default 10 seconds.
-	// It is independent of any caller's context.
-	FetchTimeout time.Duration
-	// RenewAt is the fraction of a token's lifetime after which it is renewed;
-	// default 0.75.
-	RenewAt float64
-	// RenewJitter spreads renewals by plus or minus this fraction of the lifetime;
-	// default 0.05.
-	RenewJitter float64
-	// ExpiryMargin: a token is not handed out within this time of its expiry, so
-	// that it does not expire in flight; default 10 seconds (at most a quarter of
-	// the lifetime).
-	ExpiryMargin time.Duration
-	// MinBackoff and MaxBackoff bound the wait between failed renewals; defaults 1
-	// second and 1 minute.
-	MinBackoff, MaxBackoff time.Duration
-	// RetryBudget is how many renewals 401 responses can trigger in a burst;
-	// default 3. One more is allowed every RetryRefill (default 1 minute).
-	RetryBudget int
-	RetryRefill time.Duration
 	// Clock defaults to the system clock.
 	Clock Clock
+}
+
+// Option tunes a TokenSource. The defaults suit Cognito.
+type Option func(*options)
+
+type options struct {
+	fetchTimeout           time.Duration
+	renewAt, renewJitter   float64
+	expiryMargin           time.Duration
+	minBackoff, maxBackoff time.Duration
+	retryBudget            int
+	retryRefill            time.Duration
+}
+
+func defaultOptions() options {
+	return options{
+		fetchTimeout: 10 * time.Second,
+		renewAt:      0.75,
+		renewJitter:  0.05,
+		expiryMargin: 10 * time.Second,
+		minBackoff:   time.Second,
+		maxBackoff:   time.Minute,
+		retryBudget:  3,
+		retryRefill:  time.Minute,
+	}
+}
+
+// WithFetchTimeout bounds one renewal, all attempts included; default 10
+// seconds. It is independent of any caller's context.
+func WithFetchTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.fetchTimeout = d
+		}
+	}
+}
+
+// WithRenewal sets when a token is renewed: after the fraction at of its
+// lifetime (default 0.75, kept within (0, 1)), spread by plus or minus jitter of
+// the lifetime (default 0.05, so that replicas do not renew together; at most
+// half the distance of at to 0 or 1).
+func WithRenewal(at, jitter float64) Option {
+	return func(o *options) {
+		if at > 0 && at < 1 {
+			o.renewAt = at
+		}
+		if jitter > 0 {
+			o.renewJitter = jitter
+		}
+	}
+}
+
+// WithExpiryMargin sets how long before its expiry a token stops being handed
+// out, so that it does not expire in flight; default 10 seconds, and at most a
+// quarter of the lifetime whatever is set.
+func WithExpiryMargin(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.expiryMargin = d
+		}
+	}
+}
+
+// WithBackoff bounds the wait between failed renewals; defaults 1 second and 1
+// minute.
+func WithBackoff(lo, hi time.Duration) Option {
+	return func(o *options) {
+		if lo > 0 {
+			o.minBackoff = lo
+		}
+		if hi > 0 {
+			o.maxBackoff = hi
+		}
+	}
+}
+
+// WithRetryBudget sets how many renewals 401 responses can trigger in a burst
+// (default 3) and how often one more is allowed (default every minute).
+func WithRetryBudget(burst int, refill time.Duration) Option {
+	return func(o *options) {
+		if burst > 0 {
+			o.retryBudget = burst
+		}
+		if refill > 0 {
+			o.retryRefill = refill
+		}
+	}
 }
 
 // Token lifetime assumed when the token endpoint gives no expires_in: Cognito's
@@ -113,10 +176,19 @@ type call struct {
 
 // TokenSource obtains, caches and renews access tokens. It implements
 // oauth2.TokenSource and is safe for concurrent use.
-type TokenSource struct {
-	cfg   Config
+//
+// Its state is behind a pointer that never changes: fmt, when it prints a value
+// field by field without asking its Format method (as it does for a verb that
+// does not fit, or for an unexported field of the caller's struct), then shows
+// an address, not the credentials or the token, and reads nothing that a
+// renewal writes.
+type TokenSource struct{ *state }
+
+type state struct {
+	cfg   *Config
+	opt   options
 	clock Clock
-	http  *http.Client
+	http  *http.Client // cfg.HTTPClient, following no redirects
 
 	cur         atomic.Pointer[cachedToken]
 	nextAttempt atomic.Int64 // unix nanoseconds before which no renewal starts after a failure
@@ -135,47 +207,28 @@ type TokenSource struct {
 }
 
 // New returns a TokenSource. It requests nothing until a token is first needed.
-func New(cfg Config) (*TokenSource, error) {
+func New(cfg Config, opts ...Option) (*TokenSource, error) {
 	if cfg.Credentials == nil {
 		return nil, errors.New("token source needs credentials")
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	if cfg.FetchTimeout <= 0 {
-		cfg.FetchTimeout = 10 * time.Second
-	}
-	if cfg.RenewAt <= 0 || cfg.RenewAt >= 1 {
-		cfg.RenewAt = 0.75
-	}
-	if cfg.RenewJitter <= 0 {
-		cfg.RenewJitter = 0.05
-	}
-	cfg.RenewJitter = min(cfg.RenewJitter, cfg.RenewAt/2, (1-cfg.RenewAt)/2)
-	if cfg.ExpiryMargin <= 0 {
-		cfg.ExpiryMargin = 10 * time.Second
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = time.Second
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(time.Minute, cfg.MinBackoff)
-	}
-	if cfg.RetryBudget <= 0 {
-		cfg.RetryBudget = 3
-	}
-	if cfg.RetryRefill <= 0 {
-		cfg.RetryRefill = time.Minute
-	}
 	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
+		cfg.Clock = clock.Real{}
 	}
-	ts := &TokenSource{cfg: cfg, clock: cfg.Clock, http: cfg.HTTPClient, budget: float64(cfg.RetryBudget)}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.renewJitter = min(o.renewJitter, o.renewAt/2, (1-o.renewAt)/2)
+	o.maxBackoff = max(o.maxBackoff, o.minBackoff)
+	ts := &TokenSource{&state{cfg: &cfg, opt: o, clock: cfg.Clock, http: noRedirects(cfg.HTTPClient), budget: float64(o.retryBudget)}}
 	ts.budgetAt = ts.clock.Now()
 	return ts, nil
 }
 
-// Token returns a valid access token, waiting at most FetchTimeout for a renewal.
+// Token returns a valid access token, waiting at most the fetch timeout for a renewal.
 func (ts *TokenSource) Token() (*oauth2.Token, error) {
 	return ts.TokenContext(context.Background())
 }
@@ -275,7 +328,7 @@ func (ts *TokenSource) renewAfterReject(ctx context.Context, rejected *cachedTok
 
 // takeBudgetLocked takes one forced renewal from a token bucket.
 func (ts *TokenSource) takeBudgetLocked(now time.Time) bool {
-	ts.budget = min(float64(ts.cfg.RetryBudget), ts.budget+float64(now.Sub(ts.budgetAt))/float64(ts.cfg.RetryRefill))
+	ts.budget = min(float64(ts.opt.retryBudget), ts.budget+float64(now.Sub(ts.budgetAt))/float64(ts.opt.retryRefill))
 	ts.budgetAt = now
 	if ts.budget < 1 {
 		return false
@@ -293,7 +346,7 @@ func (ts *TokenSource) startLocked() *call {
 }
 
 func (ts *TokenSource) renew(c *call) {
-	ctx, cancel := context.WithTimeout(context.Background(), ts.cfg.FetchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ts.opt.fetchTimeout)
 	t, err := ts.fetch(ctx)
 	cancel()
 	now := ts.clock.Now()
@@ -314,7 +367,7 @@ func (ts *TokenSource) renew(c *call) {
 	}
 	ts.failures++
 	ts.lastErr = err
-	b := backoff(ts.failures, ts.cfg.MinBackoff, ts.cfg.MaxBackoff)
+	b := backoff(ts.failures, ts.opt.minBackoff, ts.opt.maxBackoff)
 	ts.nextAttempt.Store(now.Add(b).UnixNano())
 	if cur := ts.cur.Load(); cur != nil && now.Add(b).Before(cur.usableUntil) {
 		ts.scheduleLocked(b)
@@ -418,8 +471,8 @@ func (ts *TokenSource) exchange(ctx context.Context, c credentials.Credentials, 
 		return nil, &FetchError{Reason: ReasonBadResponse, ClientID: c.ClientID, Endpoint: c.TokenEndpoint, Description: "token type " + tok.Type()}
 	}
 	lifetime := lifetimeOf(tok)
-	margin := min(ts.cfg.ExpiryMargin, lifetime/4)
-	frac := ts.cfg.RenewAt - ts.cfg.RenewJitter + 2*ts.cfg.RenewJitter*rand.Float64()
+	margin := min(ts.opt.expiryMargin, lifetime/4)
+	frac := ts.opt.renewAt - ts.opt.renewJitter + 2*ts.opt.renewJitter*rand.Float64()
 	expiry := obtained.Add(lifetime)
 	return &cachedToken{
 		tok:         tok,
@@ -431,27 +484,39 @@ func (ts *TokenSource) exchange(ctx context.Context, c credentials.Credentials, 
 	}, nil
 }
 
+// noRedirects returns a copy of c that follows no redirect. A token request
+// carries the client's credentials, and net/http keeps the Authorization header
+// on a redirect to the same host name whatever the port, and resends the body
+// (which may hold them too) on a 307 or 308: a token endpoint that redirects is
+// an error, never a hop. The redirect comes back as the response, which x/oauth2
+// turns into a RetrieveError with its status.
+func noRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
 // Client returns an http.Client whose requests carry the token.
 func (ts *TokenSource) Client(base http.RoundTripper) *http.Client {
 	return &http.Client{Transport: &Transport{Source: ts, Base: base}}
 }
 
-// lifetimeOf returns the token's expires_in. clientcredentials turns it into an
-// Expiry on the system clock and keeps the raw value among the extras, which is
-// what is read here so that a fake clock sees the true lifetime.
+// lifetimeOf returns the token's lifetime, read rather than taken from Expiry
+// against the clock so that a fake clock sees it whole. x/oauth2 reports the
+// response's expires_in as Token.ExpiresIn on the flows that fill it in, and
+// always turns it into an Expiry on the system clock, set as the response is
+// parsed; clientcredentials (x/oauth2 v0.38.0) fills in only the Expiry. The
+// time left until that Expiry, read just after, is then expires_in less a few
+// microseconds, which rounding to the second (expires_in counts whole seconds)
+// gives back exactly.
 func lifetimeOf(tok *oauth2.Token) time.Duration {
-	var secs float64
-	switch v := tok.Extra("expires_in").(type) {
-	case float64:
-		secs = v
-	case string:
-		secs, _ = strconv.ParseFloat(v, 64)
+	if tok.ExpiresIn > 0 {
+		return time.Duration(tok.ExpiresIn) * time.Second
 	}
-	if secs <= 0 && !tok.Expiry.IsZero() {
-		secs = time.Until(tok.Expiry).Seconds()
+	if !tok.Expiry.IsZero() {
+		if left := time.Until(tok.Expiry).Round(time.Second); left > 0 {
+			return left
+		}
 	}
-	if secs <= 0 {
-		return assumedLifetime
-	}
-	return time.Duration(secs * float64(time.Second))
+	return assumedLifetime
 }

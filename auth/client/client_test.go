@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
 	"github.com/cognito-m2m/operator/auth/credentials"
@@ -35,7 +36,7 @@ type fixture struct {
 	ts    *TokenSource
 }
 
-func newFixture(t *testing.T, mod func(*Config)) *fixture {
+func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	srv := authtest.NewServer(t)
 	clock := authtest.NewClock(start)
@@ -45,10 +46,7 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 		Credentials: credentials.Static{ClientID: clientID, ClientSecret: secret1, TokenEndpoint: srv.TokenEndpoint, Scopes: []string{scope}},
 		Clock:       clock,
 	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	ts, err := New(cfg)
+	ts, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +100,7 @@ func concurrently(t *testing.T, ts *TokenSource, n int) map[string]bool {
 }
 
 func TestOneTokenRequestPerLifetime(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	const lifetimes = 5
 	for i := range lifetimes {
 		if got := concurrently(t, f.ts, 1000); len(got) != 1 {
@@ -120,7 +118,7 @@ func TestOneTokenRequestPerLifetime(t *testing.T) {
 }
 
 func TestTokenAndStats(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	tok, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +143,7 @@ func TestTokenAndStats(t *testing.T) {
 }
 
 func TestFailedRenewalKeepsCachedToken(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	first, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +256,7 @@ func (basicForwarder) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestRotationFallsBackToOtherSecret(t *testing.T) {
 	dir := t.TempDir()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	write := func(files map[string]string) {
 		t.Helper()
 		files["client_id"] = clientID
@@ -402,7 +400,7 @@ func (s *rejecting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestTransportRetriesOnce(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	first, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +452,7 @@ func TestTransportRetriesOnce(t *testing.T) {
 }
 
 func TestRetryBudget(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.RetryBudget = 3; c.RetryRefill = time.Minute })
+	f := newFixture(t, WithRetryBudget(3, time.Minute))
 	backend := httptest.NewServer(&rejecting{reject: map[string]bool{"*": true}})
 	defer backend.Close()
 	c := f.ts.Client(nil)
@@ -486,7 +484,7 @@ func TestRetryBudget(t *testing.T) {
 }
 
 func TestTransportDoesNotModifyRequest(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	var seen string
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = r.Header.Get("Authorization")
@@ -528,9 +526,10 @@ func TestBackoff(t *testing.T) {
 
 // TestTransportKeepsTokenOnOrigin: net/http strips an Authorization header on a
 // redirect to another host, but a transport adds its own on every request, so it
-// must decide itself. The token goes only to the origin the caller asked for.
+// must decide itself. The token goes only to the origin the caller asked for,
+// and only while every hop of a redirect chain stayed on it.
 func TestTransportKeepsTokenOnOrigin(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	tok, err := f.ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -574,9 +573,17 @@ func TestTransportKeepsTokenOnOrigin(t *testing.T) {
 			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/final": ""},
 		},
 		{
+			// The other host chose where the request goes next; the token
+			// would follow it to any path of the origin, with a 307 even
+			// the body of a POST.
 			name: "away and back",
-			to:   other.URL + "/away?to=" + origin.URL + "/final",
-			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/away": "", "origin:/final": "Bearer " + tok.AccessToken},
+			to:   other.URL + "/away?to=" + url.QueryEscape(origin.URL+"/final"),
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "other:/away": "", "origin:/final": ""},
+		},
+		{
+			name: "twice on the origin",
+			to:   origin.URL + "/again?to=" + url.QueryEscape(origin.URL+"/final"),
+			want: map[string]string{"origin:/start": "Bearer " + tok.AccessToken, "origin:/again": "Bearer " + tok.AccessToken, "origin:/final": "Bearer " + tok.AccessToken},
 		},
 	}
 	for _, tt := range tests {
@@ -616,6 +623,63 @@ func TestSameOrigin(t *testing.T) {
 		b, _ := url.Parse(tt.b)
 		if got := sameOrigin(a, b); got != tt.want {
 			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// TestTokenLifetime: the lifetime is the response's expires_in, whole, on the
+// token source's clock, whatever form the token endpoint gives it in; without
+// one, Cognito's shortest validity is assumed.
+func TestTokenLifetime(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		want        time.Duration
+	}{
+		{"JSON number", "application/json", `{"access_token":"x","token_type":"Bearer","expires_in":120}`, 2 * time.Minute},
+		{"JSON string", "application/json", `{"access_token":"x","token_type":"Bearer","expires_in":"7200"}`, 2 * time.Hour},
+		{"form-encoded", "application/x-www-form-urlencoded", `access_token=x&token_type=Bearer&expires_in=900`, 15 * time.Minute},
+		{"no expires_in", "application/json", `{"access_token":"x","token_type":"Bearer"}`, assumedLifetime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			clock := authtest.NewClock(start)
+			ts, err := New(Config{Credentials: credentials.Static{ClientID: clientID, ClientSecret: secret1, TokenEndpoint: srv.URL}, Clock: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ts.Close()
+			tok, err := ts.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tok.Expiry.Equal(start.Add(tt.want)) {
+				t.Errorf("expiry %v after the request, want %v", tok.Expiry.Sub(start), tt.want)
+			}
+		})
+	}
+}
+
+func TestLifetimeOf(t *testing.T) {
+	tests := []struct {
+		name string
+		tok  *oauth2.Token
+		want time.Duration
+	}{
+		{"ExpiresIn", &oauth2.Token{ExpiresIn: 3600, Expiry: time.Now().Add(time.Minute)}, time.Hour},
+		{"Expiry set just now", &oauth2.Token{Expiry: time.Now().Add(90*time.Second - 3*time.Millisecond)}, 90 * time.Second},
+		{"Expiry passed", &oauth2.Token{Expiry: time.Now().Add(-time.Second)}, assumedLifetime},
+		{"neither", &oauth2.Token{}, assumedLifetime},
+	}
+	for _, tt := range tests {
+		if got := lifetimeOf(tt.tok); got != tt.want {
+			t.Errorf("%s: lifetime %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -14,12 +14,15 @@ import (
 // replayed: no body, or a GetBody to make a new one. Otherwise the 401 is returned.
 //
 // The token goes only to the origin (scheme, host and port) of the request the
-// caller made. When an http.Client follows a redirect elsewhere, the transport
-// sends that request without a token. net/http drops an Authorization header
-// that the caller set when a redirect leaves the host, but a transport adds its
-// header to every request it is given, after that decision, so it must apply the
-// rule itself. It is stricter than net/http's: another port, another scheme (an
-// https request redirected to http) or a subdomain is another origin.
+// caller made, and only while every hop of a redirect chain stayed there. When
+// an http.Client follows a redirect elsewhere, the transport sends that request
+// without a token, and every later hop too, even one back to the origin: the
+// other host chose its path (and, with a 307, resends a POST's body to it).
+// net/http drops an Authorization header that the caller set when a redirect
+// leaves the host, but a transport adds its header to every request it is given,
+// after that decision, so it must apply the rule itself. It is stricter than
+// net/http's: another port, another scheme (an https request redirected to
+// http) or a subdomain is another origin.
 type Transport struct {
 	// Source provides the tokens.
 	Source *TokenSource
@@ -37,7 +40,7 @@ func (t *Transport) base() http.RoundTripper {
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Only a request made to follow a redirect has a Response.
-	if req.Response != nil && !sameOrigin(req.URL, initialRequest(req).URL) {
+	if req.Response != nil && !chainOnOrigin(req) {
 		return t.base().RoundTrip(req)
 	}
 	tok, err := t.Source.token(req.Context())
@@ -74,13 +77,20 @@ func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
-// initialRequest returns the request the caller made: for a request that an
-// http.Client made to follow a redirect, the first of the chain.
-func initialRequest(req *http.Request) *http.Request {
-	for req.Response != nil && req.Response.Request != nil {
-		req = req.Response.Request
+// chainOnOrigin reports whether req, made by an http.Client to follow a
+// redirect, and every request before it in the chain, down to the one the
+// caller made, have the same origin.
+func chainOnOrigin(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
 	}
-	return req
+	for r := req; r != first; r = r.Response.Request {
+		if !sameOrigin(r.URL, first.URL) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameOrigin reports whether two URLs have the same scheme, host and port, with

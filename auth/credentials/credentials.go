@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -71,22 +72,29 @@ const (
 )
 
 // Secret is a client secret. It shows as a fixed placeholder wherever it can be
-// printed or encoded without calling Reveal: every fmt verb, encoding/json and
+// printed or encoded without calling Reveal: every fmt verb (it is a
+// fmt.Formatter, so %x and %d do not reach the string either), encoding/json and
 // encoding.TextMarshaler users (so a Secret inside a struct logged with slog's
 // JSON handler is redacted too), and log/slog. Decoding is unaffected: a Secret
-// reads from JSON as a plain string. (One place it cannot cover: encoding/json
-// writes a map key of a string type as it is, so do not key maps by a Secret.)
+// reads from JSON as a plain string. Two places it cannot cover: encoding/json
+// writes a map key of a string type as it is, so do not key maps by a Secret;
+// and fmt's %p of a value that is not a pointer (which go vet reports) prints
+// the value without asking any of its methods.
 type Secret string
 
 const redacted = "[redacted]"
 
 var (
+	_ fmt.Formatter          = Secret("")
 	_ fmt.Stringer           = Secret("")
 	_ fmt.GoStringer         = Secret("")
 	_ json.Marshaler         = Secret("")
 	_ encoding.TextMarshaler = Secret("")
 	_ slog.LogValuer         = Secret("")
 )
+
+// Format prints the placeholder with the verb and flags given, never the secret.
+func (Secret) Format(f fmt.State, verb rune) { fmt.Fprintf(f, fmt.FormatString(f, verb), redacted) }
 
 // String returns a placeholder, never the secret.
 func (Secret) String() string { return redacted }
@@ -128,6 +136,47 @@ type Credentials struct {
 	Issuer string
 }
 
+// credentialFields is Credentials without its methods, for Format: its Secret fields print
+// through Secret's own Format.
+type credentialFields Credentials
+
+var (
+	_ fmt.Formatter  = Credentials{}
+	_ fmt.GoStringer = Credentials{}
+	_ slog.LogValuer = Credentials{}
+)
+
+// Format prints the credentials, each secret as a placeholder, with any verb.
+// Printing them field by field without this method would apply a verb such as
+// %d to the secrets' underlying strings, which fmt then shows as they are.
+func (c Credentials) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, c.GoString())
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), credentialFields(c))
+}
+
+// GoString prints the credentials as Go syntax, each secret as a placeholder.
+func (c Credentials) GoString() string { return goString("credentials.Credentials", c) }
+
+// goString prints c as Go syntax under the type name given.
+func goString(typeName string, c Credentials) string {
+	return typeName + strings.TrimPrefix(fmt.Sprintf("%#v", credentialFields(c)), "credentials.credentialFields")
+}
+
+// LogValue logs the credentials as a group, each secret as a placeholder.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("clientID", c.ClientID),
+		slog.Any("clientSecret", c.ClientSecret),
+		slog.Any("previousSecret", c.PreviousSecret),
+		slog.String("tokenEndpoint", c.TokenEndpoint),
+		slog.Any("scopes", c.Scopes),
+		slog.String("issuer", c.Issuer),
+	)
+}
+
 // Validate reports whether the credentials are complete enough to request a token.
 func (c Credentials) Validate() error {
 	var errs []error
@@ -162,6 +211,21 @@ type Static Credentials
 
 // Credentials returns the credentials.
 func (s Static) Credentials() Credentials { return Credentials(s) }
+
+// Format prints the credentials as Credentials.Format does.
+func (s Static) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, s.GoString())
+		return
+	}
+	Credentials(s).Format(f, verb)
+}
+
+// GoString prints the credentials as Go syntax, each secret as a placeholder.
+func (s Static) GoString() string { return goString("credentials.Static", Credentials(s)) }
+
+// LogValue logs the credentials as Credentials.LogValue does.
+func (s Static) LogValue() slog.Value { return Credentials(s).LogValue() }
 
 // FromEnv reads credentials from the M2M_* environment variables through getenv
 // (os.Getenv when nil).

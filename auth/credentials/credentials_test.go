@@ -109,15 +109,46 @@ func TestReadDir(t *testing.T) {
 	}
 }
 
+// printVerbs are the fmt verbs tried on every value that holds a secret: the
+// ones a log line uses, and ones that reach a value's fields without its String
+// method (%x, %d: fmt formats a struct field by field with the same verb).
+var printVerbs = []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.4s"}
+
+// leaks returns the forms of secret found in out: as it is, or hex-encoded (%x
+// of a string).
+func leaks(out, secret string) []string {
+	var found []string
+	for _, form := range []string{secret, fmt.Sprintf("%x", secret), fmt.Sprintf("%X", secret)} {
+		if strings.Contains(out, form) {
+			found = append(found, form)
+		}
+	}
+	return found
+}
+
 func TestSecretNeverPrinted(t *testing.T) {
-	c := credentials.Credentials{ClientID: "abc", ClientSecret: secret, PreviousSecret: secret + "-old"}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-		if got := fmt.Sprintf(verb, c); strings.Contains(got, secret) {
-			t.Errorf("Sprintf(%s) = %s, contains the secret", verb, got)
+	c := credentials.Credentials{ClientID: "abc", ClientSecret: secret, PreviousSecret: secret + "-old", TokenEndpoint: "https://pool.example/oauth2/token"}
+	values := map[string]any{
+		"Secret":        c.ClientSecret,
+		"*Secret":       &c.ClientSecret,
+		"Credentials":   c,
+		"*Credentials":  &c,
+		"Static":        credentials.Static(c),
+		"in a struct":   struct{ C credentials.Credentials }{c},
+		"in a slice":    []credentials.Credentials{c},
+		"Secret slice":  []credentials.Secret{c.ClientSecret},
+		"in a map":      map[string]credentials.Credentials{"x": c},
+		"as an any map": map[string]any{"x": c.ClientSecret},
+	}
+	for name, v := range values {
+		for _, verb := range printVerbs {
+			if got := fmt.Sprintf(verb, v); leaks(got, secret) != nil {
+				t.Errorf("Sprintf(%s) of %s = %s, contains the secret", verb, name, got)
+			}
 		}
-		if got := fmt.Sprintf(verb, c.ClientSecret); strings.Contains(got, secret) {
-			t.Errorf("Sprintf(%s) of the Secret = %s, contains the secret", verb, got)
-		}
+	}
+	if got := fmt.Sprintf("%v", c); !strings.Contains(got, "abc") || !strings.Contains(got, "[redacted]") {
+		t.Errorf("Sprintf(%%v) = %s, want the client id and a placeholder", got)
 	}
 	if got := c.ClientSecret.Reveal(); got != secret {
 		t.Errorf("Reveal = %q, want the secret", got)
@@ -152,6 +183,7 @@ func TestSecretNeverEncoded(t *testing.T) {
 			log := slog.New(h(&b))
 			log.Info("Credentials", "secret", c.ClientSecret, "credentials", c)
 			log.Info("Credentials", slog.Any("secret", c.ClientSecret), slog.Group("g", "secret", c.ClientSecret))
+			log.Info("Credentials", "pointer", &c, "static", credentials.Static(c), "nested", struct{ C credentials.Credentials }{c})
 			return b.String(), nil
 		}
 	}

@@ -55,7 +55,7 @@ func BenchmarkVerifyOverhead(b *testing.B) {
 		}
 	}
 	ours := func() {
-		if _, err := v.Verify(token); err != nil {
+		if _, err := v.Verify(context.Background(), token); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -50,16 +50,16 @@ func BenchmarkVerify(b *testing.B) {
 	b.Run("ours-cold", func(b *testing.B) {
 		v := newVerifier(-1)
 		for b.Loop() {
-			_, err := v.Verify(token)
+			_, err := v.Verify(context.Background(), token)
 			check(err)
 		}
 	})
 	b.Run("ours-cached", func(b *testing.B) {
 		v := newVerifier(0)
-		_, err := v.Verify(token)
+		_, err := v.Verify(context.Background(), token)
 		check(err)
 		for b.Loop() {
-			_, err := v.Verify(token)
+			_, err := v.Verify(context.Background(), token)
 			check(err)
 		}
 	})
@@ -82,7 +82,7 @@ func BenchmarkVerifyParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			if _, err := v.Verify(tokens[i%len(tokens)]); err != nil {
+			if _, err := v.Verify(context.Background(), tokens[i%len(tokens)]); err != nil {
 				b.Error(err)
 				return
 			}

@@ -120,24 +120,59 @@ func (v *Verifier) fetchJWKS(ctx context.Context) ([]byte, error) {
 	return body, nil
 }
 
-// Refresh fetches the JWKS now and replaces the key set: keys that left the
-// document are no longer trusted. On error the current keys stay.
-func (v *Verifier) Refresh(ctx context.Context) error {
-	v.fetchMu.Lock()
-	defer v.fetchMu.Unlock()
-	v.lastFetch.Store(v.cfg.Now().UnixNano())
-	v.stats.jwksFetches.Add(1)
-	err := v.refreshLocked(ctx)
-	if err != nil {
-		v.stats.jwksFailures.Add(1)
-		v.lastErr.Store(&err)
-	} else {
-		v.lastErr.Store(nil)
-	}
-	return err
+// fetchCall is one JWKS fetch that callers can wait for.
+type fetchCall struct {
+	done chan struct{}
+	err  error
 }
 
-func (v *Verifier) refreshLocked(ctx context.Context) error {
+// Refresh fetches the JWKS and replaces the key set: keys that left the
+// document are no longer trusted. On error the current keys stay. A fetch
+// already in flight is joined rather than doubled; ctx bounds only the wait,
+// the fetch goes on (within FetchTimeout) for the others.
+func (v *Verifier) Refresh(ctx context.Context) error {
+	v.fetchMu.Lock()
+	c := v.fetchLocked()
+	v.fetchMu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return fmt.Errorf("wait for JWKS from %s: %w", v.cfg.JWKSURL, ctx.Err())
+	}
+}
+
+// fetchLocked returns the fetch in flight, or starts one: there is never more
+// than one. It runs on its own goroutine and context, so that a caller that
+// stops waiting does not cancel it for the others.
+func (v *Verifier) fetchLocked() *fetchCall {
+	if v.inflight != nil {
+		return v.inflight
+	}
+	c := &fetchCall{done: make(chan struct{})}
+	v.inflight = c
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), v.cfg.FetchTimeout)
+		err := v.load(ctx)
+		cancel()
+		v.stats.jwksFetches.Add(1)
+		if err != nil {
+			v.stats.jwksFailures.Add(1)
+			v.lastErr.Store(&err)
+		} else {
+			v.lastErr.Store(nil)
+		}
+		v.fetchMu.Lock()
+		v.inflight = nil
+		v.fetchMu.Unlock()
+		c.err = err
+		close(c.done)
+	}()
+	return c
+}
+
+// load fetches and parses the JWKS and stores the new key set.
+func (v *Verifier) load(ctx context.Context) error {
 	doc, err := v.fetchJWKS(ctx)
 	if err != nil {
 		return fmt.Errorf("fetch JWKS: %w", err)
@@ -146,32 +181,48 @@ func (v *Verifier) refreshLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("JWKS from %s: %w", v.cfg.JWKSURL, err)
 	}
-	v.keys.Store(&keySet{keys: keys, fetched: v.cfg.Now()})
+	v.keys.Store(&keySet{keys: keys, fetched: v.clock.Now()})
 	return nil
 }
 
-// refreshSoon starts one background refresh unless one is running or one started
-// less than MinRefreshInterval ago. It never blocks: a request with an unknown kid
-// is rejected at once, and at most one goroutine fetches however many such
-// requests arrive.
-func (v *Verifier) refreshSoon() {
-	last := v.lastFetch.Load()
-	if last != 0 && v.cfg.Now().UnixNano()-last < int64(v.cfg.MinRefreshInterval) {
-		return
+// awaitKey is asked for the key of a token whose kid the key set lacks, or when
+// no keys are loaded. It joins the fetch in flight, or starts one unless a
+// token with an unknown kid started one less than MinRefreshInterval ago, and
+// waits for it at most UnknownKeyWait and while ctx lasts. Forged kids thus
+// cost one fetch per interval however many arrive, and a fetch outlasting the
+// wait goes on in the background for the next request.
+func (v *Verifier) awaitKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+	now := v.clock.Now()
+	v.fetchMu.Lock()
+	c := v.inflight
+	if c == nil && (v.lastAsked.IsZero() || now.Sub(v.lastAsked) >= v.cfg.MinRefreshInterval) {
+		v.lastAsked = now
+		c = v.fetchLocked()
 	}
-	if !v.refreshing.CompareAndSwap(false, true) {
-		return
+	v.fetchMu.Unlock()
+	if c != nil && v.cfg.UnknownKeyWait > 0 {
+		t := time.NewTimer(v.cfg.UnknownKeyWait)
+		select {
+		case <-c.done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
 	}
-	go func() {
-		defer v.refreshing.Store(false)
-		v.Refresh(context.Background())
-	}()
+	ks := v.keys.Load()
+	if ks == nil {
+		return nil, ErrKeysNotReady
+	}
+	if pub := ks.keys[kid]; pub != nil {
+		return pub, nil
+	}
+	return nil, ErrUnknownKey
 }
 
 // Run keeps the key set fresh until ctx ends: it fetches at once, retries with
 // backoff until keys are loaded, then refreshes every RefreshInterval (with
-// jitter). Verify works without Run, fetching on demand, but Run makes a service
-// ready before its first request.
+// jitter), on the verifier's clock. Verify works without Run, fetching on
+// demand, but Run makes a service ready before its first request.
 func (v *Verifier) Run(ctx context.Context) {
 	backoff := time.Second
 	for {
@@ -183,12 +234,13 @@ func (v *Verifier) Run(ctx context.Context) {
 			backoff = time.Second
 			wait = jitter(v.cfg.RefreshInterval)
 		}
-		t := time.NewTimer(wait)
+		due := make(chan struct{})
+		stop := v.clock.AfterFunc(wait, func() { close(due) })
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			stop()
 			return
-		case <-t.C:
+		case <-due:
 		}
 	}
 }

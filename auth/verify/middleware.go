@@ -38,7 +38,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		token, err := m.bearer(r)
 		var c *Claims
 		if err == nil {
-			c, err = m.Verifier.Verify(token)
+			c, err = m.Verifier.Verify(r.Context(), token)
 		} else {
 			m.Verifier.stats.rejected[reasonIndex(err)].Add(1)
 		}

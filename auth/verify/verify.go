@@ -1,6 +1,7 @@
 // Package verify checks Cognito access tokens in the service that receives them:
 // a Verifier (RS256 only, issuer, token_use, optional client ids, exp/nbf/iat with
-// a leeway), a JWKS cache that refreshes itself without letting forged tokens
+// a leeway), a JWKS cache that refreshes itself and fetches a key it does not
+// hold yet while the token waits, a bounded time, without letting forged tokens
 // trigger a fetch storm, a bounded cache of verified tokens, and net/http
 // middleware that enforces scopes with RFC 6750 responses.
 //
@@ -17,6 +18,7 @@
 package verify
 
 import (
+	"context"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -29,6 +31,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cognito-m2m/operator/auth/internal/clock"
 )
 
 // Config configures a Verifier. Issuer, or Region and UserPoolID, is required.
@@ -58,13 +62,30 @@ type Config struct {
 	// MinRefreshInterval is the least time between two fetches triggered by tokens
 	// with an unknown kid; default 10 seconds.
 	MinRefreshInterval time.Duration
+	// UnknownKeyWait bounds how long Verify waits for the JWKS fetch that a
+	// token with an unknown kid (or a verifier with no keys yet) starts or
+	// joins; default 2 seconds. Negative: Verify does not wait, the fetch goes
+	// on in the background and the token is refused.
+	UnknownKeyWait time.Duration
 	// FetchTimeout bounds one JWKS fetch; default 5 seconds.
 	FetchTimeout time.Duration
 	// HTTPClient fetches the JWKS; default a client with no extra settings.
 	HTTPClient *http.Client
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// Clock tells the time for the token checks and the refresh schedule;
+	// default the system clock. (Network waits, FetchTimeout and
+	// UnknownKeyWait, are on the system clock.)
+	Clock Clock
 }
+
+// Clock is the verifier's time source, the same type as client.Clock; tests
+// replace it with a fake (authtest.Clock).
+type Clock = clock.Clock
+
+// DefaultUnknownKeyWait is how long Verify waits for the keys when
+// Config.UnknownKeyWait is zero: long enough for a JWKS fetch (Cognito's
+// answers in well under a second), short enough that a request never hangs on
+// an unreachable issuer.
+const DefaultUnknownKeyWait = 2 * time.Second
 
 // DefaultLeeway is the clock skew allowed when Config.Leeway is zero. A few
 // seconds absorb the drift between the user pool's clock and a host's without
@@ -92,11 +113,14 @@ type Verifier struct {
 	parser    *jwt.Parser
 	validator *jwt.Validator
 
-	keys       atomic.Pointer[keySet]
-	fetchMu    sync.Mutex
-	lastFetch  atomic.Int64 // unix nanoseconds of the last fetch start
-	refreshing atomic.Bool
-	lastErr    atomic.Pointer[error]
+	clock Clock
+
+	keys    atomic.Pointer[keySet]
+	lastErr atomic.Pointer[error]
+
+	fetchMu   sync.Mutex
+	inflight  *fetchCall // the one JWKS fetch in flight, if any
+	lastAsked time.Time  // start of the last fetch a token with an unknown kid asked for
 
 	stats verifierStats
 }
@@ -137,14 +161,17 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MinRefreshInterval <= 0 {
 		cfg.MinRefreshInterval = 10 * time.Second
 	}
+	if cfg.UnknownKeyWait == 0 {
+		cfg.UnknownKeyWait = DefaultUnknownKeyWait
+	}
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 5 * time.Second
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
 	}
 	switch {
 	case cfg.Leeway == 0:
@@ -154,12 +181,13 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{
 		cfg:   cfg,
+		clock: cfg.Clock,
 		cache: newTokenCache(cfg.CacheSize),
 		// Claims are validated inside the key function, before the signature
 		// check, rather than by the parser after it.
 		parser: jwt.NewParser(jwt.WithValidMethods(rs256), jwt.WithStrictDecoding(), jwt.WithoutClaimsValidation()),
 		validator: jwt.NewValidator(jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithIssuer(cfg.Issuer),
-			jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(cfg.Now)),
+			jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(cfg.Clock.Now)),
 	}
 	v.stats.rejected = make([]atomic.Uint64, len(reasons)+1)
 	if len(cfg.ClientIDs) > 0 {
@@ -185,25 +213,29 @@ func (v *Verifier) Ready() error {
 	return ErrKeysNotReady
 }
 
-// Verify checks a token and returns its claims. It never waits on the network:
-// a token signed with a key not yet known starts a background JWKS refresh (at
-// most one per MinRefreshInterval) and is rejected.
-func (v *Verifier) Verify(token string) (*Claims, error) {
-	c, err := v.verify(token)
+// Verify checks a token and returns its claims. A token signed with a key not
+// yet known (a key the pool rotated to since the last fetch, or any key when
+// none was loaded yet) waits for a JWKS fetch, at most UnknownKeyWait and while
+// ctx lasts: the one in flight, or one it starts unless a token with an unknown
+// kid started one less than MinRefreshInterval ago. So a service accepts a
+// token of a newly rotated key on its first request, and forged kids cost at
+// most one fetch per interval. A token whose kid is still unknown is refused.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verify(ctx, token)
 	if err != nil {
 		v.stats.rejected[reasonIndex(err)].Add(1)
 	}
 	return c, err
 }
 
-func (v *Verifier) verify(token string) (*Claims, error) {
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		return nil, ErrMissing
 	}
 	if len(token) > v.cfg.MaxTokenSize {
 		return nil, ErrTooLarge
 	}
-	now := v.cfg.Now()
+	now := v.clock.Now()
 	var h uint64
 	if v.cache != nil {
 		h = v.cache.hash(token)
@@ -215,7 +247,7 @@ func (v *Verifier) verify(token string) (*Claims, error) {
 			v.cache.remove(h, e)
 		}
 	}
-	c, kid, key, err := v.verifyCold(token)
+	c, kid, key, err := v.verifyCold(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -237,11 +269,11 @@ func (v *Verifier) verify(token string) (*Claims, error) {
 // run in the key function, which golang-jwt calls after parsing and before the
 // signature, so that a token refused by them costs no RSA operation and, being
 // refused before its kid is looked up, triggers no JWKS refresh.
-func (v *Verifier) verifyCold(token string) (*Claims, string, *rsa.PublicKey, error) {
+func (v *Verifier) verifyCold(ctx context.Context, token string) (*Claims, string, *rsa.PublicKey, error) {
 	if !base64URLAndDots(token) {
 		return nil, "", nil, fmt.Errorf("%w: not base64url", ErrMalformed)
 	}
-	k := keyLookup{v: v}
+	k := keyLookup{v: v, ctx: ctx}
 	if _, err := v.parser.ParseWithClaims(token, new(wireClaims), k.key); err != nil {
 		return nil, "", nil, k.reason(err)
 	}
@@ -267,6 +299,7 @@ func base64URLAndDots(s string) bool {
 // golang-jwt's wrapping of it, and the claims and key it accepted.
 type keyLookup struct {
 	v      *Verifier
+	ctx    context.Context
 	called bool
 	err    error
 	claims *Claims
@@ -300,15 +333,14 @@ func (k *keyLookup) lookup(t *jwt.Token) error {
 	if err := k.v.checkClaims(c); err != nil {
 		return err
 	}
-	ks := k.v.keys.Load()
-	if ks == nil {
-		k.v.refreshSoon()
-		return ErrKeysNotReady
+	var pub *rsa.PublicKey
+	if ks := k.v.keys.Load(); ks != nil {
+		pub = ks.keys[kid]
 	}
-	pub := ks.keys[kid]
 	if pub == nil {
-		k.v.refreshSoon()
-		return ErrUnknownKey
+		if pub, err = k.v.awaitKey(k.ctx, kid); err != nil {
+			return err
+		}
 	}
 	k.claims, k.kid, k.pub = c, kid, pub
 	return nil

@@ -5,9 +5,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +30,7 @@ func setup(t testing.TB, mod func(*Config)) (*authtest.Server, *authtest.Clock, 
 	srv := authtest.NewServer(t)
 	clock := authtest.NewClock(start)
 	srv.SetClock(clock.Now)
-	cfg := Config{Issuer: srv.Issuer, Now: clock.Now}
+	cfg := Config{Issuer: srv.Issuer, Clock: clock}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -41,15 +44,19 @@ func setup(t testing.TB, mod func(*Config)) (*authtest.Server, *authtest.Clock, 
 	return srv, clock, v
 }
 
-// waitRefresh waits for a background JWKS refresh to end.
+// waitRefresh waits for a background JWKS fetch to end.
 func waitRefresh(t testing.TB, v *Verifier) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for v.refreshing.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("background JWKS refresh did not end")
-		}
-		time.Sleep(time.Millisecond)
+	v.fetchMu.Lock()
+	c := v.inflight
+	v.fetchMu.Unlock()
+	if c == nil {
+		return
+	}
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("background JWKS fetch did not end")
 	}
 }
 
@@ -121,7 +128,7 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := v.Verify(tt.token)
+			c, err := v.Verify(t.Context(), tt.token)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
 			}
@@ -143,7 +150,7 @@ func TestVerifyAccepts(t *testing.T) {
 	srv, clock, v := setup(t, func(c *Config) { c.Leeway = 30 * time.Second })
 	claims := srv.Claims("caller", scope, "MyService/other")
 	tok := srv.Sign(nil, claims)
-	c, err := v.Verify(tok)
+	c, err := v.Verify(t.Context(), tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +172,11 @@ func TestVerifyAccepts(t *testing.T) {
 	}
 	// Within the leeway after exp the token is still accepted, past it not.
 	clock.Advance(time.Hour + 20*time.Second)
-	if _, err := v.Verify(tok); err != nil {
+	if _, err := v.Verify(t.Context(), tok); err != nil {
 		t.Errorf("within leeway: %v", err)
 	}
 	clock.Advance(20 * time.Second)
-	if _, err := v.Verify(tok); !errors.Is(err, ErrExpired) {
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, ErrExpired) {
 		t.Errorf("past leeway: %v, want ErrExpired", err)
 	}
 }
@@ -194,7 +201,7 @@ func TestCache(t *testing.T) {
 	srv, clock, v := setup(t, nil)
 	tok := srv.AccessToken("caller", scope)
 	for range 3 {
-		if _, err := v.Verify(tok); err != nil {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -207,7 +214,7 @@ func TestCache(t *testing.T) {
 	if err := v.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(tok); err != nil || v.Stats().CacheHits != 3 {
+	if _, err := v.Verify(t.Context(), tok); err != nil || v.Stats().CacheHits != 3 {
 		t.Errorf("after a refresh with the same key: err %v, hits %d, want a hit", err, v.Stats().CacheHits)
 	}
 
@@ -216,17 +223,17 @@ func TestCache(t *testing.T) {
 	if err := v.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(tok); !errors.Is(err, ErrUnknownKey) {
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("token of a removed key: %v, want ErrUnknownKey", err)
 	}
 
 	// Entries expire with the token.
 	tok2 := srv.AccessToken("caller", scope)
-	if _, err := v.Verify(tok2); err != nil {
+	if _, err := v.Verify(t.Context(), tok2); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Hour + DefaultLeeway)
-	if _, err := v.Verify(tok2); !errors.Is(err, ErrExpired) {
+	if _, err := v.Verify(t.Context(), tok2); !errors.Is(err, ErrExpired) {
 		t.Errorf("cached token after exp: %v, want ErrExpired", err)
 	}
 }
@@ -234,7 +241,7 @@ func TestCache(t *testing.T) {
 func TestCacheBounded(t *testing.T) {
 	srv, _, v := setup(t, func(c *Config) { c.CacheSize = 32 })
 	for range 100 {
-		if _, err := v.Verify(srv.AccessToken("caller", scope)); err != nil {
+		if _, err := v.Verify(t.Context(), srv.AccessToken("caller", scope)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,51 +250,198 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
+// TestUnknownKidRefresh: tokens with kids the JWKS does not hold (forged, or of
+// a key the pool has just rotated to) fetch the JWKS at most once per
+// MinRefreshInterval, however many arrive, and each waits for that one fetch.
 func TestUnknownKidRefresh(t *testing.T) {
-	srv, clock, v := setup(t, func(c *Config) { c.MinRefreshInterval = 10 * time.Second })
+	srv, clock, v := setup(t, func(c *Config) { c.MinRefreshInterval = 10 * time.Second; c.UnknownKeyWait = time.Minute })
 	fetches := srv.JWKSRequests()
 
-	// Forged tokens with random kids: at most one fetch per interval, never blocking.
-	for i := range 50 {
-		v.Verify(srv.Sign(map[string]any{"kid": "forged-" + string(rune('a'+i%26))}, srv.Claims("caller", scope)))
+	// Forged tokens with random kids, one after the other and then at once: the
+	// first fetches, and is refused when the kid is not in the new JWKS; the
+	// rest are refused without a fetch.
+	forged := func(i int) string {
+		return srv.Sign(map[string]any{"kid": fmt.Sprintf("forged-%d", i)}, srv.Claims("caller", scope))
 	}
-	waitRefresh(t, v)
-	if got := srv.JWKSRequests() - fetches; got != 0 {
-		// The setup's Refresh started the interval; nothing may be fetched within it.
-		t.Errorf("JWKS fetched %d times within the min interval, want 0", got)
+	for i := range 20 {
+		if _, err := v.Verify(t.Context(), forged(i)); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("forged kid: %v, want ErrUnknownKey", err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			if _, err := v.Verify(t.Context(), forged(100+i)); !errors.Is(err, ErrUnknownKey) {
+				t.Errorf("forged kid: %v, want ErrUnknownKey", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := srv.JWKSRequests() - fetches; got != 1 {
+		t.Errorf("50 forged kids fetched the JWKS %d times, want 1", got)
 	}
 
-	// The pool rotates its key; the first token with the new kid is refused at
-	// once and triggers one refresh, after which the new key verifies.
+	// The pool rotates its key within the interval: the new kid is refused
+	// without a fetch until the interval has passed...
 	srv.RotateKey(false)
-	clock.Advance(11 * time.Second)
 	tok := srv.AccessToken("caller", scope)
-	for range 20 {
-		v.Verify(tok)
+	clock.Advance(5 * time.Second)
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("new kid within the interval: %v, want ErrUnknownKey", err)
 	}
-	waitRefresh(t, v)
 	if got := srv.JWKSRequests() - fetches; got != 1 {
-		t.Errorf("JWKS fetched %d times after the interval, want 1", got)
+		t.Errorf("JWKS fetched %d times within the interval, want 1", got)
 	}
-	if _, err := v.Verify(tok); err != nil {
-		t.Errorf("token of the new key after refresh: %v", err)
+	// ...and then accepted on its first request, after one fetch.
+	clock.Advance(5 * time.Second)
+	if _, err := v.Verify(t.Context(), tok); err != nil {
+		t.Errorf("token of the new key after the interval: %v", err)
+	}
+	if got := srv.JWKSRequests() - fetches; got != 2 {
+		t.Errorf("JWKS fetched %d times after the interval, want 2", got)
 	}
 	if diff := cmp.Diff([]string{"authtest-key-0", "authtest-key-1"}, v.KeyIDs()); diff != "" {
 		t.Errorf("trusted kids (-want +got):\n%s", diff)
 	}
 }
 
+// TestNewKeyAcceptedOnFirstRequest: a service that never called Run, and one
+// whose pool has just rotated its signing key, accept a valid token on its
+// first request; concurrent first requests share one JWKS fetch.
+func TestNewKeyAcceptedOnFirstRequest(t *testing.T) {
+	concurrently := func(t *testing.T, v *Verifier, tok string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Errorf("first request: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	// The wait is long here so that a loaded machine cannot fail the test; the
+	// bound itself is TestUnknownKeyWaitBounded's.
+	const wait = time.Minute
+	t.Run("no Run, no keys yet", func(t *testing.T) {
+		srv := authtest.NewServer(t)
+		v, err := New(Config{Issuer: srv.Issuer, UnknownKeyWait: wait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		concurrently(t, v, srv.AccessToken("caller", scope))
+		if got := srv.JWKSRequests(); got != 1 {
+			t.Errorf("JWKS fetched %d times, want 1", got)
+		}
+		if err := v.Ready(); err != nil {
+			t.Errorf("Ready after the first request: %v", err)
+		}
+	})
+	for _, dropOld := range []bool{false, true} {
+		t.Run(fmt.Sprintf("right after a rotation, old key dropped %v", dropOld), func(t *testing.T) {
+			srv, _, v := setup(t, func(c *Config) { c.UnknownKeyWait = wait })
+			old := srv.AccessToken("caller", scope)
+			if _, err := v.Verify(t.Context(), old); err != nil {
+				t.Fatal(err)
+			}
+			srv.RotateKey(dropOld)
+			concurrently(t, v, srv.AccessToken("caller", scope))
+			if got := srv.JWKSRequests(); got != 2 {
+				t.Errorf("JWKS fetched %d times, want 2 (setup and rotation)", got)
+			}
+			_, err := v.Verify(t.Context(), old)
+			if dropOld != errors.Is(err, ErrUnknownKey) || !dropOld && err != nil {
+				t.Errorf("token of the old key: %v (old key dropped: %v)", err, dropOld)
+			}
+		})
+	}
+}
+
+// TestUnknownKeyWaitBounded: a JWKS endpoint that does not answer holds a
+// request no longer than UnknownKeyWait, or its context; the fetch goes on and
+// serves a later request once it lands. (The bounds asserted are loose: what
+// they tell apart is returning at all from waiting for a fetch that only ends
+// when the test releases it.)
+func TestUnknownKeyWaitBounded(t *testing.T) {
+	srv := authtest.NewServer(t)
+	release := make(chan struct{})
+	var hits atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		<-release
+		w.Write(srv.JWKS())
+	}))
+	defer slow.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	verifier := func(wait time.Duration) *Verifier {
+		v, err := New(Config{Issuer: srv.Issuer, JWKSURL: slow.URL, UnknownKeyWait: wait, FetchTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tok := srv.AccessToken("caller", scope)
+
+	const wait = 300 * time.Millisecond
+	capped := verifier(wait)
+	began := time.Now()
+	_, err := capped.Verify(t.Context(), tok)
+	if took := time.Since(began); !errors.Is(err, ErrKeysNotReady) || took < wait || took > 30*time.Second {
+		t.Errorf("JWKS hanging, wait %v: %v after %v, want ErrKeysNotReady after the wait", wait, err, took)
+	}
+	// A request whose context ends before the wait returns then; a second one
+	// joins the same fetch.
+	patient := verifier(time.Minute)
+	for range 2 {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		began = time.Now()
+		_, err = patient.Verify(ctx, tok)
+		cancel()
+		if took := time.Since(began); !errors.Is(err, ErrKeysNotReady) || took > 30*time.Second {
+			t.Errorf("context ending after 100ms, wait a minute: %v after %v", err, took)
+		}
+	}
+	close(release)
+	for _, v := range []*Verifier{capped, patient} {
+		waitRefresh(t, v)
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Errorf("after the fetch landed: %v", err)
+		}
+	}
+	if got := hits.Load(); got != 2 {
+		t.Errorf("JWKS fetched %d times by two verifiers, want 2", got)
+	}
+}
+
 func TestReady(t *testing.T) {
 	srv := authtest.NewServer(t)
-	v, err := New(Config{Issuer: srv.Issuer})
+	// A verifier that does not wait for keys refuses the first token and loads
+	// the keys in the background; the JWKS answers only once the token has been
+	// refused, so that the load cannot land first.
+	refused := make(chan struct{})
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-refused
+		w.Write(srv.JWKS())
+	}))
+	defer gated.Close()
+	v, err := New(Config{Issuer: srv.Issuer, JWKSURL: gated.URL, UnknownKeyWait: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Ready(); !errors.Is(err, ErrKeysNotReady) {
 		t.Errorf("Ready before load = %v, want ErrKeysNotReady", err)
 	}
-	if _, err := v.Verify(srv.AccessToken("caller")); !errors.Is(err, ErrKeysNotReady) {
-		t.Errorf("Verify before load = %v, want ErrKeysNotReady", err)
+	_, err = v.Verify(t.Context(), srv.AccessToken("caller"))
+	close(refused)
+	if !errors.Is(err, ErrKeysNotReady) {
+		t.Errorf("Verify before load, not waiting = %v, want ErrKeysNotReady", err)
 	}
 	waitRefresh(t, v) // the token above triggered a load
 	if err := v.Ready(); err != nil {
@@ -392,7 +546,7 @@ func TestLeeway(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, _, v := setup(t, func(c *Config) { c.Leeway = tt.leeway })
-			_, err := v.Verify(srv.Sign(nil, modify(srv.Claims("caller", scope), tt.claim, tt.value)))
+			_, err := v.Verify(t.Context(), srv.Sign(nil, modify(srv.Claims("caller", scope), tt.claim, tt.value)))
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Errorf("Verify error = %v, want %v", err, tt.want)
 			}
@@ -404,7 +558,7 @@ func TestLeeway(t *testing.T) {
 // section 3.3); other white space is part of a scope name.
 func TestScopesSplitOnSpaces(t *testing.T) {
 	srv, _, v := setup(t, nil)
-	c, err := v.Verify(srv.Sign(nil, modify(srv.Claims("caller"), "scope", " a/x\tb  c/y\u00a0d\u0085e ")))
+	c, err := v.Verify(t.Context(), srv.Sign(nil, modify(srv.Claims("caller"), "scope", " a/x\tb  c/y\u00a0d\u0085e ")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,4 +568,41 @@ func TestScopesSplitOnSpaces(t *testing.T) {
 	if c.HasScope("a/x") || c.HasScope("b") || !c.HasScope("a/x\tb") {
 		t.Errorf("HasScope splits on other white space")
 	}
+}
+
+// TestRunRefreshesOnItsClock: Run loads the keys at once and then refetches
+// every RefreshInterval (within its jitter) of the verifier's clock, until its
+// context ends.
+func TestRunRefreshesOnItsClock(t *testing.T) {
+	srv := authtest.NewServer(t)
+	clock := authtest.NewClock(start)
+	v, err := New(Config{Issuer: srv.Issuer, Clock: clock, RefreshInterval: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		v.Run(ctx)
+		close(done)
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor("the first fetch and the next one scheduled", func() bool { return srv.JWKSRequests() == 1 && clock.Pending() == 1 })
+	clock.Advance(8 * time.Minute) // before the earliest refresh (90% of the interval)
+	if got := srv.JWKSRequests(); got != 1 {
+		t.Errorf("JWKS fetched %d times before the interval, want 1", got)
+	}
+	clock.Advance(3*time.Minute + time.Second) // past the latest (110%)
+	waitFor("the refresh", func() bool { return srv.JWKSRequests() == 2 })
+	cancel()
+	<-done
 }

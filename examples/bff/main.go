@@ -12,6 +12,10 @@
 //	                                        (default /var/run/secrets/m2m)
 //	--weather-url      BFF_WEATHER_URL      base URL of weather (default http://weather:8080)
 //	--weather-timeout  BFF_WEATHER_TIMEOUT  bound on one weather call (default 10s)
+//	--no-auth          BFF_NO_AUTH          do no OAuth: call weather without a token, through
+//	                                        the auth sidecar (cmd/auth-sidecar), whose loopback
+//	                                        listener is then --weather-url and which holds the
+//	                                        credentials; --credentials-dir is not read
 package main
 
 import (
@@ -25,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -42,6 +47,7 @@ type config struct {
 	CredentialsDir string
 	WeatherURL     string
 	WeatherTimeout time.Duration
+	NoAuth         bool
 
 	clock client.Clock // tests only
 }
@@ -61,10 +67,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.CredentialsDir, "credentials-dir", env("BFF_CREDENTIALS_DIR", "/var/run/secrets/m2m"), "directory of the mounted M2MClient Secret")
 	fs.StringVar(&c.WeatherURL, "weather-url", env("BFF_WEATHER_URL", "http://weather:8080"), "base URL of the weather service")
 	fs.StringVar(&timeout, "weather-timeout", env("BFF_WEATHER_TIMEOUT", "10s"), "bound on one weather call")
+	noAuth, err := strconv.ParseBool(env("BFF_NO_AUTH", "false"))
+	if err != nil {
+		return config{}, fmt.Errorf("BFF_NO_AUTH: %w", err)
+	}
+	fs.BoolVar(&c.NoAuth, "no-auth", noAuth, "do no OAuth: call weather through the auth sidecar's listener (--weather-url), without a token")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	var err error
 	if c.WeatherTimeout, err = time.ParseDuration(timeout); err != nil {
 		return config{}, fmt.Errorf("weather timeout: %w", err)
 	}
@@ -73,30 +83,34 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 // run serves on ln until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error {
-	creds, err := credentials.OpenDir(c.CredentialsDir)
-	if err != nil {
-		return err
-	}
-	ts, err := client.New(client.Config{Credentials: creds, Clock: c.clock})
-	if err != nil {
-		return err
-	}
-	defer ts.Close()
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	weather := &http.Client{Transport: &client.Transport{Source: ts, Base: base}, Timeout: c.WeatherTimeout}
-
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(authprom.NewClientCollector("weather", ts))
-	mux := http.NewServeMux()
-	mux.Handle("/", bffapi.NewHandler(bffapi.Options{
-		Client:     weather,
-		WeatherURL: c.WeatherURL,
-		Logger:     log,
-		Ready: func(ctx context.Context) error {
+	opts := bffapi.Options{WeatherURL: c.WeatherURL, Logger: log}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	if c.NoAuth {
+		// The auth sidecar attaches the token; readiness is its own.
+		opts.Client = &http.Client{Transport: base, Timeout: c.WeatherTimeout}
+		log.Info("In-process auth off: calls to weather go through the auth sidecar", "weather", c.WeatherURL)
+	} else {
+		creds, err := credentials.OpenDir(c.CredentialsDir)
+		if err != nil {
+			return err
+		}
+		ts, err := client.New(client.Config{Credentials: creds, Clock: c.clock})
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		opts.Client = &http.Client{Transport: &client.Transport{Source: ts, Base: base}, Timeout: c.WeatherTimeout}
+		opts.Ready = func(ctx context.Context) error {
 			_, err := ts.TokenContext(ctx)
 			return err
-		},
-	}))
+		}
+		reg.MustRegister(authprom.NewClientCollector("weather", ts))
+		cr := creds.Credentials()
+		log.Info("Calling with tokens", "weather", c.WeatherURL, "clientID", cr.ClientID, "tokenEndpoint", cr.TokenEndpoint, "scopes", cr.Scopes)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", bffapi.NewHandler(opts))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{
 		Handler:           mux,
@@ -105,8 +119,7 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 		WriteTimeout:      c.WeatherTimeout + 10*time.Second,
 		IdleTimeout:       time.Minute,
 	}
-	cr := creds.Credentials()
-	log.Info("Serving", "addr", ln.Addr().String(), "weather", c.WeatherURL, "clientID", cr.ClientID, "tokenEndpoint", cr.TokenEndpoint, "scopes", cr.Scopes)
+	log.Info("Serving", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

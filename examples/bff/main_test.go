@@ -41,6 +41,17 @@ func TestParseConfig(t *testing.T) {
 			env:  map[string]string{"BFF_LISTEN": ":9000", "BFF_CREDENTIALS_DIR": "/tmp/creds", "BFF_WEATHER_URL": "http://ignored", "BFF_WEATHER_TIMEOUT": "3s"},
 			want: config{Listen: ":9000", CredentialsDir: "/tmp/creds", WeatherURL: "http://127.0.0.1:9001", WeatherTimeout: 3 * time.Second},
 		},
+		{
+			name: "no auth",
+			args: []string{"--no-auth", "--weather-url", "http://127.0.0.1:15001"},
+			want: config{Listen: ":8080", CredentialsDir: "/var/run/secrets/m2m", WeatherURL: "http://127.0.0.1:15001", WeatherTimeout: 10 * time.Second, NoAuth: true},
+		},
+		{
+			name: "no auth from the environment",
+			env:  map[string]string{"BFF_NO_AUTH": "1"},
+			want: config{Listen: ":8080", CredentialsDir: "/var/run/secrets/m2m", WeatherURL: "http://weather:8080", WeatherTimeout: 10 * time.Second, NoAuth: true},
+		},
+		{name: "bad BFF_NO_AUTH", env: map[string]string{"BFF_NO_AUTH": "maybe"}, wantErr: true},
 		{name: "bad timeout", args: []string{"--weather-timeout", "x"}, wantErr: true},
 	}
 	for _, tt := range tests {
@@ -95,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	// weather
-	v, err := verify.New(verify.Config{Issuer: cognito.Issuer, Now: clock.Now})
+	v, err := verify.New(verify.Config{Issuer: cognito.Issuer, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,5 +260,55 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(out, `"reason":"missing"`) || !strings.Contains(out, `"reason":"scope"`) {
 		t.Errorf("weather did not log its rejections:\n%s", out)
+	}
+}
+
+// TestRunWithoutAuth: with --no-auth the BFF reads no credentials and sends
+// no Authorization header; the sidecar it calls adds the token.
+func TestRunWithoutAuth(t *testing.T) {
+	var auth []string
+	var mu sync.Mutex
+	weather := httptest.NewServer(weatherapi.NewHandler(weatherapi.Options{NoAuth: true}))
+	defer weather.Close()
+	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		resp, err := http.Get(weather.URL + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer spy.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	c := config{CredentialsDir: "/nonexistent", WeatherURL: spy.URL, WeatherTimeout: 10 * time.Second, NoAuth: true}
+	go func() { done <- run(ctx, c, ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	for _, path := range []string{"/readyz", "/weatherforecast"} {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after shutdown: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auth) != 1 || auth[0] != "" {
+		t.Errorf("weather calls' Authorization headers %q, want one call without", auth)
 	}
 }

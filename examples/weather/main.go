@@ -13,6 +13,9 @@
 //	--client-ids    WEATHER_CLIENT_IDS     comma-separated accepted client ids (default any)
 //	--jwks-url      WEATHER_JWKS_URL       JWKS location (default <issuer>/.well-known/jwks.json)
 //	--leeway        WEATHER_LEEWAY         clock skew allowed on exp, nbf and iat (0s: verify.DefaultLeeway, 5s; negative: none)
+//	--no-auth       WEATHER_NO_AUTH        do no OAuth: serve behind the auth sidecar (cmd/auth-sidecar),
+//	                                       which verifies the callers; --listen must then be a loopback
+//	                                       address, so that nothing but the sidecar reaches the service
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +52,7 @@ type config struct {
 	ClientIDs  []string
 	JWKSURL    string
 	Leeway     time.Duration
+	NoAuth     bool
 }
 
 // parseConfig reads flags, falling back to environment variables.
@@ -72,6 +77,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&clientIDs, "client-ids", env("WEATHER_CLIENT_IDS", ""), "comma-separated accepted client ids; empty accepts any")
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("WEATHER_JWKS_URL", ""), "JWKS URL; default <issuer>/.well-known/jwks.json")
 	fs.StringVar(&leeway, "leeway", env("WEATHER_LEEWAY", "0s"), "clock skew allowed on exp, nbf and iat (0s: the verifier's default, 5s; negative: none)")
+	noAuth, err := strconv.ParseBool(env("WEATHER_NO_AUTH", "false"))
+	if err != nil {
+		return config{}, fmt.Errorf("WEATHER_NO_AUTH: %w", err)
+	}
+	fs.BoolVar(&c.NoAuth, "no-auth", noAuth, "do no OAuth: serve behind the auth sidecar, on a loopback --listen address")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -80,7 +90,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			c.ClientIDs = append(c.ClientIDs, id)
 		}
 	}
-	var err error
 	if c.Leeway, err = time.ParseDuration(leeway); err != nil {
 		return config{}, fmt.Errorf("leeway: %w", err)
 	}
@@ -91,6 +100,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.Issuer = strings.TrimSpace(string(b))
 	}
+	if c.NoAuth {
+		// The service trusts every caller that reaches it: only the sidecar
+		// in its pod may.
+		host, _, err := net.SplitHostPort(c.Listen)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return config{}, fmt.Errorf("--no-auth needs a loopback --listen address such as 127.0.0.1:8081, not %q: the auth sidecar must be the only way in", c.Listen)
+		}
+		return c, nil
+	}
 	if c.Issuer == "" && (c.Region == "" || c.UserPoolID == "") {
 		return config{}, errors.New("set --issuer, --issuer-file, or --region and --user-pool-id")
 	}
@@ -99,25 +117,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 // run serves on ln until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error {
-	v, err := verify.New(verify.Config{
-		Issuer:     c.Issuer,
-		Region:     c.Region,
-		UserPoolID: c.UserPoolID,
-		ClientIDs:  c.ClientIDs,
-		JWKSURL:    c.JWKSURL,
-		Leeway:     c.Leeway,
-	})
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go v.Run(ctx)
-
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(authprom.NewVerifierCollector("weather", v))
+	opts := weatherapi.Options{Scope: c.Scope, Logger: log, NoAuth: c.NoAuth}
+	if c.NoAuth {
+		log.Info("In-process auth off: callers are verified by the auth sidecar in front of this service")
+	} else {
+		v, err := newVerifier(c)
+		if err != nil {
+			return err
+		}
+		go v.Run(ctx)
+		reg.MustRegister(authprom.NewVerifierCollector("weather", v))
+		opts.Verifier = v
+		log.Info("Verifying tokens", "issuer", v.Issuer(), "scope", c.Scope)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", weatherapi.NewHandler(weatherapi.Options{Verifier: v, Scope: c.Scope, Logger: log}))
+	mux.Handle("/", weatherapi.NewHandler(opts))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{
 		Handler:           mux,
@@ -127,7 +144,7 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    32 << 10,
 	}
-	log.Info("Serving", "addr", ln.Addr().String(), "issuer", v.Issuer(), "scope", c.Scope)
+	log.Info("Serving", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -139,6 +156,17 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	return srv.Shutdown(shutdownCtx)
+}
+
+func newVerifier(c config) (*verify.Verifier, error) {
+	return verify.New(verify.Config{
+		Issuer:     c.Issuer,
+		Region:     c.Region,
+		UserPoolID: c.UserPoolID,
+		ClientIDs:  c.ClientIDs,
+		JWKSURL:    c.JWKSURL,
+		Leeway:     c.Leeway,
+	})
 }
 
 func main() {

@@ -48,6 +48,19 @@ func TestParseConfig(t *testing.T) {
 			env:  map[string]string{"WEATHER_ISSUER_FILE": issuerFile},
 			want: config{Listen: ":8080", Issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_F", IssuerFile: issuerFile, Scope: "MyService/weather_read"},
 		},
+		{
+			name: "no auth, behind the sidecar",
+			args: []string{"--no-auth", "--listen", "127.0.0.1:8081"},
+			want: config{Listen: "127.0.0.1:8081", Scope: "MyService/weather_read", NoAuth: true},
+		},
+		{
+			name: "no auth from the environment",
+			env:  map[string]string{"WEATHER_NO_AUTH": "true", "WEATHER_LISTEN": "[::1]:8081"},
+			want: config{Listen: "[::1]:8081", Scope: "MyService/weather_read", NoAuth: true},
+		},
+		{name: "no auth on every interface", args: []string{"--no-auth"}, wantErr: true},
+		{name: "no auth on the pod address", args: []string{"--no-auth", "--listen", "10.0.0.7:8081"}, wantErr: true},
+		{name: "bad WEATHER_NO_AUTH", env: map[string]string{"WEATHER_NO_AUTH": "maybe", "WEATHER_ISSUER": "https://i.example/p"}, wantErr: true},
 		{name: "no issuer", wantErr: true},
 		{name: "bad leeway", args: []string{"--issuer", "https://i.example/p", "--leeway", "soon"}, wantErr: true},
 	}
@@ -109,6 +122,37 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `m2m_verifier_tokens_verified_total{verifier="weather"} 1`) {
 		t.Errorf("metrics do not count the verified token:\n%s", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after shutdown: %v", err)
+	}
+}
+
+// TestRunWithoutAuth: with --no-auth the forecast needs no token (the
+// sidecar in front checks it) and the service is ready at once.
+func TestRunWithoutAuth(t *testing.T) {
+	c, err := parseConfig([]string{"--no-auth", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, c, ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	base := "http://" + ln.Addr().String()
+	for _, path := range []string{"/readyz", "/weatherforecast"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s without a token: %d, want 200", path, resp.StatusCode)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -71,6 +71,7 @@ var Images = []Image{
 	{"cognito-emulator", "cognito-m2m/cognito-emulator", "e2e"},
 	{"weather", "cognito-m2m/weather", "latest"},
 	{"bff", "cognito-m2m/bff", "latest"},
+	{"auth-sidecar", "cognito-m2m/auth-sidecar", "latest"},
 }
 
 // Cluster is what differs between the clusters the scenario runs on.
@@ -157,7 +158,7 @@ func Run(t *testing.T, e *Env) {
 	e.waitObserved(t, "m2mclient/weather-reader")
 
 	step("deploy the weather service and the BFF from examples/*/deploy.yaml")
-	for _, img := range Images[2:] {
+	for _, img := range Images[2:4] { // weather and bff
 		rel := "examples/" + img.Target + "/deploy.yaml"
 		// The manifests are applied as users apply them; they must name
 		// the image this test built.

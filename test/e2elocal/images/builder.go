@@ -655,11 +655,11 @@ func (b *Builder) cgroups() []string {
 	return dirs
 }
 
-// ProjectTargets are the Dockerfile's four final stages as the scenario
-// names their images (refs by stage), written into dir.
+// ProjectTargets are the Dockerfile's final stages as the scenario names
+// their images (refs by stage), written into dir.
 func ProjectTargets(dir string, refs map[string]string) []Target {
 	var out []Target
-	for _, stage := range []string{"manager", "cognito-emulator", "weather", "bff"} {
+	for _, stage := range []string{"manager", "cognito-emulator", "weather", "bff", "auth-sidecar"} {
 		out = append(out, Target{Stage: stage, Ref: refs[stage], Archive: path.Join(dir, stage+".tar")})
 	}
 	return out

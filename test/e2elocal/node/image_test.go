@@ -53,7 +53,7 @@ func TestWriteOCIReadsBack(t *testing.T) {
 	}
 }
 
-// TestDockerfileStages reads the project's Dockerfile: four final stages,
+// TestDockerfileStages reads the project's Dockerfile: five final stages,
 // each one binary under /usr/local/bin run as 65532 with its ports.
 func TestDockerfileStages(t *testing.T) {
 	got, err := DockerfileStages(filepath.Join("..", "..", "..", "Dockerfile"))
@@ -69,6 +69,7 @@ func TestDockerfileStages(t *testing.T) {
 		"bff":              stage("bff", "8080/tcp"),
 		"cognito-emulator": stage("cognito-emulator", "9229/tcp"),
 		"manager":          stage("manager", "8080/tcp", "8081/tcp"),
+		"auth-sidecar":     stage("auth-sidecar", "9901/tcp"),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("final stages (-want +got):\n%s", diff)

@@ -43,7 +43,7 @@ func verifiers(b *testing.B) (string, []verifier) {
 		if err := v.Refresh(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		return func(t string) error { _, err := v.Verify(t); return err }
+		return func(t string) error { _, err := v.Verify(context.Background(), t); return err }
 	}
 	kf, err := keyfunc.NewJWKSetJSON(jwks)
 	if err != nil {
