@@ -181,7 +181,7 @@ func (r *ResourceServerReconciler) revokeOrphans(ctx context.Context, rs *v1alph
 		n := len(fresh.Status.Grantees)
 		fresh.Status.Grantees = slices.DeleteFunc(fresh.Status.Grantees, func(g v1alpha1.Grantee) bool {
 			held := findGrantee(rs.Status.Grantees, g.UID)
-			return slices.Contains(done, g.UID) && held != nil && *held == g
+			return slices.Contains(done, g.UID) && held != nil && sameGrantee(*held, g)
 		})
 		if len(fresh.Status.Grantees) == n {
 			return nil
@@ -302,4 +302,11 @@ func (r *ResourceServerReconciler) reader() client.Reader {
 		return r.Options.APIReader
 	}
 	return r.Client
+}
+
+// sameGrantee reports whether two records say the same: a record rewritten since it
+// was acted on (a new create of the same M2MClient) is not forgotten.
+func sameGrantee(a, b v1alpha1.Grantee) bool {
+	return a.UID == b.UID && a.ClientID == b.ClientID && a.ClientNameHash == b.ClientNameHash &&
+		(a.Since == nil) == (b.Since == nil) && (a.Since == nil || a.Since.Equal(b.Since))
 }

@@ -106,3 +106,18 @@ func TestDesiredClientValidity(t *testing.T) {
 		t.Errorf("10m under a 15m cap: %s", got)
 	}
 }
+
+func TestSameGrantee(t *testing.T) {
+	a, b := metav1.NewTime(time.Unix(100, 0)), metav1.NewTime(time.Unix(100, 0))
+	c := metav1.NewTime(time.Unix(200, 0))
+	g := v1alpha1.Grantee{UID: "u", ClientNameHash: "h", Since: &a}
+	if !sameGrantee(g, v1alpha1.Grantee{UID: "u", ClientNameHash: "h", Since: &b}) {
+		t.Error("equal records with distinct time pointers differ")
+	}
+	if sameGrantee(g, v1alpha1.Grantee{UID: "u", ClientNameHash: "h", Since: &c}) {
+		t.Error("records of two creates are the same")
+	}
+	if sameGrantee(g, v1alpha1.Grantee{UID: "u", ClientID: "id"}) {
+		t.Error("a pending record and a created one are the same")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 // weatherFor is a ResourceServer in the environment's namespace that grants scope
@@ -175,4 +176,53 @@ func TestResourceServerCapsOtherNamespacesTokenValidity(t *testing.T) {
 			t.Errorf("%s/%s: token valid for %s, want %s", tc.c.Namespace, tc.c.Name, got, tc.want)
 		}
 	}
+}
+
+// The manager dies right after Cognito created the app client, before its id was
+// recorded anywhere; the tenant then removes the finalizer and deletes the object.
+// The server's record of the pending create (hashed name, time) still finds the
+// client, and it loses the scope.
+func TestClientLeftBehindMidCreateLosesOtherNamespacesScopes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tn := newTenant(t, e.ns+"-tenant")
+	weatherFor(t, e, tn.ns)
+	c := crossClient(tn.ns, "midcreate", e.ns, "read")
+	e.killOn("CreateUserPoolClient", false)
+	tn.create(t, c)
+	e.waitKilled()
+	ids := clientsNamed(t, e.pool, cognito.DefaultClientName(c.Namespace, c.Name))
+	if len(ids) != 1 {
+		t.Fatalf("%d app clients after the create, want 1", len(ids))
+	}
+	if got, _ := clientScopes(e, ids[0]); len(got) == 0 {
+		t.Fatal("the setup failed: the app client has no scope")
+	}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
+			return err
+		}
+		if c.Status.ClientID != "" {
+			return fmt.Errorf("the setup failed: the client id %s was recorded", c.Status.ClientID)
+		}
+		c.Finalizers = nil
+		return tn.c.Update(ctx, c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.c.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, c)
+	e.restart()
+	eventually(t, 10*time.Second, func() error {
+		got, err := clientScopes(e, ids[0])
+		if err != nil {
+			return err
+		}
+		if len(got) != 0 {
+			return fmt.Errorf("the app client of the interrupted create still has %v", got)
+		}
+		return nil
+	})
 }
