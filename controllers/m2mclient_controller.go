@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -250,7 +251,10 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			CreateFunc: func(event.CreateEvent) bool { return false },
 			UpdateFunc: func(e event.UpdateEvent) bool { return !r.ownWrite(e.ObjectNew) },
 		})).
-		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer)).
+		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return !onlyGranteesChanged(e.ObjectOld, e.ObjectNew)
+			}})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clientsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("m2mclient").
@@ -325,4 +329,18 @@ func (r *M2MClientReconciler) requestsFor(ctx context.Context, sel client.Matchi
 		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
 	}
 	return reqs
+}
+
+// onlyGranteesChanged reports whether a ResourceServer update changed nothing its
+// clients read: each new cross-namespace client writes the server's grantee record,
+// and waking every other client of the server for it would flood the queue.
+func onlyGranteesChanged(oldObj, newObj client.Object) bool {
+	o, ok1 := oldObj.(*v1alpha1.ResourceServer)
+	n, ok2 := newObj.(*v1alpha1.ResourceServer)
+	if !ok1 || !ok2 || o.Generation != n.Generation || !o.DeletionTimestamp.Equal(n.DeletionTimestamp) {
+		return false
+	}
+	os, ns := o.Status.DeepCopy(), n.Status.DeepCopy()
+	os.Grantees, ns.Grantees = nil, nil
+	return equality.Semantic.DeepEqual(os, ns)
 }

@@ -121,3 +121,21 @@ func TestSameGrantee(t *testing.T) {
 		t.Error("a pending record and a created one are the same")
 	}
 }
+
+func TestOnlyGranteesChanged(t *testing.T) {
+	base := &v1alpha1.ResourceServer{}
+	base.Generation = 2
+	base.Status.Scopes = []string{"api/read"}
+	grantee := base.DeepCopy()
+	grantee.Status.Grantees = []v1alpha1.Grantee{{UID: "u", ClientID: "c"}}
+	spec := grantee.DeepCopy()
+	spec.Generation = 3
+	status := grantee.DeepCopy()
+	status.Status.Scopes = []string{"api/read", "api/write"}
+	if !onlyGranteesChanged(base, grantee) {
+		t.Error("a new grantee record wakes the server's clients")
+	}
+	if onlyGranteesChanged(grantee, spec) || onlyGranteesChanged(grantee, status) {
+		t.Error("a spec or status change does not wake the server's clients")
+	}
+}
