@@ -41,6 +41,13 @@ type Options struct {
 	// RestrictIdentifiers limits each namespace to the resource-server identifiers
 	// its v1alpha1.AllowedIdentifiersAnnotation lists.
 	RestrictIdentifiers bool
+	// MaxRetainedPerNamespace bounds how many resources (resource servers and app
+	// clients) each namespace may leave in Cognito with deletionPolicy Retain; 0
+	// means no bound. See retainer.
+	MaxRetainedPerNamespace int
+	// RetainedLedgerNamespace is where the ledger of retained resources is kept
+	// (the operator's own namespace); required with MaxRetainedPerNamespace.
+	RetainedLedgerNamespace string
 	// TokenEndpoint overrides the token endpoint derived from the pool's domain.
 	TokenEndpoint string
 	// IssuerBase overrides https://cognito-idp.<region>.amazonaws.com as the base of
@@ -58,6 +65,8 @@ type Options struct {
 	APIReader client.Reader
 
 	pacer *driftPacer
+	// pacerInterval overrides how often the drift period is recomputed (tests).
+	pacerInterval time.Duration
 }
 
 func (o *Options) clock() clock.PassiveClock {

@@ -71,6 +71,8 @@ func cognitoFailed(op string, err error) error {
 	switch {
 	case cognito.IsThrottled(err):
 		return &stepError{reason: v1alpha1.ReasonThrottled, kind: kindRetrying, err: fmt.Errorf("%s: throttled by Cognito, backing off: %w", op, err)}
+	case cognito.IsLimitExceeded(err):
+		return &stepError{reason: v1alpha1.ReasonLimitExceeded, kind: kindRetrying, err: fmt.Errorf("%s: the user pool is full, retrying until room is freed: %w", op, err)}
 	case cognito.IsInvalidParameter(err):
 		return &stepError{reason: v1alpha1.ReasonInvalidSpec, kind: kindStalled, err: fmt.Errorf("%s: Cognito refused the request: %w", op, err)}
 	}

@@ -15,24 +15,33 @@ import (
 	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
-// desiredClient is what the app client should be.
-func desiredClient(obj *v1alpha1.M2MClient, scopes []string) cognito.ClientSpec {
-	name := obj.Spec.ClientName
-	if name == "" {
-		name = cognito.DefaultClientName(obj.Namespace, obj.Name)
-	}
+// desiredClient is what the app client should be. validityCap, when not zero, is
+// the shortest token validity that another namespace's ResourceServer allows its
+// clients (see validityCap).
+func desiredClient(obj *v1alpha1.M2MClient, scopes []string, validityCap time.Duration) cognito.ClientSpec {
 	var validity time.Duration
 	if obj.Spec.AccessTokenValidity != nil {
 		validity = obj.Spec.AccessTokenValidity.Duration
 	}
-	return cognito.ClientSpec{Name: name, Scopes: scopes, AccessTokenValidity: validity}
+	if validityCap > 0 && (validity == 0 && cognito.DefaultAccessTokenValidity > validityCap || validity > validityCap) {
+		validity = validityCap
+	}
+	return cognito.ClientSpec{Name: clientName(obj), Scopes: scopes, AccessTokenValidity: validity}
+}
+
+func clientName(obj *v1alpha1.M2MClient) string {
+	if obj.Spec.ClientName != "" {
+		return obj.Spec.ClientName
+	}
+	return cognito.DefaultClientName(obj.Namespace, obj.Name)
 }
 
 // reconcileClient makes the app client match the spec and returns it as Cognito holds
 // it, secret included. In a steady state it costs one read.
 func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, pool string, scopes []string) (*types.UserPoolClientType, error) {
 	log := logf.FromContext(ctx)
-	want := desiredClient(obj, scopes)
+	want := desiredClient(obj, scopes, r.validityCap(ctx, obj))
+	clearStaleMark(&obj.Status.CreatePendingSince, &obj.Status.CreatePendingGeneration, obj.Generation)
 	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince != nil {
 		id, err := r.findCreated(ctx, obj, pool)
 		if err != nil {
@@ -41,7 +50,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 		if id != "" {
 			log.Info("Recovered app client created before an interruption", "pool", pool, "clientId", id)
 			r.Options.event(obj, v1alpha1.ReasonAdopted, "recovered app client %s, created before the operator was interrupted", id)
-			obj.Status.ClientID, obj.Status.CreatePendingSince = id, nil
+			obj.Status.ClientID, obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = id, nil, 0
 		}
 	}
 	if obj.Status.ClientID == "" {
@@ -85,24 +94,30 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	if len(want.Scopes) == 0 {
 		return nil, waiting(v1alpha1.ReasonScopesUnavailable, "no requested scope is available yet")
 	}
-	// The mark records what is sent, so that recovery accepts only a client with
-	// exactly that; sending anything else starts a new mark.
-	if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
-		obj.Status.CreatePendingSince = now()
+	// The mark records what is sent (pool, name, scopes and the spec's generation),
+	// so that recovery accepts only a client with exactly that; sending anything
+	// else starts a new mark. It is written once the request is about to go, so that
+	// a request never sent leaves none.
+	mark := func(ctx context.Context) error {
+		if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
+			obj.Status.CreatePendingSince = now()
+		}
+		obj.Status.CreatePendingGeneration = obj.Generation
+		obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
+		if err := st.patch(ctx); err != nil {
+			return fmt.Errorf("recording that an app client is about to be created: %w", err)
+		}
+		return nil
 	}
-	obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
-	if err := st.patch(ctx); err != nil {
-		return nil, fmt.Errorf("recording that an app client is about to be created: %w", err)
-	}
-	app, err := r.cognito.CreateAppClient(ctx, pool, want)
+	app, err := r.cognito.CreateAppClient(ctx, pool, want, mark)
 	if err != nil {
-		if cognito.IsDefinite(err) {
-			// Cognito refused: nothing was created, so there is nothing to look for.
-			obj.Status.CreatePendingSince = nil
+		if cognito.IsDefinite(err) && obj.Status.CreatePendingSince != nil {
+			// Nothing was created, so there is nothing to look for.
+			obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = nil, 0
 		}
 		return nil, cognitoFailed("CreateUserPoolClient", err)
 	}
-	obj.Status.ClientID, obj.Status.CreatePendingSince = aws.ToString(app.ClientId), nil
+	obj.Status.ClientID, obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = aws.ToString(app.ClientId), nil, 0
 	if err := st.patch(ctx); err != nil {
 		return nil, fmt.Errorf("recording app client id %s: %w", obj.Status.ClientID, err)
 	}
@@ -121,7 +136,7 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 	if obj.Status.UserPoolID != pool || obj.Status.ClientName == "" {
 		return "", nil
 	}
-	sent := desiredClient(obj, obj.Status.Scopes)
+	sent := desiredClient(obj, obj.Status.Scopes, r.validityCap(ctx, obj))
 	sent.Name = obj.Status.ClientName
 	var all v1alpha1.M2MClientList
 	if err := r.List(ctx, &all); err != nil {
@@ -184,7 +199,9 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 		return nil
 	}
 	pool := obj.Status.UserPoolID
-	if pool != "" && obj.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
+	retain := obj.Spec.DeletionPolicy == v1alpha1.DeletionPolicyRetain && obj.Status.ClientID != "" &&
+		r.retain.check(ctx, obj, obj.Spec.DeletionPolicy) == nil
+	if pool != "" && !retain {
 		if obj.Status.ClientID == "" && obj.Status.CreatePendingSince != nil {
 			id, err := r.findCreated(ctx, obj, pool)
 			if err != nil {
@@ -200,6 +217,9 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 			r.Options.event(obj, v1alpha1.ReasonDeleted, "deleted app client %s from pool %s", id, pool)
 		}
 	} else if obj.Status.ClientID != "" {
+		if err := r.retain.record(ctx, obj.Namespace, retainedEntry(kindAppClient, pool, obj.Status.ClientID)); err != nil {
+			return err
+		}
 		r.Options.event(obj, v1alpha1.ReasonRetained, "left app client %s in pool %s (deletionPolicy Retain)", obj.Status.ClientID, pool)
 	}
 	if err := r.deleteSecret(ctx, obj, obj.Status.SecretName); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +42,7 @@ type M2MClientReconciler struct {
 	client.Client
 	Options *Options
 	cognito *cognito.Client
+	retain  *retainer
 	pools   poolEndpoints
 	// written is the resourceVersion of each Secret as the operator last wrote or
 	// checked it, so that the watch does not bring back the operator's own writes
@@ -54,6 +56,7 @@ type M2MClientReconciler struct {
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients/finalizers,verbs=update
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
@@ -99,7 +102,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	scopes, scopeErr := r.resolveScopes(ctx, obj, pool)
+	scopes, foreign, scopeErr := r.resolveScopes(ctx, obj, pool)
 	if scopeErr != nil && !isWaiting(scopeErr) {
 		return ctrl.Result{}, scopeErr
 	}
@@ -113,12 +116,26 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if wait, skip := r.planCheck(ctx, obj, pool, scopes, scopeErr); skip {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
+		if err := r.retain.check(ctx, obj, obj.Spec.DeletionPolicy); err != nil {
+			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+		}
+	}
 	ep, err := r.pools.get(ctx, r.Options, r.cognito, pool)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Another namespace's server records the client before the client gets its
+	// scopes, and again once the client has an id: the record outlives this
+	// object, so that a client left behind loses the scopes (see revokeOrphans).
+	if err := r.recordGrantees(ctx, obj, foreign); err != nil {
+		return ctrl.Result{}, err
+	}
 	app, err := r.reconcileClient(ctx, obj, st, pool, scopes)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.recordGrantees(ctx, obj, foreign); err != nil {
 		return ctrl.Result{}, err
 	}
 	next, vals, err := r.reconcileRotation(ctx, obj, st, app, ep)
@@ -140,22 +157,23 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // reference that is missing, or that grants none of the requested scopes, gets one
 // message whatever the reason, so that a tenant cannot map other namespaces'
 // servers, identifiers, scopes or pools.
-func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M2MClient, pool string) ([]string, error) {
+func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M2MClient, pool string) ([]string, []*v1alpha1.ResourceServer, error) {
 	var (
 		scopes   []string
+		foreign  []*v1alpha1.ResourceServer // other namespaces' servers that give scopes
 		problems []string
 		reason   = v1alpha1.ReasonScopesUnavailable
 	)
 	ns := &corev1.Namespace{}
 	if err := r.Get(ctx, types.NamespacedName{Name: obj.Namespace}, ns); err != nil {
-		return nil, fmt.Errorf("reading namespace %s for scope grants: %w", obj.Namespace, err)
+		return nil, nil, fmt.Errorf("reading namespace %s for scope grants: %w", obj.Namespace, err)
 	}
 	for i, req := range obj.Spec.Scopes {
 		ref := refKey(obj.Namespace, req.ResourceServer)
 		rs := &v1alpha1.ResourceServer{}
 		err := r.Get(ctx, ref, rs)
 		if client.IgnoreNotFound(err) != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ref.Namespace != obj.Namespace && (err != nil || !grantsAny(rs, req.Scopes, ns)) {
 			reason = v1alpha1.ReasonScopeNotGranted
@@ -174,6 +192,7 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 			continue
 		}
 		offered := offeredScopes(rs)
+		given := len(scopes)
 		for _, name := range req.Scopes {
 			s, ok := offered[name]
 			if !ok {
@@ -187,12 +206,15 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 			}
 			scopes = append(scopes, v1alpha1.FullScopeName(rs.Spec.Identifier, name))
 		}
+		if len(scopes) > given && rs.Namespace != obj.Namespace {
+			foreign = append(foreign, rs)
+		}
 	}
 	scopes = sortedUnique(scopes)
 	if len(problems) > 0 {
-		return scopes, waiting(reason, "%s", strings.Join(problems, "; "))
+		return scopes, foreign, waiting(reason, "%s", strings.Join(problems, "; "))
 	}
-	return scopes, nil
+	return scopes, foreign, nil
 }
 
 func refKey(ns string, ref v1alpha1.ObjectReference) types.NamespacedName {
@@ -233,7 +255,10 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			CreateFunc: func(event.CreateEvent) bool { return false },
 			UpdateFunc: func(e event.UpdateEvent) bool { return !r.ownWrite(e.ObjectNew) },
 		})).
-		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer)).
+		Watches(&v1alpha1.ResourceServer{}, handler.EnqueueRequestsFromMapFunc(r.clientsOfResourceServer),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return !onlyGranteesChanged(e.ObjectOld, e.ObjectNew)
+			}})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clientsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("m2mclient")
@@ -308,4 +333,18 @@ func (r *M2MClientReconciler) requestsFor(ctx context.Context, sel client.Matchi
 		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
 	}
 	return reqs
+}
+
+// onlyGranteesChanged reports whether a ResourceServer update changed nothing its
+// clients read: each new cross-namespace client writes the server's grantee record,
+// and waking every other client of the server for it would flood the queue.
+func onlyGranteesChanged(oldObj, newObj client.Object) bool {
+	o, ok1 := oldObj.(*v1alpha1.ResourceServer)
+	n, ok2 := newObj.(*v1alpha1.ResourceServer)
+	if !ok1 || !ok2 || o.Generation != n.Generation || !o.DeletionTimestamp.Equal(n.DeletionTimestamp) {
+		return false
+	}
+	os, ns := o.Status.DeepCopy(), n.Status.DeepCopy()
+	os.Grantees, ns.Grantees = nil, nil
+	return equality.Semantic.DeepEqual(os, ns)
 }

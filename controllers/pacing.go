@@ -36,6 +36,31 @@ func stretchedPeriod(configured time.Duration, n int, rate float64) time.Duratio
 	return max(configured, need)
 }
 
+// busiestDriftLoad is the number of drift checks per period in the busiest pool and
+// kind: only objects that hold a Cognito resource (an app client, a resource server
+// created or adopted) are checked. Objects waiting for a ResourceServer, refused or
+// stalled cost no call, so they must not stretch everyone's period: else any tenant
+// could slow every other team's drift repair and revocation by creating objects
+// that never get anywhere.
+func busiestDriftLoad(clients []v1alpha1.M2MClient, servers []v1alpha1.ResourceServer) int {
+	perPool := map[string]int{}
+	for _, c := range clients {
+		if c.Status.ClientID != "" && c.Status.UserPoolID != "" {
+			perPool["client "+c.Status.UserPoolID]++
+		}
+	}
+	for _, s := range servers {
+		if s.Status.Ownership != "" && s.Status.UserPoolID != "" {
+			perPool["server "+s.Status.UserPoolID]++
+		}
+	}
+	busiest := 0
+	for _, n := range perPool {
+		busiest = max(busiest, n)
+	}
+	return busiest
+}
+
 // driftPacer keeps the drift period in force up to date with the number of objects,
 // and says once when it has to stretch the configured period, rather than letting
 // checks pile up against Cognito's quota and get throttled.
@@ -43,6 +68,7 @@ type driftPacer struct {
 	client     client.Reader
 	configured time.Duration
 	rate       float64 // per-operation requests per second, 0 when not paced
+	interval   time.Duration
 	log        logr.Logger
 	period     atomic.Int64
 	mu         sync.Mutex
@@ -50,7 +76,7 @@ type driftPacer struct {
 }
 
 func newDriftPacer(c client.Reader, configured time.Duration, rate float64, log logr.Logger) *driftPacer {
-	p := &driftPacer{client: c, configured: configured, rate: rate, log: log}
+	p := &driftPacer{client: c, configured: configured, rate: rate, log: log, interval: pacerInterval}
 	p.period.Store(int64(configured))
 	driftPeriodGauge.Set(configured.Seconds())
 	return p
@@ -59,9 +85,12 @@ func newDriftPacer(c client.Reader, configured time.Duration, rate float64, log 
 // current is the drift period in force.
 func (p *driftPacer) current() time.Duration { return time.Duration(p.period.Load()) }
 
-// Start recomputes the period every minute until ctx ends (a manager Runnable).
+// pacerInterval is how often the drift period is recomputed.
+const pacerInterval = time.Minute
+
+// Start recomputes the period every interval until ctx ends (a manager Runnable).
 func (p *driftPacer) Start(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
 		p.update(ctx)
@@ -76,25 +105,15 @@ func (p *driftPacer) Start(ctx context.Context) error {
 // update counts the objects per pool and kind, the calls each drift check costs,
 // and sets the period for the busiest.
 func (p *driftPacer) update(ctx context.Context) {
-	perPool := map[string]int{}
 	var clients v1alpha1.M2MClientList
 	if err := p.client.List(ctx, &clients); err != nil {
 		return
-	}
-	for _, c := range clients.Items {
-		perPool["client "+c.Status.UserPoolID]++
 	}
 	var servers v1alpha1.ResourceServerList
 	if err := p.client.List(ctx, &servers); err != nil {
 		return
 	}
-	for _, s := range servers.Items {
-		perPool["server "+s.Status.UserPoolID]++
-	}
-	busiest := 0
-	for _, n := range perPool {
-		busiest = max(busiest, n)
-	}
+	busiest := busiestDriftLoad(clients.Items, servers.Items)
 	period := stretchedPeriod(p.configured, busiest, p.rate)
 	p.period.Store(int64(period))
 	driftPeriodGauge.Set(period.Seconds())

@@ -3,6 +3,10 @@ package controllers
 import (
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cognito-m2m/operator/api/v1alpha1"
 )
 
 func TestStretchedPeriod(t *testing.T) {
@@ -48,6 +52,37 @@ func TestCheckPlan(t *testing.T) {
 			wait, skip := checkPlan(tc.in, 3*time.Minute)
 			if wait != tc.wantWait || skip != tc.wantSkip {
 				t.Errorf("checkPlan = (%s, %v), want (%s, %v)", wait, skip, tc.wantWait, tc.wantSkip)
+			}
+		})
+	}
+}
+
+func TestBusiestDriftLoad(t *testing.T) {
+	holding := func(pool string) v1alpha1.M2MClient {
+		return v1alpha1.M2MClient{Status: v1alpha1.M2MClientStatus{UserPoolID: pool, ClientID: "c"}}
+	}
+	waiting := v1alpha1.M2MClient{} // no ResourceServer yet: nothing in Cognito
+	pendingOnly := v1alpha1.M2MClient{Status: v1alpha1.M2MClientStatus{UserPoolID: "p1", CreatePendingSince: &metav1.Time{}}}
+	server := func(pool string, own v1alpha1.Ownership) v1alpha1.ResourceServer {
+		return v1alpha1.ResourceServer{Status: v1alpha1.ResourceServerStatus{UserPoolID: pool, Ownership: own}}
+	}
+	tests := []struct {
+		name    string
+		clients []v1alpha1.M2MClient
+		servers []v1alpha1.ResourceServer
+		want    int
+	}{
+		{"nothing", nil, nil, 0},
+		{"waiting clients cost nothing", []v1alpha1.M2MClient{waiting, waiting, waiting, pendingOnly}, nil, 0},
+		{"clients with an app client count", []v1alpha1.M2MClient{holding("p1"), holding("p1"), waiting}, nil, 2},
+		{"per pool", []v1alpha1.M2MClient{holding("p1"), holding("p2"), holding("p2")}, nil, 2},
+		{"refused servers cost nothing", nil, []v1alpha1.ResourceServer{server("p1", ""), server("p1", ""), server("p1", v1alpha1.OwnershipCreated)}, 1},
+		{"kinds are counted apart", []v1alpha1.M2MClient{holding("p1")}, []v1alpha1.ResourceServer{server("p1", v1alpha1.OwnershipCreated), server("p1", v1alpha1.OwnershipAdopted)}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := busiestDriftLoad(tc.clients, tc.servers); got != tc.want {
+				t.Errorf("busiestDriftLoad = %d, want %d", got, tc.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 )
@@ -78,4 +79,15 @@ func claimExisting(e existingServer) (v1alpha1.Ownership, bool) {
 		return v1alpha1.OwnershipAdopted, true
 	}
 	return "", false
+}
+
+// clearStaleMark clears a create-pending mark that an older spec than generation
+// sent: what the current spec describes was never sent, so nothing matching it may
+// be claimed as this object's own. Without this, an object whose create got no
+// answer could be edited to match a server or client someone else made, and claim
+// it.
+func clearStaleMark(since **metav1.Time, markGeneration *int64, generation int64) {
+	if *since != nil && *markGeneration != generation {
+		*since, *markGeneration = nil, 0
+	}
 }

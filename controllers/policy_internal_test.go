@@ -106,3 +106,30 @@ func TestAdoptionAllowed(t *testing.T) {
 		t.Error("--allow-adoption does not allow adoption")
 	}
 }
+
+func TestClearStaleMark(t *testing.T) {
+	at := metav1.Now()
+	tests := []struct {
+		name         string
+		since        *metav1.Time
+		markGen, gen int64
+		wantCleared  bool
+	}{
+		{"no mark", nil, 0, 3, false},
+		{"mark for this spec", &at, 3, 3, false},
+		{"mark for an older spec", &at, 2, 3, true},
+		{"mark with no generation (written before generations were recorded)", &at, 0, 3, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			since, markGen := tc.since, tc.markGen
+			clearStaleMark(&since, &markGen, tc.gen)
+			if cleared := tc.since != nil && since == nil; cleared != tc.wantCleared {
+				t.Errorf("cleared = %v, want %v", cleared, tc.wantCleared)
+			}
+			if since == nil && markGen != 0 {
+				t.Errorf("a cleared mark kept generation %d", markGen)
+			}
+		})
+	}
+}

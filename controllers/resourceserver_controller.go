@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -29,6 +30,7 @@ type ResourceServerReconciler struct {
 	client.Client
 	Options *Options
 	cognito *cognito.Client
+	retain  *retainer
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch;update;patch
@@ -71,7 +73,15 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.checkClaim(ctx, rs, ns, pool); err != nil {
 		return ctrl.Result{}, err
 	}
+	if rs.Status.Ownership == "" {
+		if err := r.retain.check(ctx, rs, rs.Spec.DeletionPolicy); err != nil {
+			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+		}
+	}
 	if err := r.reconcileCognito(ctx, rs, st, ns, pool); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.revokeOrphans(ctx, rs, pool); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, nil
@@ -128,6 +138,7 @@ func olderThan(a, b client.Object) bool {
 func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, ns *corev1.Namespace, pool string) error {
 	log := logf.FromContext(ctx)
 	want := cognito.DesiredResourceServer(rs.Spec)
+	clearStaleMark(&rs.Status.CreatePendingSince, &rs.Status.CreatePendingGeneration, rs.Generation)
 	got, err := r.cognito.ResourceServer(ctx, pool, want.Identifier)
 	switch {
 	case cognito.IsNotFound(err):
@@ -146,7 +157,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 				"a resource server with identifier %q already exists in pool %s and was not created for this object; the operator does not take it over unless a cluster admin allows adoption (annotate namespace %s with %s=true, or run the operator with --allow-adoption), or use another identifier",
 				want.Identifier, pool, rs.Namespace, v1alpha1.AllowAdoptionAnnotation)
 		}
-		rs.Status.Ownership, rs.Status.CreatePendingSince = own, nil
+		rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = own, nil, 0
 		if own == v1alpha1.OwnershipAdopted {
 			log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
 			r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
@@ -169,19 +180,24 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 
 // create creates the resource server behind a create-pending mark, so that after an
 // interruption the server found with this object's identifier is known to be its own
-// (see claimExisting). A definite refusal clears the mark: nothing was created.
+// (see claimExisting). The mark names the generation whose spec was sent, and is
+// written only once the request is about to go: a definite refusal, or a request
+// never sent, leaves no mark.
 func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string, want cognito.ResourceServerSpec) error {
-	rs.Status.CreatePendingSince = now()
-	if err := st.patch(ctx); err != nil {
-		return fmt.Errorf("recording that a resource server is about to be created: %w", err)
+	mark := func(ctx context.Context) error {
+		rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = now(), rs.Generation
+		if err := st.patch(ctx); err != nil {
+			return fmt.Errorf("recording that a resource server is about to be created: %w", err)
+		}
+		return nil
 	}
-	if err := r.cognito.CreateResourceServer(ctx, pool, want); err != nil {
+	if err := r.cognito.CreateResourceServer(ctx, pool, want, mark); err != nil {
 		if cognito.IsDefinite(err) {
-			rs.Status.CreatePendingSince = nil
+			rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = nil, 0
 		}
 		return cognitoFailed("CreateResourceServer", err)
 	}
-	rs.Status.Ownership, rs.Status.CreatePendingSince = v1alpha1.OwnershipCreated, nil
+	rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = v1alpha1.OwnershipCreated, nil, 0
 	logf.FromContext(ctx).Info("Created resource server", "pool", pool, "identifier", want.Identifier)
 	r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
 	r.recordReconciled(rs, pool)
@@ -207,18 +223,36 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 		return nil
 	}
 	pool := rs.Status.UserPoolID
+	if pool != "" {
+		// Clients left behind lose the scopes before the server goes, or is
+		// left unmanaged: nothing would find them afterwards.
+		if err := r.revokeOrphans(ctx, rs, pool); err != nil {
+			return err
+		}
+	}
 	if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipAdopted {
 		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
-	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && rs.Spec.DeletionPolicy != v1alpha1.DeletionPolicyRetain {
+	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && !r.mayRetain(ctx, rs) {
 		if err := r.cognito.DeleteResourceServer(ctx, pool, rs.Spec.Identifier); err != nil {
 			return cognitoFailed("DeleteResourceServer", err)
 		}
 		logf.FromContext(ctx).Info("Deleted resource server", "pool", pool, "identifier", rs.Spec.Identifier)
 		r.Options.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
 	} else if pool != "" {
+		if err := r.retain.record(ctx, rs.Namespace, retainedEntry(kindResourceServer, pool, rs.Spec.Identifier)); err != nil {
+			return err
+		}
 		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
 	}
 	return removeFinalizer(ctx, r.Client, rs)
+}
+
+// mayRetain reports whether a deleted object's resource server is left in Cognito:
+// it asks for Retain and its namespace's bound allows it. A Retain the bound
+// refuses (the policy changed after creation) is not honoured: the server is
+// deleted, as the object's condition said.
+func (r *ResourceServerReconciler) mayRetain(ctx context.Context, rs *v1alpha1.ResourceServer) bool {
+	return rs.Spec.DeletionPolicy == v1alpha1.DeletionPolicyRetain && r.retain.check(ctx, rs, rs.Spec.DeletionPolicy) == nil
 }
 
 // SetupWithManager registers the reconciler, its index, and a watch on namespaces'
@@ -228,10 +262,20 @@ func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		func(o client.Object) []string { return []string{o.(*v1alpha1.ResourceServer).Spec.Identifier} }); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.M2MClient{}, uidIndex,
+		func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.serversInNamespace),
 			builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
+		Watches(&v1alpha1.M2MClient{}, handler.EnqueueRequestsFromMapFunc(serversOfDeletedClient),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(event.CreateEvent) bool { return false },
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		Named("resourceserver")
 	return completeFair(b, r)
 }

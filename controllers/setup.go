@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/util/workqueue"
@@ -23,14 +24,25 @@ func Setup(mgr ctrl.Manager, opts *Options) error {
 		limiter = cognito.NewLimiter(opts.Limits)
 	}
 	c := cognito.NewClient(opts.Cognito, limiter)
+	if opts.MaxRetainedPerNamespace > 0 && opts.RetainedLedgerNamespace == "" {
+		return fmt.Errorf("a bound on retained resources per namespace needs the namespace of its ledger (--retained-ledger-namespace)")
+	}
+	reader := opts.APIReader
+	if reader == nil {
+		reader = mgr.GetAPIReader()
+	}
+	ret := &retainer{c: mgr.GetClient(), reader: reader, opts: opts, cognito: c}
 	opts.pacer = newDriftPacer(mgr.GetClient(), opts.configuredDriftPeriod(), opts.Limits.PerOperation, mgr.GetLogger().WithName("drift"))
+	if opts.pacerInterval > 0 {
+		opts.pacer.interval = opts.pacerInterval
+	}
 	if err := mgr.Add(opts.pacer); err != nil {
 		return err
 	}
-	if err := (&ResourceServerReconciler{Client: mgr.GetClient(), Options: opts, cognito: c}).SetupWithManager(mgr); err != nil {
+	if err := (&ResourceServerReconciler{Client: mgr.GetClient(), Options: opts, cognito: c, retain: ret}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&M2MClientReconciler{Client: mgr.GetClient(), Options: opts, cognito: c}).SetupWithManager(mgr)
+	return (&M2MClientReconciler{Client: mgr.GetClient(), Options: opts, cognito: c, retain: ret}).SetupWithManager(mgr)
 }
 
 // completeFair builds a controller that is fair between namespaces, so that one

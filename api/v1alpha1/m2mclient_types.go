@@ -173,6 +173,13 @@ type M2MClientStatus struct {
 	// +optional
 	CreatePendingSince *metav1.Time `json:"createPendingSince,omitempty"`
 
+	// CreatePendingGeneration is the generation of the spec the pending create sent
+	// (with clientName, scopes and userPoolId above, what was sent). A spec change
+	// clears the mark, so that recovery never looks for a client the current spec
+	// describes but no create of this object sent.
+	// +optional
+	CreatePendingGeneration int64 `json:"createPendingGeneration,omitempty"`
+
 	// SecretName is the Secret the credentials are written to.
 	// +optional
 	SecretName string `json:"secretName,omitempty"`

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // ResourceServerSpec is a service's API in Cognito: the identifier that prefixes its
@@ -52,6 +53,35 @@ type ResourceServerSpec struct {
 	// means only its own namespace.
 	// +optional
 	AllowedNamespaces *NamespaceGrant `json:"allowedNamespaces,omitempty"`
+
+	// MaxAccessTokenValidity caps the access-token validity of app clients in other
+	// namespaces that hold this server's scopes (their own accessTokenValidity, or
+	// Cognito's 1h default, when shorter). A withdrawn grant cannot recall a token
+	// already issued: this bounds how long such a token stays valid. Unset: no cap.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('24h')",message="maxAccessTokenValidity must be between 5m and 24h"
+	// +optional
+	MaxAccessTokenValidity *metav1.Duration `json:"maxAccessTokenValidity,omitempty"`
+}
+
+// Grantee is an app client of another namespace's M2MClient that was given this
+// server's scopes. The record is written before the scopes are given and outlives
+// the M2MClient, so that a client left behind (deletionPolicy Retain, or a
+// finalizer removed by hand) is found and loses the scopes, even across restarts.
+type Grantee struct {
+	// UID of the M2MClient the app client is for.
+	UID types.UID `json:"uid"`
+	// ClientID is the app client's id, once created.
+	// +optional
+	ClientID string `json:"clientId,omitempty"`
+	// ClientNameHash (SHA-256, hex, first 16 characters) and Since identify the
+	// client of a create that may have landed without an answer: a client with that
+	// name created at or after Since. The name is hashed because this status is
+	// readable in the server's namespace.
+	// +optional
+	ClientNameHash string `json:"clientNameHash,omitempty"`
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // ResourceServerScope is one permission a resource server offers.
@@ -120,10 +150,24 @@ type ResourceServerStatus struct {
 	// +optional
 	CreatePendingSince *metav1.Time `json:"createPendingSince,omitempty"`
 
+	// CreatePendingGeneration is the generation of the spec the pending create sent.
+	// Only a resource server matching that spec may be claimed as this object's own,
+	// and a spec change clears the mark: otherwise a create that got no answer would
+	// let the object claim whatever server it is later edited to match.
+	// +optional
+	CreatePendingGeneration int64 `json:"createPendingGeneration,omitempty"`
+
 	// Scopes are the full scope names (`<identifier>/<scope>`) the server provides in
 	// Cognito, for M2MClients to request.
 	// +optional
 	Scopes []string `json:"scopes,omitempty"`
+
+	// Grantees are the app clients of other namespaces given this server's scopes.
+	// A grantee whose M2MClient is gone loses them (see Grantee).
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	Grantees []Grantee `json:"grantees,omitempty"`
 }
 
 // ResourceServer is a service's API identifier and scopes, reconciled into an Amazon

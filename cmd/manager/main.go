@@ -36,6 +36,8 @@ type flags struct {
 	maxConcurrent                                                   int
 	allowedPools, watchNamespaces                                   []string
 	allowAdoption, restrictIdentifiers                              bool
+	maxRetained                                                     int
+	retainedLedgerNamespace                                         string
 	limits                                                          cognito.Limits
 }
 
@@ -70,6 +72,8 @@ func main() {
 	flag.Func("allowed-user-pools", "comma-separated user pools that objects may name (default: only --user-pool-id)", list(&f.allowedPools))
 	flag.BoolVar(&f.allowAdoption, "allow-adoption", false, "let ResourceServers in every namespace take over resource servers that already exist in Cognito (without it, only namespaces annotated "+v1alpha1.AllowAdoptionAnnotation+"=true may)")
 	flag.BoolVar(&f.restrictIdentifiers, "restrict-identifiers", false, "let each namespace claim only the resource-server identifiers its "+v1alpha1.AllowedIdentifiersAnnotation+" annotation lists")
+	flag.IntVar(&f.maxRetained, "max-retained-per-namespace", 10, "resource servers and app clients each namespace may leave in Cognito with deletionPolicy Retain; beyond it a Retain object is not created (0: no bound)")
+	flag.StringVar(&f.retainedLedgerNamespace, "retained-ledger-namespace", ownNamespace(), "namespace of the Secret that records what each namespace retained: the operator's own (default $POD_NAMESPACE, else the pod's service-account namespace, else default)")
 	flag.Func("watch-namespaces", "comma-separated namespaces to watch, for a namespace-scoped install (default: all)", list(&f.watchNamespaces))
 	f.limits = cognito.DefaultLimits()
 	flag.Float64Var(&f.limits.PerOperation, "cognito-rate-per-operation", f.limits.PerOperation,
@@ -95,6 +99,9 @@ func run(ctx context.Context, f flags) error {
 	}
 	if len(f.allowedPools) > 0 && f.userPoolID != "" && !slices.Contains(f.allowedPools, f.userPoolID) {
 		return fmt.Errorf("--user-pool-id %s is not in --allowed-user-pools", f.userPoolID)
+	}
+	if f.maxRetained > 0 && f.retainedLedgerNamespace == "" {
+		return fmt.Errorf("--max-retained-per-namespace needs --retained-ledger-namespace (or $POD_NAMESPACE): the namespace where the operator records what each namespace retained")
 	}
 	if f.driftPeriod < time.Minute {
 		return fmt.Errorf("--drift-period %s is under a minute: Cognito's request quotas are low", f.driftPeriod)
@@ -123,6 +130,7 @@ func run(ctx context.Context, f flags) error {
 	opts := &controllers.Options{
 		Cognito: api, Region: f.region, DefaultUserPoolID: f.userPoolID, AllowedUserPools: f.allowedPools,
 		AllowAdoption: f.allowAdoption, RestrictIdentifiers: f.restrictIdentifiers, Limits: f.limits,
+		MaxRetainedPerNamespace: f.maxRetained, RetainedLedgerNamespace: f.retainedLedgerNamespace,
 		TokenEndpoint: f.tokenEndpoint, IssuerBase: issuerBase, DriftPeriod: f.driftPeriod,
 		Recorder: mgr.GetEventRecorder("cognito-m2m-operator"), APIReader: mgr.GetAPIReader(),
 	}
@@ -185,4 +193,16 @@ func formatRates(rates map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s=%g", k, rates[k]))
 	}
 	return strings.Join(parts, ",")
+}
+
+// ownNamespace is the namespace the manager runs in: $POD_NAMESPACE, else its
+// service account's, else "default" (a manager run outside the cluster).
+func ownNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b))
+	}
+	return "default"
 }

@@ -40,14 +40,31 @@ const retryBase = 100 * time.Millisecond
 // call runs one Cognito request: each attempt waits for the operation's quota in
 // pool, then records its outcome and latency and adapts the pace to it.
 func call[O any](ctx context.Context, c *Client, op, pool string, f func(context.Context) (O, error)) (O, error) {
+	return callMarked(ctx, c, op, pool, nil, f)
+}
+
+// Mark records, on the caller's object, that a request is about to be sent. It runs
+// after the wait for the quota and just before the first attempt, so that a wait
+// that ends (the manager stops, the context is cancelled) leaves no mark of a
+// request that was never sent.
+type Mark func(context.Context) error
+
+// callMarked is call with a mark written between the first quota wait and the
+// first attempt. A request that was never sent fails with a NotSentError.
+func callMarked[O any](ctx context.Context, c *Client, op, pool string, mark Mark, f func(context.Context) (O, error)) (O, error) {
 	var out O
 	var err error
 	for attempt := 1; ; attempt++ {
 		if werr := c.limiter.Wait(ctx, op, pool); werr != nil {
-			if err == nil {
-				err = werr
+			if attempt == 1 {
+				return out, &NotSentError{Op: op, Err: werr}
 			}
 			return out, err
+		}
+		if attempt == 1 && mark != nil {
+			if merr := mark(ctx); merr != nil {
+				return out, &NotSentError{Op: op, Err: merr}
+			}
 		}
 		start := time.Now()
 		out, err = f(ctx)
@@ -103,9 +120,10 @@ func (c *Client) ResourceServer(ctx context.Context, pool, identifier string) (*
 	return out.ResourceServer, nil
 }
 
-// CreateResourceServer creates the resource server d describes.
-func (c *Client) CreateResourceServer(ctx context.Context, pool string, d ResourceServerSpec) error {
-	_, err := call(ctx, c, "CreateResourceServer", pool, func(ctx context.Context) (*cip.CreateResourceServerOutput, error) {
+// CreateResourceServer creates the resource server d describes; mark, when not nil,
+// runs just before the request is sent (see Mark).
+func (c *Client) CreateResourceServer(ctx context.Context, pool string, d ResourceServerSpec, mark Mark) error {
+	_, err := callMarked(ctx, c, "CreateResourceServer", pool, mark, func(ctx context.Context) (*cip.CreateResourceServerOutput, error) {
 		return c.api.CreateResourceServer(ctx, d.createInput(pool))
 	})
 	return err
@@ -128,9 +146,10 @@ func (c *Client) DeleteResourceServer(ctx context.Context, pool, identifier stri
 }
 
 // CreateAppClient creates the app client d describes, with a generated secret, and
-// returns it as Cognito holds it, secret included.
-func (c *Client) CreateAppClient(ctx context.Context, pool string, d ClientSpec) (*types.UserPoolClientType, error) {
-	out, err := call(ctx, c, "CreateUserPoolClient", pool, func(ctx context.Context) (*cip.CreateUserPoolClientOutput, error) {
+// returns it as Cognito holds it, secret included; mark, when not nil, runs just
+// before the request is sent (see Mark).
+func (c *Client) CreateAppClient(ctx context.Context, pool string, d ClientSpec, mark Mark) (*types.UserPoolClientType, error) {
+	out, err := callMarked(ctx, c, "CreateUserPoolClient", pool, mark, func(ctx context.Context) (*cip.CreateUserPoolClientOutput, error) {
 		return c.api.CreateUserPoolClient(ctx, d.createInput(pool))
 	})
 	if err != nil {
@@ -162,6 +181,15 @@ func (c *Client) UpdateAppClient(ctx context.Context, pool, id string, d ClientS
 	return out.UserPoolClient, nil
 }
 
+// SetAppClientScopes leaves app (as described) with only the scopes keep, and
+// everything else as it is (see withScopesInput).
+func (c *Client) SetAppClientScopes(ctx context.Context, pool string, app *types.UserPoolClientType, keep []string) error {
+	_, err := call(ctx, c, "UpdateUserPoolClient", pool, func(ctx context.Context) (*cip.UpdateUserPoolClientOutput, error) {
+		return c.api.UpdateUserPoolClient(ctx, withScopesInput(pool, app, keep))
+	})
+	return err
+}
+
 // DeleteAppClient deletes an app client; one already gone is no error.
 func (c *Client) DeleteAppClient(ctx context.Context, pool, id string) error {
 	_, err := call(ctx, c, "DeleteUserPoolClient", pool, func(ctx context.Context) (*cip.DeleteUserPoolClientOutput, error) {
@@ -173,6 +201,17 @@ func (c *Client) DeleteAppClient(ctx context.Context, pool, id string) error {
 // AppClientsNamed calls found with the id of each app client in pool named name,
 // page by page, until found returns false or the pool has no more.
 func (c *Client) AppClientsNamed(ctx context.Context, pool, name string, found func(id string) (more bool, err error)) error {
+	return c.AppClients(ctx, pool, func(id, n string) (bool, error) {
+		if n != name {
+			return true, nil
+		}
+		return found(id)
+	})
+}
+
+// AppClients calls found with the id and name of each app client in pool, page by
+// page, until found returns false or the pool has no more.
+func (c *Client) AppClients(ctx context.Context, pool string, found func(id, name string) (more bool, err error)) error {
 	var next *string
 	for {
 		page, err := call(ctx, c, "ListUserPoolClients", pool, func(ctx context.Context) (*cip.ListUserPoolClientsOutput, error) {
@@ -183,10 +222,7 @@ func (c *Client) AppClientsNamed(ctx context.Context, pool, name string, found f
 		}
 		c.clock.observe(page.ResultMetadata) // for CognitoTime, which recovery compares with
 		for _, cl := range page.UserPoolClients {
-			if aws.ToString(cl.ClientName) != name {
-				continue
-			}
-			if more, err := found(aws.ToString(cl.ClientId)); err != nil || !more {
+			if more, err := found(aws.ToString(cl.ClientId), aws.ToString(cl.ClientName)); err != nil || !more {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -58,10 +59,10 @@ func TestClientOperationsAreCounted(t *testing.T) {
 		t.Fatalf("describe a missing server: %v", err)
 	}
 	rs := ResourceServerSpec{Identifier: "api", Name: "API", Scopes: []types.ResourceServerScopeType{{ScopeName: aws.String("read"), ScopeDescription: aws.String("r")}}}
-	if err := c.CreateResourceServer(ctx, pool, rs); err != nil {
+	if err := c.CreateResourceServer(ctx, pool, rs, nil); err != nil {
 		t.Fatal(err)
 	}
-	app, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "c", Scopes: []string{"api/read"}})
+	app, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "c", Scopes: []string{"api/read"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +115,11 @@ func TestAppClientsNamedStopsEarly(t *testing.T) {
 	c, _, pool := newTestClient(t)
 	ctx := context.Background()
 	rs := ResourceServerSpec{Identifier: "api", Name: "API", Scopes: []types.ResourceServerScopeType{{ScopeName: aws.String("read"), ScopeDescription: aws.String("r")}}}
-	if err := c.CreateResourceServer(ctx, pool, rs); err != nil {
+	if err := c.CreateResourceServer(ctx, pool, rs, nil); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "dup", Scopes: []string{"api/read"}}); err != nil {
+		if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "dup", Scopes: []string{"api/read"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,5 +156,48 @@ func TestOutcome(t *testing.T) {
 				t.Errorf("IsDefinite(%v) = %v", tc.err, definite)
 			}
 		})
+	}
+}
+
+// A create whose wait for the rate limit ends is never sent: its mark is never
+// written, and the error says that Cognito certainly did nothing.
+func TestCreateNotSentIsDefinite(t *testing.T) {
+	c, _, pool := newTestClient(t)
+	c.limiter = NewLimiter(Limits{PerOperation: 0.001}) // one call, then one every 1,000 s
+	ctx := context.Background()
+	rs := ResourceServerSpec{Identifier: "api", Name: "API", Scopes: []types.ResourceServerScopeType{{ScopeName: aws.String("read"), ScopeDescription: aws.String("r")}}}
+	if err := c.CreateResourceServer(ctx, pool, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "first", Scopes: []string{"api/read"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	marks := 0
+	mark := func(context.Context) error { marks++; return nil }
+	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := c.CreateAppClient(waiting, pool, ClientSpec{Name: "never", Scopes: []string{"api/read"}}, mark)
+	if err == nil {
+		t.Fatal("a create sent past the rate limit")
+	}
+	if !IsDefinite(err) {
+		t.Errorf("IsDefinite(%v) = false for a create that was never sent", err)
+	}
+	if marks != 0 {
+		t.Errorf("the create-pending mark was written %d times for a create that was never sent", marks)
+	}
+
+	// A mark that cannot be written stops the create too.
+	c.limiter = nil
+	_, err = c.CreateAppClient(ctx, pool, ClientSpec{Name: "unmarked", Scopes: []string{"api/read"}}, func(context.Context) error { return errors.New("conflict") })
+	if err == nil || !IsDefinite(err) {
+		t.Errorf("create after a failed mark: %v, want a definite error", err)
+	}
+	var n int
+	if err := c.AppClientsNamed(ctx, pool, "unmarked", func(string) (bool, error) { n++; return true, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d app clients created although their mark could not be written", n)
 	}
 }

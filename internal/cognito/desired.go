@@ -128,6 +128,64 @@ func (d ClientSpec) updateInput(pool, clientID string) *cip.UpdateUserPoolClient
 	}
 }
 
+// withScopesInput is the request that leaves an app client with only the scopes
+// keep and every other setting as Cognito holds it: an update resets whatever it
+// leaves out, so each one is copied from the description. With no scope left its
+// OAuth flows are turned off (see updateInput): the token endpoint refuses it.
+func withScopesInput(pool string, app *types.UserPoolClientType, keep []string) *cip.UpdateUserPoolClientInput {
+	in := &cip.UpdateUserPoolClientInput{
+		UserPoolId:                               aws.String(pool),
+		ClientId:                                 app.ClientId,
+		ClientName:                               app.ClientName,
+		AccessTokenValidity:                      app.AccessTokenValidity,
+		AllowedOAuthFlows:                        app.AllowedOAuthFlows,
+		AllowedOAuthFlowsUserPoolClient:          aws.ToBool(app.AllowedOAuthFlowsUserPoolClient),
+		AllowedOAuthScopes:                       keep,
+		AnalyticsConfiguration:                   app.AnalyticsConfiguration,
+		AuthSessionValidity:                      app.AuthSessionValidity,
+		CallbackURLs:                             app.CallbackURLs,
+		DefaultRedirectURI:                       app.DefaultRedirectURI,
+		EnablePropagateAdditionalUserContextData: app.EnablePropagateAdditionalUserContextData,
+		EnableTokenRevocation:                    app.EnableTokenRevocation,
+		ExplicitAuthFlows:                        app.ExplicitAuthFlows,
+		IdTokenValidity:                          app.IdTokenValidity,
+		LogoutURLs:                               app.LogoutURLs,
+		PreventUserExistenceErrors:               app.PreventUserExistenceErrors,
+		ReadAttributes:                           app.ReadAttributes,
+		RefreshTokenRotation:                     app.RefreshTokenRotation,
+		RefreshTokenValidity:                     app.RefreshTokenValidity,
+		SupportedIdentityProviders:               app.SupportedIdentityProviders,
+		TokenValidityUnits:                       app.TokenValidityUnits,
+		WriteAttributes:                          app.WriteAttributes,
+	}
+	if len(keep) == 0 {
+		in.AllowedOAuthFlows, in.AllowedOAuthFlowsUserPoolClient, in.AllowedOAuthScopes = nil, false, nil
+	}
+	return in
+}
+
+// ScopesOf splits an app client's scopes into those of the resource server with
+// identifier and the rest. A scope name cannot hold a "/", so a server whose
+// identifier extends this one's (`api` and `api/v2`) is told apart.
+func ScopesOf(identifier string, scopes []string) (its, rest []string) {
+	for _, s := range scopes {
+		name, ok := strings.CutPrefix(s, identifier+"/")
+		if ok && name != "" && !strings.Contains(name, "/") {
+			its = append(its, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	return its, rest
+}
+
+// NameHash is the short hash of an app client name recorded for a pending create
+// (see v1alpha1.Grantee).
+func NameHash(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])[:16]
+}
+
 // flowsOff reports whether the client must not be able to get tokens: it is allowed
 // no scope.
 func (d ClientSpec) flowsOff() bool { return len(d.Scopes) == 0 }

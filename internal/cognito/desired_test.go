@@ -181,7 +181,7 @@ func TestClientUpToDateWithWhatCognitoHolds(t *testing.T) {
 				t.Fatal(err)
 			}
 			spec := ClientSpec{Name: "storm", Scopes: []string{"api/read"}, AccessTokenValidity: d}
-			created, err := c.CreateAppClient(ctx, pool, spec)
+			created, err := c.CreateAppClient(ctx, pool, spec, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,5 +200,48 @@ func TestClientUpToDateWithWhatCognitoHolds(t *testing.T) {
 				t.Errorf("validity %s: the client after an update (%s) is not up to date", v, AccessTokenValidity(updated))
 			}
 		})
+	}
+}
+
+func TestScopesOf(t *testing.T) {
+	tests := []struct {
+		name, identifier string
+		scopes, its      []string
+	}{
+		{"plain", "api", []string{"api/read", "other/read", "api/write"}, []string{"api/read", "api/write"}},
+		{"a longer identifier is another server", "https://x/api", []string{"https://x/api/read", "https://x/api/v2/read"}, []string{"https://x/api/read"}},
+		{"a shorter identifier is another server", "https://x/api/v2", []string{"https://x/api/read", "https://x/api/v2/read"}, []string{"https://x/api/v2/read"}},
+		{"none", "api", []string{"openid"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			its, rest := ScopesOf(tc.identifier, tc.scopes)
+			if diff := cmp.Diff(tc.its, its); diff != "" {
+				t.Errorf("its (-want +got):\n%s", diff)
+			}
+			if len(its)+len(rest) != len(tc.scopes) {
+				t.Errorf("%d + %d scopes, want %d", len(its), len(rest), len(tc.scopes))
+			}
+		})
+	}
+}
+
+func TestWithScopesInputKeepsTheRest(t *testing.T) {
+	app := &types.UserPoolClientType{
+		ClientId: aws.String("id"), ClientName: aws.String("n"), AccessTokenValidity: aws.Int32(900),
+		TokenValidityUnits: &types.TokenValidityUnitsType{AccessToken: types.TimeUnitsTypeSeconds},
+		AllowedOAuthFlows:  clientCredentialsOnly, AllowedOAuthFlowsUserPoolClient: aws.Bool(true),
+		AllowedOAuthScopes: []string{"a/x", "b/y"}, ExplicitAuthFlows: refreshOnly, EnableTokenRevocation: aws.Bool(true),
+		CallbackURLs: []string{"https://cb"},
+	}
+	in := withScopesInput("pool", app, []string{"b/y"})
+	if diff := cmp.Diff([]string{"b/y"}, in.AllowedOAuthScopes); diff != "" || !in.AllowedOAuthFlowsUserPoolClient ||
+		aws.ToInt32(in.AccessTokenValidity) != 900 || in.TokenValidityUnits.AccessToken != types.TimeUnitsTypeSeconds ||
+		aws.ToString(in.ClientName) != "n" || len(in.CallbackURLs) != 1 || !aws.ToBool(in.EnableTokenRevocation) {
+		t.Errorf("update does not keep the client's other settings: %+v", in)
+	}
+	off := withScopesInput("pool", app, nil)
+	if off.AllowedOAuthFlowsUserPoolClient || len(off.AllowedOAuthFlows) != 0 || len(off.AllowedOAuthScopes) != 0 {
+		t.Errorf("a client left with no scope keeps OAuth: %+v", off)
 	}
 }

@@ -22,22 +22,41 @@ func IsThrottled(err error) bool {
 	return errors.As(err, &tm)
 }
 
-// IsDefinite reports whether Cognito answered a request with a refusal that means it
-// did nothing: a client-side (4xx) error such as an invalid parameter, a missing
-// scope or throttling. A server error, a timeout or a reset connection is not
-// definite: a create may still have happened.
+// IsDefinite reports whether a request certainly did nothing: it was never sent
+// (NotSentError), or Cognito refused it with a client-side (4xx) error such as an
+// invalid parameter, a missing scope or throttling. A server error, a timeout or a
+// reset connection is not definite: a create may still have happened.
 func IsDefinite(err error) bool {
+	var ns *NotSentError
+	if errors.As(err, &ns) {
+		return true
+	}
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultClient
 }
+
+// NotSentError is a request that was never sent: its wait for the rate limit, or
+// the mark written before it, failed.
+type NotSentError struct {
+	Op  string
+	Err error
+}
+
+func (e *NotSentError) Error() string { return e.Op + " not sent: " + e.Err.Error() }
+func (e *NotSentError) Unwrap() error { return e.Err }
 
 // IsInvalidParameter reports whether Cognito refused the request's content: retrying
 // the same request cannot succeed, so the object is stalled until its spec changes.
 func IsInvalidParameter(err error) bool {
 	var ip *types.InvalidParameterException
-	if errors.As(err, &ip) {
-		return true
-	}
+	return errors.As(err, &ip)
+}
+
+// IsLimitExceeded reports whether Cognito refused the request because a pool is
+// full (25 resource servers, 1,000 app clients by default). It passes when room is
+// freed, so it is retried, not a terminal error: otherwise a team that filled a
+// pool once would block every other team's objects for good.
+func IsLimitExceeded(err error) bool {
 	var le *types.LimitExceededException
 	return errors.As(err, &le)
 }

@@ -46,10 +46,10 @@ func TestRetriedThrottleIsCountedAndPaced(t *testing.T) {
 	setup := NewClient(api, nil)
 	ctx := context.Background()
 	rs := ResourceServerSpec{Identifier: "api", Name: "API", Scopes: []types.ResourceServerScopeType{{ScopeName: aws.String("read"), ScopeDescription: aws.String("r")}}}
-	if err := setup.CreateResourceServer(ctx, pool, rs); err != nil {
+	if err := setup.CreateResourceServer(ctx, pool, rs, nil); err != nil {
 		t.Fatal(err)
 	}
-	app, err := setup.CreateAppClient(ctx, pool, ClientSpec{Name: "c", Scopes: []string{"api/read"}})
+	app, err := setup.CreateAppClient(ctx, pool, ClientSpec{Name: "c", Scopes: []string{"api/read"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,12 +97,12 @@ func TestWritesAreRetriedOnlyWhenThrottled(t *testing.T) {
 	c, emu, pool := newTestClient(t)
 	ctx := context.Background()
 	rs := ResourceServerSpec{Identifier: "api", Name: "API", Scopes: []types.ResourceServerScopeType{{ScopeName: aws.String("read"), ScopeDescription: aws.String("r")}}}
-	if err := c.CreateResourceServer(ctx, pool, rs); err != nil {
+	if err := c.CreateResourceServer(ctx, pool, rs, nil); err != nil {
 		t.Fatal(err)
 	}
 	emu.SetFaults(emulator.Fault{Operation: "CreateUserPoolClient", ErrorType: "InternalErrorException", Count: 1})
 	emu.ResetCallCounts()
-	if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "c", Scopes: []string{"api/read"}}); err == nil {
+	if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "c", Scopes: []string{"api/read"}}, nil); err == nil {
 		t.Fatal("a create answered 500 succeeded")
 	}
 	if n := emu.CallCounts()["CreateUserPoolClient"]; n != 1 {
@@ -110,7 +110,7 @@ func TestWritesAreRetriedOnlyWhenThrottled(t *testing.T) {
 	}
 	emu.SetFaults(emulator.Fault{Operation: "CreateUserPoolClient", ErrorType: "TooManyRequestsException", Count: 1})
 	emu.ResetCallCounts()
-	if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "d", Scopes: []string{"api/read"}}); err != nil {
+	if _, err := c.CreateAppClient(ctx, pool, ClientSpec{Name: "d", Scopes: []string{"api/read"}}, nil); err != nil {
 		t.Fatalf("a throttled create was not retried: %v", err)
 	}
 	if n := emu.CallCounts()["CreateUserPoolClient"]; n != 2 {
@@ -136,7 +136,7 @@ func TestLargeDescribesDoNotFail(t *testing.T) {
 			ScopeName: aws.String(fmt.Sprintf("scope%03d", i)), ScopeDescription: aws.String(strings.Repeat("d", 256)),
 		})
 	}
-	if err := c.CreateResourceServer(ctx, pool, ResourceServerSpec{Identifier: "big", Name: "Big", Scopes: scopes}); err != nil {
+	if err := c.CreateResourceServer(ctx, pool, ResourceServerSpec{Identifier: "big", Name: "Big", Scopes: scopes}, nil); err != nil {
 		t.Fatal(err)
 	}
 	const calls, workers = 1000, 8
