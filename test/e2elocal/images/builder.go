@@ -215,18 +215,9 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 		return node.OCIImage{}, err
 	}
 
-	// The project's modules, copied from the host's module cache with the
-	// go command itself (a file:// proxy), so they are checked against
-	// go.sum on the way; never from the network.
 	modcache := filepath.Join(b.dir, "modcache")
-	for _, mod := range []string{".", "auth"} {
-		cmd := exec.CommandContext(ctx, "go", "mod", "download")
-		cmd.Dir = filepath.Join(b.opts.Root, mod)
-		cmd.Env = append(os.Environ(), "GOMODCACHE="+modcache, "GOPROXY=file://"+filepath.Join(env[1], "cache", "download"),
-			"GOSUMDB=off", "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return node.OCIImage{}, fmt.Errorf("module cache of %s from the host's: %w: %s", mod, err, out)
-		}
+	if err := ModuleCache(ctx, b.opts.Root, modcache); err != nil {
+		return node.OCIImage{}, err
 	}
 	// Only the download cache: `go mod download` in the build extracts it,
 	// as it would fill an empty cache from the network.
@@ -252,6 +243,45 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 			WorkingDir: "/go",
 		},
 	}, nil
+}
+
+// ModuleCache fills dst, a module cache of its own, with every module file
+// that `go mod download` needs in the repository's two modules (root and
+// root/auth): the zips of the modules their packages use and the go.mod
+// files of the whole module graph.
+//
+// The files are copied from the host's module cache by the go command itself
+// (a file:// proxy), so they are checked against go.sum on the way. A host
+// that has only built the project lacks go.mod files of modules it never
+// compiled (github.com/davecgh/go-spew@v1.1.1, required by go-logr/zapr, is
+// one), and a file:// proxy fails on the first one missing: so first `go mod
+// download` runs with the host's own settings, which fetches what is missing
+// from the module proxy into the host's cache (seconds when nothing is). The
+// image build itself never sees a network.
+func ModuleCache(ctx context.Context, root, dst string) error {
+	host, err := goEnv(ctx, root, "GOMODCACHE", "GOPROXY")
+	if err != nil {
+		return err
+	}
+	for _, mod := range []string{".", "auth"} {
+		dir := filepath.Join(root, mod)
+		fill := exec.CommandContext(ctx, "go", "mod", "download")
+		fill.Dir = dir
+		fill.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
+		if out, err := fill.CombinedOutput(); err != nil {
+			return fmt.Errorf("filling the host's module cache %s for %s from the module proxy (GOPROXY=%s): %w: %s",
+				host[0], mod, host[1], err, out)
+		}
+		cp := exec.CommandContext(ctx, "go", "mod", "download")
+		cp.Dir = dir
+		cp.Env = append(os.Environ(), "GOMODCACHE="+dst, "GOPROXY=file://"+filepath.Join(host[0], "cache", "download"),
+			// Writable, so that any user can remove the copy.
+			"GOSUMDB=off", "GOFLAGS=-mod=readonly -modcacherw", "GOTOOLCHAIN=local")
+		if out, err := cp.CombinedOutput(); err != nil {
+			return fmt.Errorf("module cache of %s from the host's: %w: %s", mod, err, out)
+		}
+	}
+	return nil
 }
 
 // busybox is Debian's busybox-static as /bin/busybox, with its applets
