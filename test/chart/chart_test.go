@@ -24,7 +24,7 @@ func TestLint(t *testing.T) {
 	for _, values := range [][]string{
 		nil,
 		{"--set", "emulator.enabled=true"},
-		{"--set", "metrics.serviceMonitor.enabled=true", "--set", "replicaCount=2"},
+		{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "replicaCount=2"},
 	} {
 		args := append([]string{"lint", "--strict", chartDir(t)}, values...)
 		mustHelm(t, args...)
