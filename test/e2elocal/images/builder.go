@@ -51,6 +51,16 @@ type Options struct {
 	// seconds instead of minutes. Only data stays there; processes,
 	// mounts and cgroups go with Close. Unset, the root is temporary.
 	StateDir string
+	// Platforms, when set, are the platforms to build for (linux/amd64,
+	// linux/arm64): the build stage cross-compiles on this machine's
+	// platform, and the runtime base is made for each. Unset: this
+	// machine's platform only.
+	Platforms []string
+	// SourceDateEpoch, when set, makes a build reproducible: it is the
+	// Dockerfile's SOURCE_DATE_EPOCH, the images' creation time, and every
+	// file's time in the layers (BuildKit's rewrite-timestamp), so the same
+	// sources give the same digests.
+	SourceDateEpoch int64
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -149,9 +159,15 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runtimeImg, err := node.RuntimeBase(RuntimeImage, runtime.GOARCH, true)
-	if err != nil {
-		return err
+	// The runtime base: its files (CA bundle, /etc/passwd) are the same for
+	// every architecture, so one image per platform built for.
+	var runtimeImgs []node.OCIImage
+	for _, arch := range b.arches() {
+		img, err := node.RuntimeBase(RuntimeImage, arch, true)
+		if err != nil {
+			return err
+		}
+		runtimeImgs = append(runtimeImgs, img)
 	}
 	// The frontend image as BuildKit's release Dockerfile makes it
 	// (frontend/dockerfile/cmd/dockerfile-frontend/Dockerfile): the program,
@@ -169,15 +185,35 @@ func (b *Builder) makeBases(ctx context.Context) error {
 			},
 		},
 	}
-	for name, img := range map[string]node.OCIImage{"golang": goImg, "runtime": runtimeImg, "dockerfile": frontend} {
+	for name, imgs := range map[string][]node.OCIImage{"golang": {goImg}, "runtime": runtimeImgs, "dockerfile": {frontend}} {
 		d := filepath.Join(b.dir, "layouts", name)
-		dgst, err := img.WriteLayout(d)
+		var dgst string
+		var err error
+		if name == "runtime" && len(b.opts.Platforms) > 0 {
+			// The final stages are built for each platform from this one.
+			dgst, err = node.WriteIndexLayout(d, imgs...)
+		} else {
+			// The build stage and the frontend run on this machine.
+			dgst, err = imgs[0].WriteLayout(d)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		b.bases[name] = base{name: name, dir: d, digest: dgst}
 	}
 	return nil
+}
+
+// arches are the GOARCH values of Options.Platforms, or this machine's.
+func (b *Builder) arches() []string {
+	if len(b.opts.Platforms) == 0 {
+		return []string{runtime.GOARCH}
+	}
+	var out []string
+	for _, p := range b.opts.Platforms {
+		out = append(out, path.Base(p))
+	}
+	return out
 }
 
 // goImage is golang:${GO_VERSION} made here: the toolchain of the go
@@ -484,8 +520,12 @@ func (b *Builder) Build(ctx context.Context, t Target) error {
 	args = append(args,
 		"--local", "context="+b.opts.Root, "--local", "dockerfile="+b.opts.Root,
 		"--opt", "target="+t.Stage,
-		"--output", fmt.Sprintf("type=oci,dest=%s,name=%s", t.Archive, t.Ref),
 	)
+	output := fmt.Sprintf("type=oci,dest=%s,name=%s", t.Archive, t.Ref)
+	if b.opts.SourceDateEpoch > 0 {
+		output += ",rewrite-timestamp=true"
+	}
+	args = append(args, "--output", output)
 	return b.build(ctx, t.Stage, args)
 }
 
@@ -503,6 +543,12 @@ func (b *Builder) contextArgs() []string {
 	args := []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
 		"--opt", "build-arg:GO_VERSION=" + b.GoVersion,
 		"--opt", "build-arg:RUNTIME_IMAGE=" + RuntimeImage}
+	if len(b.opts.Platforms) > 0 {
+		args = append(args, "--opt", "platform="+strings.Join(b.opts.Platforms, ","))
+	}
+	if b.opts.SourceDateEpoch > 0 {
+		args = append(args, "--opt", fmt.Sprintf("build-arg:SOURCE_DATE_EPOCH=%d", b.opts.SourceDateEpoch))
+	}
 	for name, image := range map[string]string{"golang": "golang:" + b.GoVersion, "runtime": RuntimeImage, "dockerfile": syntaxImage} {
 		l := b.bases[name]
 		args = append(args, "--oci-layout", l.name+"="+l.dir,
