@@ -669,11 +669,17 @@ func (b *Builder) processes() []int {
 		root = b.opts.StateDir
 	}
 	var pids []int
-	self := os.Getpid()
+	// This process and its ancestors may name the state directory on their
+	// command lines (hack/release --state): they are the caller, never the
+	// builder's.
+	callers := map[int]bool{}
+	for pid := os.Getpid(); pid > 1 && !callers[pid]; pid = parentPID(pid) {
+		callers[pid] = true
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+		if err != nil || callers[pid] {
 			continue
 		}
 		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
@@ -682,6 +688,25 @@ func (b *Builder) processes() []int {
 		}
 	}
 	return pids
+}
+
+// parentPID is the parent of pid from /proc/<pid>/stat, 0 when unknown.
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields follow the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
 }
 
 // mounts are mount points under the builder's directories that the host
