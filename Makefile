@@ -72,6 +72,13 @@ images-local: ## The five images built from the Dockerfile offline with BuildKit
 	hack/node/build.sh $(BIN)/node buildkit
 	go test -count=1 -timeout=30m -tags e2elocal ./test/e2elocal/images/ -run TestDockerfileBuildsOffline -v -args -out $(BIN)/images -cache
 
+.PHONY: release
+release: $(HELM) ## A release in dist/, offline (root, Linux): the four images for linux/amd64 and linux/arm64 as OCI archives, the chart, install.yaml, SHA256SUMS. VERSION=v0.1.0
+	@test -n "$(VERSION)" || { echo "make release VERSION=v0.1.0"; exit 2; }
+	hack/node/deps.sh
+	hack/node/build.sh $(BIN)/node buildkit
+	go run ./hack/release --version $(VERSION) --out dist --helm $(HELM)
+
 # The scale benchmark's parameters: `make bench-scale BENCH_OBJECTS=200 BENCH_CHAOS=true`.
 BENCH_OBJECTS    ?= 1000
 BENCH_NAMESPACES ?= 20

@@ -174,7 +174,7 @@ type ResourceServerStatus struct {
 // Cognito resource server.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=rs;cogrs,categories=cognito
+// +kubebuilder:resource:shortName=cogrs,categories=cognito
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Identifier",type=string,JSONPath=`.spec.identifier`
 // +kubebuilder:printcolumn:name="Pool",type=string,JSONPath=`.status.userPoolId`,priority=1

@@ -5,9 +5,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -55,6 +57,9 @@ func list(dst *[]string) func(string) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "check-install" {
+		os.Exit(checkInstallMain(os.Args[2:]))
+	}
 	var f flags
 	flag.StringVar(&f.region, "region", os.Getenv("AWS_REGION"), "AWS region of the user pools (default $AWS_REGION)")
 	flag.StringVar(&f.userPoolID, "user-pool-id", "", "user pool for objects that name none")
@@ -140,7 +145,10 @@ func run(ctx context.Context, f flags) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready only once the informers' caches hold the cluster's objects: a pod
+	// that reconciled from an empty cache would see no Secrets and no
+	// objects, and a rollout must not retire the old pod for it.
+	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr.GetCache(), time.Second)); err != nil {
 		return err
 	}
 	ctrl.Log.Info("Starting manager", "region", f.region, "defaultUserPool", f.userPoolID, "allowedUserPools", f.allowedPools,
@@ -205,4 +213,23 @@ func ownNamespace() string {
 		return strings.TrimSpace(string(b))
 	}
 	return "default"
+}
+
+// cacheSyncer is the part of the manager's cache the readiness check needs.
+type cacheSyncer interface {
+	WaitForCacheSync(ctx context.Context) bool
+}
+
+// cacheSynced is a readiness check that fails until every informer the
+// manager's cache has started has synced. Each probe waits at most timeout,
+// well inside the kubelet's one-second probe timeout's default.
+func cacheSynced(c cacheSyncer, timeout time.Duration) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return errors.New("the informers' caches have not synced yet")
+		}
+		return nil
+	}
 }

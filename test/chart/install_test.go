@@ -2,6 +2,7 @@ package chart
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,8 @@ func TestInstallIntoAPIServer(t *testing.T) {
 			t.Errorf("list %s: %v", res, err)
 		}
 	}
+
+	checkShortNamesUnique(t, kube)
 
 	// A second, development release with the emulator and leader election;
 	// the CRDs belong to the first release.
@@ -192,4 +195,39 @@ func established(crd *unstructured.Unstructured) bool {
 		}
 	}
 	return false
+}
+
+// checkShortNamesUnique fails for a short name of the project's kinds that
+// another resource the API server serves also has: kubectl resolves it to
+// the built-in one (as `rs`, ReplicaSets, once shadowed ResourceServers).
+func checkShortNamesUnique(t *testing.T, kube kubernetes.Interface) {
+	t.Helper()
+	lists, err := kube.Discovery().ServerPreferredResources()
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	owners := map[string][]string{}
+	for _, l := range lists {
+		for _, r := range l.APIResources {
+			for _, n := range r.ShortNames {
+				owners[n] = append(owners[n], r.Name+"."+l.GroupVersion)
+			}
+		}
+	}
+	seen := 0
+	for n, o := range owners {
+		mine := false
+		for _, res := range o {
+			mine = mine || strings.Contains(res, ".cognito.m2m.dev/")
+		}
+		if mine {
+			seen++
+			if len(o) > 1 {
+				t.Errorf("short name %q is served for %v: kubectl picks one of them", n, o)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("discovery lists no short name of the project's kinds")
+	}
 }

@@ -138,6 +138,9 @@ func Run(t *testing.T, e *Env) {
 		"--wait", "--timeout", "5m")
 	e.Kubectl(t, 5*time.Minute, "-n", OpNS, "rollout", "status", "deployment/"+Release, "--timeout=4m")
 	e.Kubectl(t, 5*time.Minute, "-n", OpNS, "rollout", "status", "deployment/"+EmulatorSv, "--timeout=4m")
+	// The chart's own test: the CRDs are established and the operator is
+	// ready, checked from a pod of the operator's image.
+	e.Run(t, 4*time.Minute, e.Helm, "test", Release, "--kubeconfig", e.Cluster.Kubeconfig(), "--namespace", OpNS, "--timeout", "3m", "--logs")
 
 	step("apply the sample ResourceServer and M2MClient and wait for Ready")
 	e.Kubectl(t, time.Minute, "-n", AppNS, "apply", "-f", filepath.Join(e.Root, "config/samples/cognito_v1alpha1_resourceserver.yaml"))

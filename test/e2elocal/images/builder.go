@@ -51,6 +51,16 @@ type Options struct {
 	// seconds instead of minutes. Only data stays there; processes,
 	// mounts and cgroups go with Close. Unset, the root is temporary.
 	StateDir string
+	// Platforms, when set, are the platforms to build for (linux/amd64,
+	// linux/arm64): the build stage cross-compiles on this machine's
+	// platform, and the runtime base is made for each. Unset: this
+	// machine's platform only.
+	Platforms []string
+	// SourceDateEpoch, when set, makes a build reproducible: it is the
+	// Dockerfile's SOURCE_DATE_EPOCH, the images' creation time, and every
+	// file's time in the layers (BuildKit's rewrite-timestamp), so the same
+	// sources give the same digests.
+	SourceDateEpoch int64
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -149,9 +159,15 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runtimeImg, err := node.RuntimeBase(RuntimeImage, runtime.GOARCH, true)
-	if err != nil {
-		return err
+	// The runtime base: its files (CA bundle, /etc/passwd) are the same for
+	// every architecture, so one image per platform built for.
+	var runtimeImgs []node.OCIImage
+	for _, arch := range b.arches() {
+		img, err := node.RuntimeBase(RuntimeImage, arch, true)
+		if err != nil {
+			return err
+		}
+		runtimeImgs = append(runtimeImgs, img)
 	}
 	// The frontend image as BuildKit's release Dockerfile makes it
 	// (frontend/dockerfile/cmd/dockerfile-frontend/Dockerfile): the program,
@@ -169,15 +185,35 @@ func (b *Builder) makeBases(ctx context.Context) error {
 			},
 		},
 	}
-	for name, img := range map[string]node.OCIImage{"golang": goImg, "runtime": runtimeImg, "dockerfile": frontend} {
+	for name, imgs := range map[string][]node.OCIImage{"golang": {goImg}, "runtime": runtimeImgs, "dockerfile": {frontend}} {
 		d := filepath.Join(b.dir, "layouts", name)
-		dgst, err := img.WriteLayout(d)
+		var dgst string
+		var err error
+		if name == "runtime" && len(b.opts.Platforms) > 0 {
+			// The final stages are built for each platform from this one.
+			dgst, err = node.WriteIndexLayout(d, imgs...)
+		} else {
+			// The build stage and the frontend run on this machine.
+			dgst, err = imgs[0].WriteLayout(d)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		b.bases[name] = base{name: name, dir: d, digest: dgst}
 	}
 	return nil
+}
+
+// arches are the GOARCH values of Options.Platforms, or this machine's.
+func (b *Builder) arches() []string {
+	if len(b.opts.Platforms) == 0 {
+		return []string{runtime.GOARCH}
+	}
+	var out []string
+	for _, p := range b.opts.Platforms {
+		out = append(out, path.Base(p))
+	}
+	return out
 }
 
 // goImage is golang:${GO_VERSION} made here: the toolchain of the go
@@ -215,18 +251,9 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 		return node.OCIImage{}, err
 	}
 
-	// The project's modules, copied from the host's module cache with the
-	// go command itself (a file:// proxy), so they are checked against
-	// go.sum on the way; never from the network.
 	modcache := filepath.Join(b.dir, "modcache")
-	for _, mod := range []string{".", "auth"} {
-		cmd := exec.CommandContext(ctx, "go", "mod", "download")
-		cmd.Dir = filepath.Join(b.opts.Root, mod)
-		cmd.Env = append(os.Environ(), "GOMODCACHE="+modcache, "GOPROXY=file://"+filepath.Join(env[1], "cache", "download"),
-			"GOSUMDB=off", "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return node.OCIImage{}, fmt.Errorf("module cache of %s from the host's: %w: %s", mod, err, out)
-		}
+	if err := ModuleCache(ctx, b.opts.Root, modcache); err != nil {
+		return node.OCIImage{}, err
 	}
 	// Only the download cache: `go mod download` in the build extracts it,
 	// as it would fill an empty cache from the network.
@@ -252,6 +279,45 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 			WorkingDir: "/go",
 		},
 	}, nil
+}
+
+// ModuleCache fills dst, a module cache of its own, with every module file
+// that `go mod download` needs in the repository's two modules (root and
+// root/auth): the zips of the modules their packages use and the go.mod
+// files of the whole module graph.
+//
+// The files are copied from the host's module cache by the go command itself
+// (a file:// proxy), so they are checked against go.sum on the way. A host
+// that has only built the project lacks go.mod files of modules it never
+// compiled (github.com/davecgh/go-spew@v1.1.1, required by go-logr/zapr, is
+// one), and a file:// proxy fails on the first one missing: so first `go mod
+// download` runs with the host's own settings, which fetches what is missing
+// from the module proxy into the host's cache (seconds when nothing is). The
+// image build itself never sees a network.
+func ModuleCache(ctx context.Context, root, dst string) error {
+	host, err := goEnv(ctx, root, "GOMODCACHE", "GOPROXY")
+	if err != nil {
+		return err
+	}
+	for _, mod := range []string{".", "auth"} {
+		dir := filepath.Join(root, mod)
+		fill := exec.CommandContext(ctx, "go", "mod", "download")
+		fill.Dir = dir
+		fill.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
+		if out, err := fill.CombinedOutput(); err != nil {
+			return fmt.Errorf("filling the host's module cache %s for %s from the module proxy (GOPROXY=%s): %w: %s",
+				host[0], mod, host[1], err, out)
+		}
+		cp := exec.CommandContext(ctx, "go", "mod", "download")
+		cp.Dir = dir
+		cp.Env = append(os.Environ(), "GOMODCACHE="+dst, "GOPROXY=file://"+filepath.Join(host[0], "cache", "download"),
+			// Writable, so that any user can remove the copy.
+			"GOSUMDB=off", "GOFLAGS=-mod=readonly -modcacherw", "GOTOOLCHAIN=local")
+		if out, err := cp.CombinedOutput(); err != nil {
+			return fmt.Errorf("module cache of %s from the host's: %w: %s", mod, err, out)
+		}
+	}
+	return nil
 }
 
 // busybox is Debian's busybox-static as /bin/busybox, with its applets
@@ -454,8 +520,12 @@ func (b *Builder) Build(ctx context.Context, t Target) error {
 	args = append(args,
 		"--local", "context="+b.opts.Root, "--local", "dockerfile="+b.opts.Root,
 		"--opt", "target="+t.Stage,
-		"--output", fmt.Sprintf("type=oci,dest=%s,name=%s", t.Archive, t.Ref),
 	)
+	output := fmt.Sprintf("type=oci,dest=%s,name=%s", t.Archive, t.Ref)
+	if b.opts.SourceDateEpoch > 0 {
+		output += ",rewrite-timestamp=true"
+	}
+	args = append(args, "--output", output)
 	return b.build(ctx, t.Stage, args)
 }
 
@@ -473,6 +543,12 @@ func (b *Builder) contextArgs() []string {
 	args := []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
 		"--opt", "build-arg:GO_VERSION=" + b.GoVersion,
 		"--opt", "build-arg:RUNTIME_IMAGE=" + RuntimeImage}
+	if len(b.opts.Platforms) > 0 {
+		args = append(args, "--opt", "platform="+strings.Join(b.opts.Platforms, ","))
+	}
+	if b.opts.SourceDateEpoch > 0 {
+		args = append(args, "--opt", fmt.Sprintf("build-arg:SOURCE_DATE_EPOCH=%d", b.opts.SourceDateEpoch))
+	}
 	for name, image := range map[string]string{"golang": "golang:" + b.GoVersion, "runtime": RuntimeImage, "dockerfile": syntaxImage} {
 		l := b.bases[name]
 		args = append(args, "--oci-layout", l.name+"="+l.dir,
@@ -593,11 +669,17 @@ func (b *Builder) processes() []int {
 		root = b.opts.StateDir
 	}
 	var pids []int
-	self := os.Getpid()
+	// This process and its ancestors may name the state directory on their
+	// command lines (hack/release --state): they are the caller, never the
+	// builder's.
+	callers := map[int]bool{}
+	for pid := os.Getpid(); pid > 1 && !callers[pid]; pid = parentPID(pid) {
+		callers[pid] = true
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+		if err != nil || callers[pid] {
 			continue
 		}
 		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
@@ -606,6 +688,25 @@ func (b *Builder) processes() []int {
 		}
 	}
 	return pids
+}
+
+// parentPID is the parent of pid from /proc/<pid>/stat, 0 when unknown.
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields follow the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
 }
 
 // mounts are mount points under the builder's directories that the host

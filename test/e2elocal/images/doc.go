@@ -10,8 +10,9 @@
 //     from the Go module proxy's golang.org/toolchain module in the
 //     module cache (hack/node/build.sh downloads it), busybox-static from
 //     Debian as the shell of RUN, and a module cache with the project's
-//     modules copied from the host's, with GOPROXY=off: the build stage's
-//     `go mod download && go mod verify` succeeds with no network.
+//     modules copied from the host's (which the module proxy first fills
+//     with what it lacks, see ModuleCache), with GOPROXY=off: the build
+//     stage's `go mod download && go mod verify` succeeds with no network.
 //   - ${RUNTIME_IMAGE}: scratch plus Debian's CA bundle and /etc/passwd
 //     with 65532 (node.RuntimeBase, the base the assembled images have).
 //   - docker/dockerfile:1, the frontend the Dockerfile's syntax line asks

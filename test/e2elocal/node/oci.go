@@ -100,6 +100,12 @@ type descriptor struct {
 	Digest      string            `json:"digest"`
 	Size        int64             `json:"size"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	Platform    *platform         `json:"platform,omitempty"`
+}
+
+type platform struct {
+	Architecture string `json:"architecture"`
+	OS           string `json:"os"`
 }
 
 func digest(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
@@ -110,47 +116,95 @@ func hashDigest(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Su
 // missing; one image per layout) and returns its manifest's digest, which
 // names it in an oci-layout:// reference.
 func (o OCIImage) WriteLayout(dir string) (string, error) {
+	blobs, err := newLayout(dir)
+	if err != nil {
+		return "", err
+	}
+	manifest, err := o.writeManifest(blobs)
+	if err != nil {
+		return "", err
+	}
+	manifest.Annotations = map[string]string{annotationImage: o.Ref, annotationRef: o.Ref}
+	return manifest.Digest, writeIndexJSON(dir, manifest)
+}
+
+// WriteIndexLayout writes one image for several architectures (same Ref) as
+// an OCI image layout whose index.json names an image index with a manifest
+// per platform, and returns the image index's digest: BuildKit picks the
+// platform it builds for from it.
+func WriteIndexLayout(dir string, imgs ...OCIImage) (string, error) {
+	if len(imgs) == 0 {
+		return "", errors.New("no image to write")
+	}
+	blobs, err := newLayout(dir)
+	if err != nil {
+		return "", err
+	}
+	var manifests []descriptor
+	for _, o := range imgs {
+		m, err := o.writeManifest(blobs)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", o.Arch, err)
+		}
+		m.Platform = &platform{OS: "linux", Architecture: o.Arch}
+		manifests = append(manifests, m)
+	}
+	index, err := writeJSON(blobs, mediaIndex, struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
+		Manifests     []descriptor `json:"manifests"`
+	}{2, mediaIndex, manifests})
+	if err != nil {
+		return "", err
+	}
+	index.Annotations = map[string]string{annotationImage: imgs[0].Ref, annotationRef: imgs[0].Ref}
+	return index.Digest, writeIndexJSON(dir, index)
+}
+
+func newLayout(dir string) (string, error) {
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return "", err
 	}
+	return blobs, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+}
+
+// writeManifest writes the image's layers, config and manifest into blobs.
+func (o OCIImage) writeManifest(blobs string) (descriptor, error) {
 	cfg := Config{Architecture: o.Arch, OS: "linux", Config: o.Config}
 	cfg.RootFS.Type = "layers"
 	var layers []descriptor
 	for _, l := range o.Layers {
 		d, diffID, err := writeLayer(blobs, l, o.Gzip)
 		if err != nil {
-			return "", err
+			return descriptor{}, err
 		}
 		layers = append(layers, d)
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
 	}
 	cfgDesc, err := writeJSON(blobs, mediaConfig, cfg)
 	if err != nil {
-		return "", err
+		return descriptor{}, err
 	}
-	manifest, err := writeJSON(blobs, mediaManifest, struct {
+	return writeJSON(blobs, mediaManifest, struct {
 		SchemaVersion int          `json:"schemaVersion"`
 		MediaType     string       `json:"mediaType"`
 		Config        descriptor   `json:"config"`
 		Layers        []descriptor `json:"layers"`
 	}{2, mediaManifest, cfgDesc, layers})
-	if err != nil {
-		return "", err
-	}
-	manifest.Annotations = map[string]string{annotationImage: o.Ref, annotationRef: o.Ref}
+}
+
+// writeIndexJSON writes the layout's index.json naming one descriptor.
+func writeIndexJSON(dir string, d descriptor) error {
 	index, err := json.Marshal(struct {
 		SchemaVersion int          `json:"schemaVersion"`
 		MediaType     string       `json:"mediaType"`
 		Manifests     []descriptor `json:"manifests"`
-	}{2, mediaIndex, []descriptor{manifest}})
+	}{2, mediaIndex, []descriptor{d}})
 	if err != nil {
-		return "", err
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
-		return "", err
-	}
-	return manifest.Digest, os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644)
+	return os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644)
 }
 
 func writeJSON(blobs, mediaType string, v any) (descriptor, error) {
@@ -371,19 +425,14 @@ func ReadArchive(archive io.Reader, arch string) (cfg Config, ref string, files 
 		if err != nil {
 			return cfg, "", nil, err
 		}
-		var nested struct {
-			Manifests []struct {
-				descriptor
-				Platform *struct{ OS, Architecture string }
-			}
-		}
+		var nested struct{ Manifests []descriptor }
 		if err := json.Unmarshal(b, &nested); err != nil {
 			return cfg, "", nil, err
 		}
 		found := false
 		for _, m := range nested.Manifests {
 			if m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == arch {
-				desc, found = m.descriptor, true
+				desc, found = m, true
 				break
 			}
 		}
