@@ -52,6 +52,10 @@ var commonArgs = []string{
 	"--leader-election-namespace=" + ns,
 }
 
+// metricsAt is where the metrics flag stands in commonArgs: cases that change the
+// metrics serving replace or follow it.
+var metricsAt = slices.Index(commonArgs, "--metrics-bind-address=:8443")
+
 var zapArgs = []string{"--zap-log-level=info", "--zap-encoder=json", "--zap-time-encoding=rfc3339"}
 
 func concat(parts ...[]string) []string { return slices.Concat(parts...) }
@@ -246,8 +250,8 @@ func TestTemplate(t *testing.T) {
 			args: []string{"--set", "metrics.reader.subjects[0].kind=ServiceAccount", "--set", "metrics.reader.subjects[0].name=prometheus",
 				"--set", "metrics.reader.subjects[0].namespace=monitoring", "--set", "metrics.certSecret=metrics-tls"},
 			wantObjects: []string{"ClusterRoleBinding/" + fullname + "-metrics-reader"},
-			wantArgs: concat(commonArgs[:4], []string{"--metrics-cert-dir=/etc/cognito-m2m-operator/metrics-certs"},
-				commonArgs[4:], zapArgs),
+			wantArgs: concat(commonArgs[:metricsAt+1], []string{"--metrics-cert-dir=/etc/cognito-m2m-operator/metrics-certs"},
+				commonArgs[metricsAt+1:], zapArgs),
 			check: func(t *testing.T, m manifests) {
 				b := m.get("ClusterRoleBinding", fullname+"-metrics-reader")
 				if name, _, _ := unstructured.NestedString(b.Object, "roleRef", "name"); name != fullname+"-metrics-reader" {
@@ -269,8 +273,8 @@ func TestTemplate(t *testing.T) {
 			name:        "plain HTTP metrics for development",
 			args:        []string{"--set", "metrics.secure=false", "--set", "metrics.port=8080", "--set", "metrics.serviceMonitor.enabled=true"},
 			wantObjects: []string{"ServiceMonitor/" + fullname},
-			wantArgs: concat([]string{"--cognito-rate-per-operation=4.8", "--drift-period=10m", "--max-concurrent-reconciles=2",
-				"--metrics-bind-address=:8080", "--metrics-secure=false"}, commonArgs[4:], zapArgs),
+			wantArgs: concat(commonArgs[:metricsAt], []string{"--metrics-bind-address=:8080", "--metrics-secure=false"},
+				commonArgs[metricsAt+1:], zapArgs),
 			check: func(t *testing.T, m manifests) {
 				checkMetricsPort(t, m, "http-metrics", 8080)
 				eps, _, _ := unstructured.NestedSlice(m.get("ServiceMonitor", fullname).Object, "spec", "endpoints")

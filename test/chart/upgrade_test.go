@@ -304,7 +304,9 @@ func startManager(t *testing.T, bin, kubeconfig string, args ...string) *manager
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append(args, "--metrics-bind-address="+metrics, "--health-probe-bind-address="+probe)...)
+	// The test reads the manager's call counts over plain HTTP: who may scrape
+	// /metrics is TestMetricsNeedAnAuthorizedToken's to check, not the upgrade's.
+	cmd := exec.Command(bin, append(args, "--metrics-bind-address="+metrics, "--metrics-secure=false", "--health-probe-bind-address="+probe)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
 	cmd.Stdout, cmd.Stderr = f, f
