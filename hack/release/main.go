@@ -3,8 +3,8 @@
 // Command release writes a release into dist/, offline (make release
 // VERSION=v0.1.0, as root):
 //
-//   - dist/images/<name>.oci.tar: the Dockerfile's four images (operator,
-//     cognito-emulator, weather, bff) for linux/amd64 and linux/arm64, each
+//   - dist/images/<name>.oci.tar: the Dockerfile's five images (operator,
+//     cognito-emulator, weather, bff, auth-sidecar) for linux/amd64 and linux/arm64, each
 //     an OCI archive of one multi-platform image index, built with BuildKit
 //     as the local node builds its images (test/e2elocal/images), with
 //     SOURCE_DATE_EPOCH the commit's time, so a rebuild of the same commit
@@ -48,6 +48,7 @@ var stages = []struct{ stage, name, binary string }{
 	{"cognito-emulator", "cognito-emulator", "/usr/local/bin/cognito-emulator"},
 	{"weather", "weather", "/usr/local/bin/weather"},
 	{"bff", "bff", "/usr/local/bin/bff"},
+	{"auth-sidecar", "auth-sidecar", "/usr/local/bin/auth-sidecar"},
 }
 
 const (
