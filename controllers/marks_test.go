@@ -55,7 +55,7 @@ func TestTenantCannotSteerResourceServerClaim(t *testing.T) {
 	waitCondition(t, rs, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonAdoptionDenied)
 
 	// The tenant edits its spec to match the victim's server.
-	if err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	if err := retry.RetryOnConflict(editBackoff, func() error {
 		if err := tn.c.Get(ctx, keyOf(rs), rs); err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func TestTenantCannotSteerClientClaimBySpecChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	if err := retry.RetryOnConflict(editBackoff, func() error {
 		if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
 			return err
 		}

@@ -92,7 +92,7 @@ func TestLeftBehindClientLosesOtherNamespacesScopes(t *testing.T) {
 		waitReady(t, c)
 		secret := getSecret(t, tn.ns, c.SecretName())
 		e.stop()
-		if err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if err := retry.RetryOnConflict(editBackoff, func() error {
 			if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
 				return err
 			}
@@ -198,7 +198,7 @@ func TestClientLeftBehindMidCreateLosesOtherNamespacesScopes(t *testing.T) {
 	if got, _ := clientScopes(e, ids[0]); len(got) == 0 {
 		t.Fatal("the setup failed: the app client has no scope")
 	}
-	if err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	if err := retry.RetryOnConflict(editBackoff, func() error {
 		if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
 			return err
 		}

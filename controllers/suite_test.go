@@ -22,6 +22,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -420,3 +421,8 @@ func (h *hookedAPI) setHooks(before, after func(op string) error) {
 func keyOf(obj client.Object) client.ObjectKey { return client.ObjectKeyFromObject(obj) }
 
 func inNS(ns string) client.InNamespace { return client.InNamespace(ns) }
+
+// editBackoff is how long a test's spec edit keeps trying through conflicts: a
+// manager failing a create writes the object's status after each try, and a
+// person's `kubectl edit` would also try again, for seconds, not milliseconds.
+var editBackoff = wait.Backoff{Steps: 20, Duration: 20 * time.Millisecond, Factor: 1.5, Jitter: 0.2, Cap: 2 * time.Second}

@@ -319,7 +319,7 @@ func TestTenantCannotSteerClientRecovery(t *testing.T) {
 				}
 				return nil
 			})
-			if err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			if err := retry.RetryOnConflict(editBackoff, func() error {
 				if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
 					return err
 				}
