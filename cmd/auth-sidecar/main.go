@@ -38,6 +38,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/cognito-m2m/operator/internal/logging"
 	"github.com/cognito-m2m/operator/internal/sidecar"
 )
 
@@ -85,15 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 }
 
 func newLogger(f flags, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if f.logFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	}
-	return slog.New(slog.NewJSONHandler(w, opts)), nil
+	return logging.New(f.logLevel, f.logFormat, w)
 }
 
 // run is the command; o carries the test hooks of sidecar.Options.

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
+	"github.com/cognito-m2m/operator/internal/logging"
 )
 
 func main() {
@@ -218,13 +219,5 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", cfg.logLevel)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	return logging.New(cfg.logLevel, cfg.logFormat, w)
 }
