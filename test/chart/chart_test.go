@@ -5,11 +5,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 const (
@@ -42,6 +46,7 @@ func template(t *testing.T, args ...string) manifests {
 // The manager flags every install has; cases add theirs in front.
 var commonArgs = []string{
 	"--cognito-rate-per-operation=4.8",
+	"--cognito-rate-recovery=30s",
 	"--drift-period=10m",
 	"--max-concurrent-reconciles=2",
 	"--max-retained-per-namespace=10",
@@ -115,13 +120,14 @@ func TestTemplate(t *testing.T) {
 				"--set", "region=eu-west-1", "--set", "userPoolId=eu-west-1_AbC123xyZ",
 				"--set", "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/m2m",
 				"--set", "driftPeriod=5m", "--set", "maxConcurrentReconciles=4",
-				"--set", "cognito.rateLimits.perOperation=9.5", "--set", "cognito.rateLimits.categories.UserPoolClientRead=28",
+				"--set", "cognito.rateLimits.perOperation=9.5", "--set", "cognito.rateLimits.recovery=2m",
+				"--set", "cognito.rateLimits.categories.UserPoolClientRead=28",
 				"--set", "cognito.rateLimits.categories.UserPoolClientUpdate=29",
 				"--set", "image.tag=v1.2.3", "--set", "extraArgs={--zap-stacktrace-level=panic}",
 				"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy:3128",
 			},
 			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_AbC123xyZ",
-				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--max-retained-per-namespace=10", "--retained-ledger-namespace=" + ns, "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
+				"--cognito-rate-per-operation=9.5", "--cognito-rate-recovery=2m", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--max-retained-per-namespace=10", "--retained-ledger-namespace=" + ns, "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
 				"--leader-elect", "--leader-election-namespace=" + ns},
 				zapArgs, []string{"--zap-stacktrace-level=panic"}),
 			wantEnv: []string{"HTTPS_PROXY"},
@@ -521,6 +527,7 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 		{"malformed allowed pool", []string{"--set", "tenancy.allowedUserPools={pool}"}, "/tenancy/allowedUserPools/0"},
 		{"unknown quota category", []string{"--set", "cognito.rateLimits.categories.Everything=100"}, "Everything"},
 		{"negative rate", []string{"--set", "cognito.rateLimits.perOperation=-1"}, "/cognito/rateLimits/perOperation"},
+		{"rate recovery not a duration", []string{"--set", "cognito.rateLimits.recovery=slowly"}, "/cognito/rateLimits/recovery"},
 		{"namespace not a DNS label", []string{"--set", "tenancy.watchNamespaces={Team_A}"}, "/tenancy/watchNamespaces/0"},
 	}
 	for _, tc := range cases {
@@ -530,5 +537,29 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 				t.Errorf("helm template %v: %v\nwant an error naming %q", tc.args, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestRateRecoveryDefaultIsTheManagers: the chart passes
+// --cognito-rate-recovery on every install, so its default must be the one the
+// manager would take without the flag, or installing the chart would quietly
+// change the operator's pacing.
+func TestRateRecoveryDefaultIsTheManagers(t *testing.T) {
+	var values struct {
+		Cognito struct {
+			RateLimits struct {
+				Recovery string `json:"recovery"`
+			} `json:"rateLimits"`
+		} `json:"cognito"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, chartRel+"/values.yaml")), &values); err != nil {
+		t.Fatal(err)
+	}
+	got, err := time.ParseDuration(values.Cognito.RateLimits.Recovery)
+	if err != nil {
+		t.Fatalf("cognito.rateLimits.recovery: %v", err)
+	}
+	if got != cognito.DefaultRecovery {
+		t.Errorf("cognito.rateLimits.recovery is %s in values.yaml, the manager's default is %s", got, cognito.DefaultRecovery)
 	}
 }
