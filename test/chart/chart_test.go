@@ -2,6 +2,7 @@ package chart
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -76,6 +77,13 @@ func TestTemplate(t *testing.T) {
 		"ClusterRole/" + fullname + "-metrics-reader",
 		"Deployment/" + fullname,
 	}
+	guard := []string{
+		"ClusterRole/" + fullname + "-finalizer",
+		"ClusterRoleBinding/" + fullname + "-finalizer",
+		"ValidatingAdmissionPolicy/" + fullname + "-finalizer",
+		"ValidatingAdmissionPolicyBinding/" + fullname + "-finalizer",
+	}
+	base = append(base, guard...)
 	cases := []struct {
 		name        string
 		args        []string
@@ -313,6 +321,13 @@ func TestTemplate(t *testing.T) {
 			wantArgs: concat([]string{"--user-pool-id=eu-west-1_AbC123xyZ", "--allowed-user-pools=eu-west-1_AbC123xyZ,eu-west-1_Other1",
 				"--allow-adoption", "--restrict-identifiers", "--watch-namespaces=team-a,team-b"}, commonArgs, zapArgs),
 			check: func(t *testing.T, m manifests) {
+				// The finalizer guard applies where the operator works.
+				sel, _, _ := unstructured.NestedSlice(m.get("ValidatingAdmissionPolicyBinding", fullname+"-finalizer").Object,
+					"spec", "matchResources", "namespaceSelector", "matchExpressions")
+				want := []any{map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": []any{"team-a", "team-b"}}}
+				if diff := cmp.Diff(want, sel); diff != "" {
+					t.Errorf("finalizer guard's namespaces (-want +got):\n%s", diff)
+				}
 				// Namespaces, and the reviews that check scrapes of /metrics, are cluster-scoped.
 				if cluster := mustYAML(t, m.get("ClusterRole", fullname).Object["rules"]); strings.TrimSpace(cluster) != "namespaces tokenreviews subjectaccessreviews" {
 					t.Errorf("namespace-scoped ClusterRole grants %q, want only namespaces, tokenreviews and subjectaccessreviews", cluster)
@@ -341,6 +356,12 @@ func TestTemplate(t *testing.T) {
 					t.Errorf("strategy %q without leader election, want Recreate", d.Spec.Strategy.Type)
 				}
 			},
+		},
+		{
+			name:      "finalizer guard off",
+			args:      []string{"--set", "tenancy.guardFinalizers=false"},
+			noObjects: guard,
+			wantArgs:  concat(commonArgs, zapArgs),
 		},
 		{
 			name:      "CRDs managed elsewhere",
@@ -457,6 +478,41 @@ func checkGeneratedCopies(t *testing.T, m manifests) {
 	slices.Sort(got)
 	if diff := cmp.Diff(grants(rules), slices.Compact(got)); diff != "" {
 		t.Errorf("RBAC rules differ from config/rbac/role.yaml (-config +chart):\n%s", diff)
+	}
+	// The finalizer guard is config/admission's, under the release's names, and
+	// bound to the release's ServiceAccount.
+	if m.get("ValidatingAdmissionPolicy", fullname+"-finalizer") == nil {
+		return // tenancy.guardFinalizers=false
+	}
+	for _, doc := range readYAMLDocs(t, "config/admission/finalizer-guard.yaml") {
+		kind, _ := doc["kind"].(string)
+		got := m.get(kind, fullname+"-finalizer")
+		if got == nil {
+			t.Errorf("no %s/%s-finalizer", kind, fullname)
+			continue
+		}
+		if kind == "ClusterRole" {
+			if diff := cmp.Diff(doc["rules"], got.Object["rules"]); diff != "" {
+				t.Errorf("the finalizer ClusterRole's rules differ from config/admission (-config +chart):\n%s", diff)
+			}
+			continue
+		}
+		want, have := maps.Clone(doc["spec"].(map[string]any)), maps.Clone(got.Object["spec"].(map[string]any))
+		if kind == "ValidatingAdmissionPolicyBinding" {
+			if have["policyName"] != fullname+"-finalizer" {
+				t.Errorf("the finalizer guard's binding names policy %v", have["policyName"])
+			}
+			delete(want, "policyName")
+			delete(have, "policyName")
+			delete(have, "matchResources") // the watched namespaces, checked by their case
+		}
+		if diff := cmp.Diff(want, have); diff != "" {
+			t.Errorf("%s's spec differs from config/admission (-config +chart):\n%s", kind, diff)
+		}
+	}
+	binding := m.get("ClusterRoleBinding", fullname+"-finalizer").Object
+	if diff := cmp.Diff([]any{map[string]any{"kind": "ServiceAccount", "name": fullname, "namespace": ns}}, binding["subjects"]); diff != "" {
+		t.Errorf("the finalizer ClusterRole's subjects (-want +got):\n%s", diff)
 	}
 }
 
