@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +26,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cognito-m2m/operator/controllers"
 	"github.com/cognito-m2m/operator/internal/metricsauth"
 )
 
@@ -75,6 +77,7 @@ func TestMetricsAnswers(t *testing.T) {
 	}
 
 	ours := serve(t, cfg, manager, metricsauth.WithAuthenticationAndAuthorization)
+	managers := serveManagerMetrics(t, cfg, manager)
 	for _, tc := range []struct {
 		name, url, token string
 		want             int
@@ -87,6 +90,11 @@ func TestMetricsAnswers(t *testing.T) {
 		{"the metrics reader's token", ours, reader, http.StatusOK},
 		{"a manager that may not review tokens", serve(t, cfg, unreviewed, metricsauth.WithAuthenticationAndAuthorization), reader, http.StatusInternalServerError},
 		{"a manager that may not review access", serve(t, cfg, tokensOnly, metricsauth.WithAuthenticationAndAuthorization), reader, http.StatusInternalServerError},
+		// The manager's metrics server, as controllers.MetricsOptions sets it up
+		// (HTTPS, self-signed).
+		{"the manager's endpoint, a made-up token", managers, "not-a-token", http.StatusUnauthorized},
+		{"the manager's endpoint, a tenant's token", managers, tenant, http.StatusForbidden},
+		{"the manager's endpoint, the metrics reader's token", managers, reader, http.StatusOK},
 		// What controller-runtime's own filter answers a made-up token, the
 		// reason for this package: when it answers 401, use it instead.
 		{"controller-runtime's filter, a made-up token", serve(t, cfg, manager, filters.WithAuthenticationAndAuthorization), "not-a-token", http.StatusInternalServerError},
@@ -101,7 +109,47 @@ func TestMetricsAnswers(t *testing.T) {
 	}
 }
 
-// client accepts a self-signed certificate: what is checked is who gets in.
+// serveManagerMetrics runs controller-runtime's metrics server with the manager's
+// options, acting as user.
+func serveManagerMetrics(t *testing.T, cfg *rest.Config, user string) string {
+	t.Helper()
+	as := rest.CopyConfig(cfg)
+	as.Impersonate = rest.ImpersonationConfig{UserName: user}
+	hc, err := rest.HTTPClientFor(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	srv, err := metricsserver.NewServer(controllers.MetricsOptions(addr, true, ""), as, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("metrics server: %v", err)
+		}
+	})
+	url := "https://" + addr + "/metrics"
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			return url
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the metrics server does not answer: %v", err)
+		}
+	}
+}
+
+// client accepts the self-signed certificate: what is checked is who gets in.
 var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
 // serve runs provider's filter, acting as user, in front of a handler that
