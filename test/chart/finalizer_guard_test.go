@@ -3,6 +3,7 @@ package chart
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,13 @@ func checkFinalizerGuard(t *testing.T, srv *apiServer, kube kubernetes.Interface
 				cur.SetFinalizers([]string{"example.com/other"})
 				return tenant.Update(ctx, cur)
 			}())
+			// Through the status subresource (were a tenant granted it): the API
+			// server keeps the metadata of a status write as it was.
+			_ = masters.Status().Patch(ctx, obj.DeepCopyObject().(client.Object),
+				client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"finalizers":null}}`)))
+			if err := masters.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil || !slices.Contains(obj.GetFinalizers(), v1alpha1.Finalizer) {
+				t.Errorf("a status write removed the finalizer: %v, finalizers %v", err, obj.GetFinalizers())
+			}
 			// Other edits keep working.
 			if err := tenant.Patch(ctx, obj, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"app":"x"}}}`))); err != nil {
 				t.Errorf("the tenant labelling its object: %v", err)
