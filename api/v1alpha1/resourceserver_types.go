@@ -148,6 +148,7 @@ type NamespaceSelector struct {
 type LabelValue string
 
 // NamespaceSelectorRequirement is a metav1.LabelSelectorRequirement with bounds.
+// +kubebuilder:validation:XValidation:rule="self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",message="In and NotIn need values; Exists and DoesNotExist take none"
 type NamespaceSelectorRequirement struct {
 	// Key is the label key the requirement applies to.
 	// +kubebuilder:validation:MinLength=1

@@ -94,6 +94,10 @@ func TestSelectorBoundsAtApply(t *testing.T) {
 		{"an expression value of 64 characters", &v1alpha1.NamespaceSelector{MatchExpressions: in("a", strings.Repeat("a", 64))}, false, top + ".matchExpressions"},
 		{"an unknown operator", &v1alpha1.NamespaceSelector{MatchExpressions: []v1alpha1.NamespaceSelectorRequirement{
 			{Key: "team", Operator: "Bogus"}}}, false, top + ".matchExpressions[0].operator"},
+		{"In without values", &v1alpha1.NamespaceSelector{MatchExpressions: []v1alpha1.NamespaceSelectorRequirement{
+			{Key: "team", Operator: metav1.LabelSelectorOpIn}}}, false, top + ".matchExpressions[0]"},
+		{"Exists with values", &v1alpha1.NamespaceSelector{MatchExpressions: []v1alpha1.NamespaceSelectorRequirement{
+			{Key: "team", Operator: metav1.LabelSelectorOpExists, Values: []v1alpha1.LabelValue{"a"}}}}, true, scoped + ".matchExpressions[0]"},
 		{"an expression key's name of 64 characters", &v1alpha1.NamespaceSelector{MatchExpressions: []v1alpha1.NamespaceSelectorRequirement{
 			{Key: strings.Repeat("k", 64), Operator: metav1.LabelSelectorOpExists}}}, false, top + ".matchExpressions"},
 	}
