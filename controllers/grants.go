@@ -54,7 +54,7 @@ func matches(g *v1alpha1.NamespaceGrant, ns *corev1.Namespace) bool {
 	if g.Selector == nil {
 		return false
 	}
-	sel, err := metav1.LabelSelectorAsSelector(g.Selector)
+	sel, err := metav1.LabelSelectorAsSelector(g.Selector.LabelSelector())
 	if err != nil {
 		return false
 	}

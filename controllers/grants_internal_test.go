@@ -13,7 +13,7 @@ func TestGranted(t *testing.T) {
 	ns := func(name string, labels map[string]string) *corev1.Namespace {
 		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
 	}
-	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
+	sel := &v1alpha1.NamespaceSelector{MatchLabels: map[string]v1alpha1.LabelValue{"team": "a"}}
 	tests := map[string]struct {
 		server *v1alpha1.NamespaceGrant
 		scope  *v1alpha1.NamespaceGrant
@@ -25,10 +25,10 @@ func TestGranted(t *testing.T) {
 		"by name":                          {&v1alpha1.NamespaceGrant{Names: []string{"other"}}, nil, ns("other", nil), true},
 		"by label":                         {&v1alpha1.NamespaceGrant{Selector: sel}, nil, ns("x", map[string]string{"team": "a"}), true},
 		"label does not match":             {&v1alpha1.NamespaceGrant{Selector: sel}, nil, ns("x", map[string]string{"team": "b"}), false},
-		"empty selector selects all":       {&v1alpha1.NamespaceGrant{Selector: &metav1.LabelSelector{}}, nil, ns("x", nil), true},
+		"empty selector selects all":       {&v1alpha1.NamespaceGrant{Selector: &v1alpha1.NamespaceSelector{}}, nil, ns("x", nil), true},
 		"scope narrows the server's grant": {&v1alpha1.NamespaceGrant{Names: []string{"x", "y"}}, &v1alpha1.NamespaceGrant{Names: []string{"y"}}, ns("x", nil), false},
 		"scope grant alone grants nothing": {nil, &v1alpha1.NamespaceGrant{Names: []string{"x"}}, ns("x", nil), false},
-		"malformed selector grants nothing": {&v1alpha1.NamespaceGrant{Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: "Bogus"}}}},
+		"malformed selector grants nothing": {&v1alpha1.NamespaceGrant{Selector: &v1alpha1.NamespaceSelector{MatchExpressions: []v1alpha1.NamespaceSelectorRequirement{{Key: "team", Operator: "Bogus"}}}},
 			nil, ns("x", map[string]string{"team": "a"}), false},
 	}
 	for name, tc := range tests {

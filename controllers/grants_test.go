@@ -40,7 +40,7 @@ func TestScopeGrants(t *testing.T) {
 	rs := newRS(e.ns, "weather", "weather-"+e.ns, "read", "write")
 	rs.Spec.AllowedNamespaces = &v1alpha1.NamespaceGrant{
 		Names:    []string{allowed},
-		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"m2m.dev/weather-reader": "true"}},
+		Selector: &v1alpha1.NamespaceSelector{MatchLabels: map[string]v1alpha1.LabelValue{"m2m.dev/weather-reader": "true"}},
 	}
 	// write is narrowed to the named namespace only.
 	rs.Spec.Scopes[1].AllowedNamespaces = &v1alpha1.NamespaceGrant{Names: []string{allowed}}

@@ -7,10 +7,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/internal/metricsauth"
 )
 
 // secretCreated is the creation time of each app client's current secret, as a Unix
@@ -73,7 +73,7 @@ func MetricsOptions(addr string, secure bool, certDir string) metricsserver.Opti
 	return metricsserver.Options{
 		BindAddress:    addr,
 		SecureServing:  true,
-		FilterProvider: filters.WithAuthenticationAndAuthorization,
+		FilterProvider: metricsauth.WithAuthenticationAndAuthorization,
 		CertDir:        certDir,
 		// HTTP/1.1 only: HTTP/2's stream reset and rapid-reset weaknesses
 		// (CVE-2023-44487, CVE-2023-39325) need no exposure for one scrape.

@@ -403,7 +403,7 @@ func TestWithdrawnGrantRevokesAccess(t *testing.T) {
 	granted := e.ns + "-granted"
 	newNamespace(t, granted, map[string]string{"m2m.dev/reader": "true"})
 	rs := newRS(e.ns, "weather", "weather-"+e.ns, "read")
-	rs.Spec.AllowedNamespaces = &v1alpha1.NamespaceGrant{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"m2m.dev/reader": "true"}}}
+	rs.Spec.AllowedNamespaces = &v1alpha1.NamespaceGrant{Selector: &v1alpha1.NamespaceSelector{MatchLabels: map[string]v1alpha1.LabelValue{"m2m.dev/reader": "true"}}}
 	mustCreate(t, rs)
 	waitReady(t, rs)
 	c := crossClient(granted, "reader", e.ns, "read")

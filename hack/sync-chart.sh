@@ -3,9 +3,11 @@
 #
 # config/ is the one source of truth: controller-gen writes the CRDs into
 # config/crd/bases and the manager's ClusterRole into config/rbac/role.yaml
-# (make generate). This script copies them, byte for byte, into the chart's
-# files/ directory, where templates/crds.yaml and templates/clusterrole.yaml
-# read them and add only Helm's names, labels and annotations. Because the
+# (make generate); config/admission holds the finalizer guard, written by
+# hand. This script copies them, byte for byte, into the chart's files/
+# directory, where templates/crds.yaml, templates/clusterrole.yaml and
+# templates/finalizer-guard.yaml read them and add only Helm's names, labels
+# and annotations (and the guard's binding to the release's ServiceAccount). Because the
 # copies are identical, hack/verify-generated.sh detects drift with a plain
 # comparison. Never edit the chart's copies by hand.
 #
@@ -16,6 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 crd_src=$root/config/crd/bases
 role_src=$root/config/rbac/role.yaml
+admission_src=$root/config/admission
 chart=$root/charts/cognito-m2m-operator
 
 fail() { echo "sync-chart: $*" >&2; exit 1; }
@@ -29,8 +32,11 @@ grep -q '^kind: ClusterRole$' "$role_src" || fail "${role_src#"$root"/} holds no
 
 # Replace the copies as a whole, so that a CRD removed from config/ also
 # leaves the chart.
-rm -rf "$chart/files/crds" "$chart/files/rbac"
-mkdir -p "$chart/files/crds" "$chart/files/rbac"
+admission=("$admission_src"/*.yaml)
+[ ${#admission[@]} -gt 0 ] || fail "no admission policies in ${admission_src#"$root"/}"
+rm -rf "$chart/files/crds" "$chart/files/rbac" "$chart/files/admission"
+mkdir -p "$chart/files/crds" "$chart/files/rbac" "$chart/files/admission"
 cp "${crds[@]}" "$chart/files/crds/"
 cp "$role_src" "$chart/files/rbac/role.yaml"
-echo "sync-chart: copied ${#crds[@]} CRD(s) and the ClusterRole rules into ${chart#"$root"/}/files"
+cp "${admission[@]}" "$chart/files/admission/"
+echo "sync-chart: copied ${#crds[@]} CRD(s), the ClusterRole rules and ${#admission[@]} admission policy file(s) into ${chart#"$root"/}/files"

@@ -117,7 +117,78 @@ type NamespaceGrant struct {
 
 	// Selector selects namespaces by their labels. An empty selector ({}) selects all.
 	// +optional
-	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+	Selector *NamespaceSelector `json:"selector,omitempty"`
+}
+
+// NamespaceSelector is a Kubernetes label selector (metav1.LabelSelector, the
+// same fields and meaning) with the sizes Kubernetes allows labels: a tenant
+// writes it and the operator holds it and matches every namespace against it, so
+// it is bounded. Label keys and values follow the label rules: a value and a key's
+// name at most 63 characters, a key's optional prefix a DNS subdomain of at most
+// 253.
+type NamespaceSelector struct {
+	// MatchLabels selects namespaces that carry every one of these labels; at most 16.
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && k.matches('^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="keys must be label keys: a name of at most 63 characters, optionally after a DNS-subdomain prefix of at most 253 and a slash"
+	// +optional
+	MatchLabels map[string]LabelValue `json:"matchLabels,omitempty"`
+
+	// MatchExpressions are requirements on namespace labels, all of which must hold;
+	// at most 16.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	MatchExpressions []NamespaceSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelValue is a label's value: empty, or at most 63 alphanumerics, '-', '_' and
+// '.', beginning and ending with an alphanumeric.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`
+type LabelValue string
+
+// NamespaceSelectorRequirement is a metav1.LabelSelectorRequirement with bounds.
+// +kubebuilder:validation:XValidation:rule="self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",message="In and NotIn need values; Exists and DoesNotExist take none"
+type NamespaceSelectorRequirement struct {
+	// Key is the label key the requirement applies to.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`
+	Key string `json:"key"`
+
+	// Operator is In, NotIn, Exists or DoesNotExist.
+	// +kubebuilder:validation:Enum=In;NotIn;Exists;DoesNotExist
+	Operator metav1.LabelSelectorOperator `json:"operator"`
+
+	// Values: one or more for In and NotIn, none for Exists and DoesNotExist; at
+	// most 64.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +optional
+	Values []LabelValue `json:"values,omitempty"`
+}
+
+// LabelSelector is s as a metav1.LabelSelector, for the label packages' matching
+// and validation; nil for nil.
+func (s *NamespaceSelector) LabelSelector() *metav1.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &metav1.LabelSelector{}
+	if s.MatchLabels != nil {
+		out.MatchLabels = make(map[string]string, len(s.MatchLabels))
+		for k, v := range s.MatchLabels {
+			out.MatchLabels[k] = string(v)
+		}
+	}
+	for _, r := range s.MatchExpressions {
+		req := metav1.LabelSelectorRequirement{Key: r.Key, Operator: r.Operator}
+		for _, v := range r.Values {
+			req.Values = append(req.Values, string(v))
+		}
+		out.MatchExpressions = append(out.MatchExpressions, req)
+	}
+	return out
 }
 
 // ResourceServerStatus is what the operator observed and did.

@@ -2,14 +2,19 @@ package chart
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 const (
@@ -42,6 +47,7 @@ func template(t *testing.T, args ...string) manifests {
 // The manager flags every install has; cases add theirs in front.
 var commonArgs = []string{
 	"--cognito-rate-per-operation=4.8",
+	"--cognito-rate-recovery=30s",
 	"--drift-period=10m",
 	"--max-concurrent-reconciles=2",
 	"--max-retained-per-namespace=10",
@@ -71,6 +77,13 @@ func TestTemplate(t *testing.T) {
 		"ClusterRole/" + fullname + "-metrics-reader",
 		"Deployment/" + fullname,
 	}
+	guard := []string{
+		"ClusterRole/" + fullname + "-finalizer",
+		"ClusterRoleBinding/" + fullname + "-finalizer",
+		"ValidatingAdmissionPolicy/" + fullname + "-finalizer",
+		"ValidatingAdmissionPolicyBinding/" + fullname + "-finalizer",
+	}
+	base = append(base, guard...)
 	cases := []struct {
 		name        string
 		args        []string
@@ -115,13 +128,14 @@ func TestTemplate(t *testing.T) {
 				"--set", "region=eu-west-1", "--set", "userPoolId=eu-west-1_AbC123xyZ",
 				"--set", "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/m2m",
 				"--set", "driftPeriod=5m", "--set", "maxConcurrentReconciles=4",
-				"--set", "cognito.rateLimits.perOperation=9.5", "--set", "cognito.rateLimits.categories.UserPoolClientRead=28",
+				"--set", "cognito.rateLimits.perOperation=9.5", "--set", "cognito.rateLimits.recovery=2m",
+				"--set", "cognito.rateLimits.categories.UserPoolClientRead=28",
 				"--set", "cognito.rateLimits.categories.UserPoolClientUpdate=29",
 				"--set", "image.tag=v1.2.3", "--set", "extraArgs={--zap-stacktrace-level=panic}",
 				"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy:3128",
 			},
 			wantArgs: concat([]string{"--region=eu-west-1", "--user-pool-id=eu-west-1_AbC123xyZ",
-				"--cognito-rate-per-operation=9.5", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--max-retained-per-namespace=10", "--retained-ledger-namespace=" + ns, "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
+				"--cognito-rate-per-operation=9.5", "--cognito-rate-recovery=2m", "--cognito-rate-categories=UserPoolClientRead=28,UserPoolClientUpdate=29", "--drift-period=5m", "--max-concurrent-reconciles=4", "--max-retained-per-namespace=10", "--retained-ledger-namespace=" + ns, "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
 				"--leader-elect", "--leader-election-namespace=" + ns},
 				zapArgs, []string{"--zap-stacktrace-level=panic"}),
 			wantEnv: []string{"HTTPS_PROXY"},
@@ -307,6 +321,13 @@ func TestTemplate(t *testing.T) {
 			wantArgs: concat([]string{"--user-pool-id=eu-west-1_AbC123xyZ", "--allowed-user-pools=eu-west-1_AbC123xyZ,eu-west-1_Other1",
 				"--allow-adoption", "--restrict-identifiers", "--watch-namespaces=team-a,team-b"}, commonArgs, zapArgs),
 			check: func(t *testing.T, m manifests) {
+				// The finalizer guard applies where the operator works.
+				sel, _, _ := unstructured.NestedSlice(m.get("ValidatingAdmissionPolicyBinding", fullname+"-finalizer").Object,
+					"spec", "matchResources", "namespaceSelector", "matchExpressions")
+				want := []any{map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": []any{"team-a", "team-b"}}}
+				if diff := cmp.Diff(want, sel); diff != "" {
+					t.Errorf("finalizer guard's namespaces (-want +got):\n%s", diff)
+				}
 				// Namespaces, and the reviews that check scrapes of /metrics, are cluster-scoped.
 				if cluster := mustYAML(t, m.get("ClusterRole", fullname).Object["rules"]); strings.TrimSpace(cluster) != "namespaces tokenreviews subjectaccessreviews" {
 					t.Errorf("namespace-scoped ClusterRole grants %q, want only namespaces, tokenreviews and subjectaccessreviews", cluster)
@@ -335,6 +356,12 @@ func TestTemplate(t *testing.T) {
 					t.Errorf("strategy %q without leader election, want Recreate", d.Spec.Strategy.Type)
 				}
 			},
+		},
+		{
+			name:      "finalizer guard off",
+			args:      []string{"--set", "tenancy.guardFinalizers=false"},
+			noObjects: guard,
+			wantArgs:  concat(commonArgs, zapArgs),
 		},
 		{
 			name:      "CRDs managed elsewhere",
@@ -452,6 +479,41 @@ func checkGeneratedCopies(t *testing.T, m manifests) {
 	if diff := cmp.Diff(grants(rules), slices.Compact(got)); diff != "" {
 		t.Errorf("RBAC rules differ from config/rbac/role.yaml (-config +chart):\n%s", diff)
 	}
+	// The finalizer guard is config/admission's, under the release's names, and
+	// bound to the release's ServiceAccount.
+	if m.get("ValidatingAdmissionPolicy", fullname+"-finalizer") == nil {
+		return // tenancy.guardFinalizers=false
+	}
+	for _, doc := range readYAMLDocs(t, "config/admission/finalizer-guard.yaml") {
+		kind, _ := doc["kind"].(string)
+		got := m.get(kind, fullname+"-finalizer")
+		if got == nil {
+			t.Errorf("no %s/%s-finalizer", kind, fullname)
+			continue
+		}
+		if kind == "ClusterRole" {
+			if diff := cmp.Diff(doc["rules"], got.Object["rules"]); diff != "" {
+				t.Errorf("the finalizer ClusterRole's rules differ from config/admission (-config +chart):\n%s", diff)
+			}
+			continue
+		}
+		want, have := maps.Clone(doc["spec"].(map[string]any)), maps.Clone(got.Object["spec"].(map[string]any))
+		if kind == "ValidatingAdmissionPolicyBinding" {
+			if have["policyName"] != fullname+"-finalizer" {
+				t.Errorf("the finalizer guard's binding names policy %v", have["policyName"])
+			}
+			delete(want, "policyName")
+			delete(have, "policyName")
+			delete(have, "matchResources") // the watched namespaces, checked by their case
+		}
+		if diff := cmp.Diff(want, have); diff != "" {
+			t.Errorf("%s's spec differs from config/admission (-config +chart):\n%s", kind, diff)
+		}
+	}
+	binding := m.get("ClusterRoleBinding", fullname+"-finalizer").Object
+	if diff := cmp.Diff([]any{map[string]any{"kind": "ServiceAccount", "name": fullname, "namespace": ns}}, binding["subjects"]); diff != "" {
+		t.Errorf("the finalizer ClusterRole's subjects (-want +got):\n%s", diff)
+	}
 }
 
 // grants flattens RBAC rules into sorted "group resource verb" triples.
@@ -521,6 +583,7 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 		{"malformed allowed pool", []string{"--set", "tenancy.allowedUserPools={pool}"}, "/tenancy/allowedUserPools/0"},
 		{"unknown quota category", []string{"--set", "cognito.rateLimits.categories.Everything=100"}, "Everything"},
 		{"negative rate", []string{"--set", "cognito.rateLimits.perOperation=-1"}, "/cognito/rateLimits/perOperation"},
+		{"rate recovery not a duration", []string{"--set", "cognito.rateLimits.recovery=slowly"}, "/cognito/rateLimits/recovery"},
 		{"namespace not a DNS label", []string{"--set", "tenancy.watchNamespaces={Team_A}"}, "/tenancy/watchNamespaces/0"},
 	}
 	for _, tc := range cases {
@@ -530,5 +593,29 @@ func TestBadValuesFailWithTheirName(t *testing.T) {
 				t.Errorf("helm template %v: %v\nwant an error naming %q", tc.args, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestRateRecoveryDefaultIsTheManagers: the chart passes
+// --cognito-rate-recovery on every install, so its default must be the one the
+// manager would take without the flag, or installing the chart would quietly
+// change the operator's pacing.
+func TestRateRecoveryDefaultIsTheManagers(t *testing.T) {
+	var values struct {
+		Cognito struct {
+			RateLimits struct {
+				Recovery string `json:"recovery"`
+			} `json:"rateLimits"`
+		} `json:"cognito"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, chartRel+"/values.yaml")), &values); err != nil {
+		t.Fatal(err)
+	}
+	got, err := time.ParseDuration(values.Cognito.RateLimits.Recovery)
+	if err != nil {
+		t.Fatalf("cognito.rateLimits.recovery: %v", err)
+	}
+	if got != cognito.DefaultRecovery {
+		t.Errorf("cognito.rateLimits.recovery is %s in values.yaml, the manager's default is %s", got, cognito.DefaultRecovery)
 	}
 }
