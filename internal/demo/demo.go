@@ -56,6 +56,14 @@ const (
 	SecretName         = "weather-reader-credentials"
 )
 
+// How long a stopped process gets to shut down before it is killed: the
+// operator more (it finishes its reconciles and releases its lease; the
+// chart gives it 30s), the emulator and the services less.
+const (
+	operatorGrace = 20 * time.Second
+	serviceGrace  = 10 * time.Second
+)
+
 // Steps is the number of steps of the whole scenario: Up's, then Forecast,
 // Unauthenticated and CognitoCalls.
 const Steps = 11
@@ -343,7 +351,7 @@ func (e *Env) startControlPlane(ctx context.Context, s *Step) error {
 }
 
 func (e *Env) startEmulator(ctx context.Context, s *Step) error {
-	p, err := e.startProcess("cognito-emulator", filepath.Join(e.binDir, "cognito-emulator"), append([]string{
+	p, err := e.startProcess("cognito-emulator", serviceGrace, filepath.Join(e.binDir, "cognito-emulator"), append([]string{
 		"--addr", "127.0.0.1:0", "--region", e.Region,
 		"--create-pool", "demo", "--create-pool-domain", "demo",
 	}, e.opts.EmulatorArgs...), nil)
@@ -392,7 +400,7 @@ func (e *Env) startOperator(ctx context.Context, s *Step) error {
 		return err
 	}
 	e.OperatorMetricsURL, e.OperatorProbeURL = "https://"+metrics+"/metrics", "http://"+probe
-	p, err := e.startProcess("operator", filepath.Join(e.binDir, "manager"), append([]string{
+	p, err := e.startProcess("operator", operatorGrace, filepath.Join(e.binDir, "manager"), append([]string{
 		"--region", e.Region,
 		"--user-pool-id", e.UserPoolID,
 		"--cognito-endpoint", e.EmulatorURL,
@@ -542,13 +550,13 @@ func (e *Env) startServices(ctx context.Context, s *Step) error {
 		return err
 	}
 	e.WeatherURL, e.BFFURL = "http://"+weatherAddr, "http://"+bffAddr
-	weather, err := e.startProcess("weather", filepath.Join(e.binDir, "weather"), []string{
+	weather, err := e.startProcess("weather", serviceGrace, filepath.Join(e.binDir, "weather"), []string{
 		"--listen", weatherAddr, "--issuer-file", filepath.Join(e.CredentialsDir, credentials.KeyIssuer),
 	}, nil)
 	if err != nil {
 		return err
 	}
-	bff, err := e.startProcess("bff", filepath.Join(e.binDir, "bff"), []string{
+	bff, err := e.startProcess("bff", serviceGrace, filepath.Join(e.binDir, "bff"), []string{
 		"--listen", bffAddr, "--credentials-dir", e.CredentialsDir, "--weather-url", e.WeatherURL,
 	}, nil)
 	if err != nil {
@@ -703,7 +711,7 @@ func (e *Env) MarkFailed() { e.failed = true }
 // directory; after a failure it keeps the logs and says where they are.
 func (e *Env) Close() error {
 	for _, p := range slices.Backward(e.procs) {
-		p.stop(10 * time.Second)
+		p.stop()
 	}
 	var errs []error
 	if e.cp != nil {

@@ -21,29 +21,33 @@ type process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
+	end  context.CancelFunc // asks it to end: SIGTERM, SIGKILL after its grace
+	done chan struct{}      // closed when the process has exited
+	err  error              // its exit status, once done is closed
 }
 
 // startProcess starts bin with args, extra environment variables on top of the
-// demo's own, and output to <logs>/<name>.log.
-func (e *Env) startProcess(name, bin string, args, env []string) (*process, error) {
+// demo's own, and output to <logs>/<name>.log. Stopping it gives it grace to
+// shut down before it is killed.
+func (e *Env) startProcess(name string, grace time.Duration, bin string, args, env []string) (*process, error) {
 	logPath := filepath.Join(e.LogDir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, args...)
+	ctx, end := context.WithCancel(context.Background())
+	cmd := childproc.Command(ctx, grace, bin, args...)
 	cmd.Dir = e.RunDir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	fmt.Fprintf(f, "# %s %s\n", bin, strings.Join(args, " "))
 	if err := childproc.Start(cmd); err != nil {
+		end()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	p := &process{name: name, cmd: cmd, log: logPath, end: end, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); end(); close(p.done) }()
 	e.procs = append(e.procs, p)
 	return p, nil
 }
@@ -58,20 +62,11 @@ func (p *process) exited() error {
 	}
 }
 
-// stop asks the process to shut down, and kills it after grace.
-func (p *process) stop(grace time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = childproc.Terminate(p.cmd.Process)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+// stop asks the process to shut down, kills it after its grace, and waits
+// for it to exit.
+func (p *process) stop() {
+	p.end()
+	<-p.done
 }
 
 // waitHTTP polls url until it answers 200, the process exits, or ctx ends.

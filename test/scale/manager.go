@@ -58,7 +58,7 @@ func (o *operator) stop() {
 	p := o.proc
 	o.mu.Unlock()
 	if p != nil {
-		p.Stop(20 * time.Second)
+		p.Stop()
 		o.retire(p)
 	}
 }
