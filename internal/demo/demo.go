@@ -36,6 +36,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -759,22 +760,15 @@ func deadline(ctx context.Context) time.Time {
 // kubelet does, so that a rotated client secret reaches the BFF. Failures are
 // written to kubectl.log and retried.
 func (e *Env) SyncSecret(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		data, err := e.ReadSecret(ctx, SecretName)
 		if err != nil || ctx.Err() != nil {
-			continue
+			return
 		}
 		if e.secretChanged(data) {
 			_ = authtest.WriteSecretDir(e.CredentialsDir, secretFiles(data))
 		}
-	}
+	}, interval)
 }
 
 // secretChanged compares data with the mounted files.
