@@ -388,14 +388,11 @@ func findReadyLine(path string) (emulator.ReadyLine, bool) {
 }
 
 func (e *Env) startOperator(ctx context.Context, s *Step) error {
-	metrics, err := freeAddr()
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return err
 	}
-	probe, err := freeAddr()
-	if err != nil {
-		return err
-	}
+	metrics, probe := addrs[0], addrs[1]
 	access, err := e.prepareMetrics(ctx)
 	if err != nil {
 		return err
@@ -542,14 +539,11 @@ func Mask(secret string) string {
 }
 
 func (e *Env) startServices(ctx context.Context, s *Step) error {
-	weatherAddr, err := freeAddr()
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return err
 	}
-	bffAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
+	weatherAddr, bffAddr := addrs[0], addrs[1]
 	e.WeatherURL, e.BFFURL = "http://"+weatherAddr, "http://"+bffAddr
 	weather, err := e.startProcess("weather", serviceGrace, filepath.Join(e.binDir, "weather"), []string{
 		"--listen", weatherAddr, "--issuer-file", filepath.Join(e.CredentialsDir, credentials.KeyIssuer),

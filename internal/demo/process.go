@@ -95,16 +95,21 @@ func waitHTTP(ctx context.Context, p *process, url string) error {
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time of the call.
-// Another process could take it before ours binds it; the demo's processes
+// freeAddrs returns n loopback addresses with distinct ports free at the time
+// of the call (each is held until all are found, so no two are the same).
+// Another process could take one before ours binds it; the demo's processes
 // report that clearly (cannot listen) rather than misbehave.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs, nil
 }
 
 // tail returns the last n lines of a file, indented, for error messages.

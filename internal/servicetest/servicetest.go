@@ -20,7 +20,8 @@ import (
 	"github.com/cognito-m2m/operator/auth/credentials"
 )
 
-// LogBuffer collects logs written from many goroutines.
+// LogBuffer collects logs, or any output, written from many goroutines and
+// read by the test.
 type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
