@@ -20,17 +20,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +36,7 @@ import (
 	"github.com/cognito-m2m/operator/auth/client"
 	"github.com/cognito-m2m/operator/auth/credentials"
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
+	"github.com/cognito-m2m/operator/examples/internal/serve"
 )
 
 type config struct {
@@ -53,12 +50,7 @@ type config struct {
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := serve.Env(getenv)
 	var c config
 	var timeout string
 	fs := flag.NewFlagSet("bff", flag.ContinueOnError)
@@ -119,39 +111,9 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 		WriteTimeout:      c.WeatherTimeout + 10*time.Second,
 		IdleTimeout:       time.Minute,
 	}
-	log.Info("Serving", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("Shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	return srv.Shutdown(shutdownCtx)
+	return serve.Run(ctx, srv, ln, log)
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		log.Error("Invalid configuration", "error", err)
-		os.Exit(2)
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		log.Error("Cannot listen", "error", err)
-		os.Exit(1)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, c, ln, log); err != nil {
-		log.Error("Server failed", "error", err)
-		os.Exit(1)
-	}
+	serve.Main(parseConfig, func(c config) string { return c.Listen }, run)
 }

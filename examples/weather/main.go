@@ -28,10 +28,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +37,7 @@ import (
 
 	"github.com/cognito-m2m/operator/auth/authprom"
 	"github.com/cognito-m2m/operator/auth/verify"
+	"github.com/cognito-m2m/operator/examples/internal/serve"
 	"github.com/cognito-m2m/operator/examples/weather/weatherapi"
 )
 
@@ -57,12 +56,7 @@ type config struct {
 
 // parseConfig reads flags, falling back to environment variables.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := serve.Env(getenv)
 	var c config
 	var clientIDs string
 	var leeway string
@@ -144,18 +138,7 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    32 << 10,
 	}
-	log.Info("Serving", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("Shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	return srv.Shutdown(shutdownCtx)
+	return serve.Run(ctx, srv, ln, log)
 }
 
 func newVerifier(c config) (*verify.Verifier, error) {
@@ -170,24 +153,5 @@ func newVerifier(c config) (*verify.Verifier, error) {
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		log.Error("Invalid configuration", "error", err)
-		os.Exit(2)
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		log.Error("Cannot listen", "error", err)
-		os.Exit(1)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, c, ln, log); err != nil {
-		log.Error("Server failed", "error", err)
-		os.Exit(1)
-	}
+	serve.Main(parseConfig, func(c config) string { return c.Listen }, run)
 }
