@@ -20,13 +20,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,23 +48,18 @@ type config struct {
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := serve.Env(getenv)
 	var c config
 	var timeout string
-	fs := flag.NewFlagSet("bff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Listen, "listen", env("BFF_LISTEN", ":8080"), "address to listen on")
-	fs.StringVar(&c.CredentialsDir, "credentials-dir", env("BFF_CREDENTIALS_DIR", "/var/run/secrets/m2m"), "directory of the mounted M2MClient Secret")
-	fs.StringVar(&c.WeatherURL, "weather-url", env("BFF_WEATHER_URL", "http://weather:8080"), "base URL of the weather service")
-	fs.StringVar(&timeout, "weather-timeout", env("BFF_WEATHER_TIMEOUT", "10s"), "bound on one weather call")
-	noAuth, err := strconv.ParseBool(env("BFF_NO_AUTH", "false"))
-	if err != nil {
-		return config{}, fmt.Errorf("BFF_NO_AUTH: %w", err)
-	}
-	fs.BoolVar(&c.NoAuth, "no-auth", noAuth, "do no OAuth: call weather through the auth sidecar's listener (--weather-url), without a token")
+	fs := serve.NewFlags("bff", getenv, stderr)
+	fs.String(&c.Listen, "listen", "BFF_LISTEN", ":8080", "address to listen on")
+	fs.String(&c.CredentialsDir, "credentials-dir", "BFF_CREDENTIALS_DIR", "/var/run/secrets/m2m", "directory of the mounted M2MClient Secret")
+	fs.String(&c.WeatherURL, "weather-url", "BFF_WEATHER_URL", "http://weather:8080", "base URL of the weather service")
+	fs.String(&timeout, "weather-timeout", "BFF_WEATHER_TIMEOUT", "10s", "bound on one weather call")
+	fs.Bool(&c.NoAuth, "no-auth", "BFF_NO_AUTH", "do no OAuth: call weather through the auth sidecar's listener (--weather-url), without a token")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	var err error
 	if c.WeatherTimeout, err = time.ParseDuration(timeout); err != nil {
 		return config{}, fmt.Errorf("weather timeout: %w", err)
 	}

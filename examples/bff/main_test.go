@@ -249,13 +249,8 @@ func TestRunWithoutAuth(t *testing.T) {
 		return run(ctx, c, ln, slog.New(slog.DiscardHandler))
 	})
 	for _, path := range []string{"/readyz", "/weatherforecast"} {
-		resp, err := http.Get(bff + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("%s: %d, want 200", path, resp.StatusCode)
+		if status := servicetest.Status(t, bff+path); status != 200 {
+			t.Errorf("%s: %d, want 200", path, status)
 		}
 	}
 	mu.Lock()

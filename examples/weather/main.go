@@ -21,14 +21,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,29 +54,24 @@ type config struct {
 
 // parseConfig reads flags, falling back to environment variables.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := serve.Env(getenv)
 	var c config
 	var clientIDs string
 	var leeway string
-	fs := flag.NewFlagSet("weather", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Listen, "listen", env("WEATHER_LISTEN", ":8080"), "address to listen on")
-	fs.StringVar(&c.Issuer, "issuer", env("WEATHER_ISSUER", ""), "issuer URL of the user pool")
-	fs.StringVar(&c.IssuerFile, "issuer-file", env("WEATHER_ISSUER_FILE", ""), "file holding the issuer URL")
-	fs.StringVar(&c.Region, "region", env("WEATHER_REGION", ""), "AWS region of the user pool (with --user-pool-id)")
-	fs.StringVar(&c.UserPoolID, "user-pool-id", env("WEATHER_USER_POOL_ID", ""), "user pool id (with --region)")
-	fs.StringVar(&c.Scope, "scope", env("WEATHER_SCOPE", weatherapi.DefaultScope), "scope required of callers")
-	fs.StringVar(&clientIDs, "client-ids", env("WEATHER_CLIENT_IDS", ""), "comma-separated accepted client ids; empty accepts any")
-	fs.StringVar(&c.JWKSURL, "jwks-url", env("WEATHER_JWKS_URL", ""), "JWKS URL; default <issuer>/.well-known/jwks.json")
-	fs.StringVar(&leeway, "leeway", env("WEATHER_LEEWAY", "0s"), "clock skew allowed on exp, nbf and iat (0s: the verifier's default, 5s; negative: none)")
-	noAuth, err := strconv.ParseBool(env("WEATHER_NO_AUTH", "false"))
-	if err != nil {
-		return config{}, fmt.Errorf("WEATHER_NO_AUTH: %w", err)
-	}
-	fs.BoolVar(&c.NoAuth, "no-auth", noAuth, "do no OAuth: serve behind the auth sidecar, on a loopback --listen address")
+	fs := serve.NewFlags("weather", getenv, stderr)
+	fs.String(&c.Listen, "listen", "WEATHER_LISTEN", ":8080", "address to listen on")
+	fs.String(&c.Issuer, "issuer", "WEATHER_ISSUER", "", "issuer URL of the user pool")
+	fs.String(&c.IssuerFile, "issuer-file", "WEATHER_ISSUER_FILE", "", "file holding the issuer URL")
+	fs.String(&c.Region, "region", "WEATHER_REGION", "", "AWS region of the user pool (with --user-pool-id)")
+	fs.String(&c.UserPoolID, "user-pool-id", "WEATHER_USER_POOL_ID", "", "user pool id (with --region)")
+	fs.String(&c.Scope, "scope", "WEATHER_SCOPE", weatherapi.DefaultScope, "scope required of callers")
+	fs.String(&clientIDs, "client-ids", "WEATHER_CLIENT_IDS", "", "comma-separated accepted client ids; empty accepts any")
+	fs.String(&c.JWKSURL, "jwks-url", "WEATHER_JWKS_URL", "", "JWKS URL; default <issuer>/.well-known/jwks.json")
+	fs.String(&leeway, "leeway", "WEATHER_LEEWAY", "0s", "clock skew allowed on exp, nbf and iat (0s: the verifier's default, 5s; negative: none)")
+	fs.Bool(&c.NoAuth, "no-auth", "WEATHER_NO_AUTH", "do no OAuth: serve behind the auth sidecar, on a loopback --listen address")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	var err error
 	for _, id := range strings.Split(clientIDs, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			c.ClientIDs = append(c.ClientIDs, id)

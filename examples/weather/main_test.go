@@ -116,13 +116,8 @@ func TestRunWithoutAuth(t *testing.T) {
 		return run(ctx, c, ln, slog.New(slog.DiscardHandler))
 	})
 	for _, path := range []string{"/readyz", "/weatherforecast"} {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("%s without a token: %d, want 200", path, resp.StatusCode)
+		if status := servicetest.Status(t, base+path); status != 200 {
+			t.Errorf("%s without a token: %d, want 200", path, status)
 		}
 	}
 }

@@ -93,6 +93,17 @@ func Serve(tb testing.TB, run func(ctx context.Context, ln net.Listener) error) 
 	return "http://" + ln.Addr().String()
 }
 
+// Status is the status code of a GET of url; a failed request fails the test.
+func Status(tb testing.TB, url string) int {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // WaitOK polls url until it answers 200 OK, for at most 15 seconds.
 func WaitOK(tb testing.TB, url string) {
 	tb.Helper()

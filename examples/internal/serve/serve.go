@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -22,15 +24,51 @@ import (
 // are cut off.
 const shutdownGrace = 10 * time.Second
 
-// Env returns a lookup of an environment variable through getenv, with a
-// default for when it is unset or empty.
-func Env(getenv func(string) string) func(name, def string) string {
-	return func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
+// Flags is a command line whose flags fall back to environment variables:
+// a flag given wins over its variable, a variable set and not empty over the
+// flag's default.
+type Flags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+// NewFlags starts the command line of the named command, reading variables
+// through getenv and writing usage and parse errors to stderr.
+func NewFlags(name string, getenv func(string) string, stderr io.Writer) *Flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &Flags{fs: fs, getenv: getenv}
+}
+
+func (f *Flags) env(name, def string) string {
+	if v := f.getenv(name); v != "" {
+		return v
 	}
+	return def
+}
+
+// String defines a string flag and its variable.
+func (f *Flags) String(p *string, name, variable, def, usage string) {
+	f.fs.StringVar(p, name, f.env(variable, def), usage)
+}
+
+// Bool defines a boolean flag (default false) and its variable; a variable
+// that is not a boolean is an error of Parse.
+func (f *Flags) Bool(p *bool, name, variable, usage string) {
+	v, err := strconv.ParseBool(f.env(variable, "false"))
+	if err != nil {
+		f.errs = append(f.errs, fmt.Errorf("%s: %w", variable, err))
+	}
+	f.fs.BoolVar(p, name, v, usage)
+}
+
+// Parse parses args, once the variables have been read without error.
+func (f *Flags) Parse(args []string) error {
+	if err := errors.Join(f.errs...); err != nil {
+		return err
+	}
+	return f.fs.Parse(args)
 }
 
 // Run serves srv on ln until ctx ends, then shuts it down gracefully.

@@ -2,10 +2,12 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,12 +54,29 @@ func TestRunFinishesRequestsWhenItStops(t *testing.T) {
 	}
 }
 
-func TestEnv(t *testing.T) {
-	env := Env(func(name string) string { return map[string]string{"SET": "v"}[name] })
-	if got := env("SET", "def"); got != "v" {
-		t.Errorf("set variable: %q, want v", got)
+// A flag wins over its variable, a variable over the default; a variable
+// that is not a boolean is an error.
+func TestFlags(t *testing.T) {
+	env := map[string]string{"A": "from-env", "B": "from-env", "ON": "true", "BAD": "maybe"}
+	fs := NewFlags("cmd", func(name string) string { return env[name] }, io.Discard)
+	var a, b, c string
+	var on, off bool
+	fs.String(&a, "a", "A", "default", "")
+	fs.String(&b, "b", "B", "default", "")
+	fs.String(&c, "c", "C", "default", "")
+	fs.Bool(&on, "on", "ON", "")
+	fs.Bool(&off, "off", "OFF", "")
+	if err := fs.Parse([]string{"--b", "from-flag"}); err != nil {
+		t.Fatal(err)
 	}
-	if got := env("UNSET", "def"); got != "def" {
-		t.Errorf("unset variable: %q, want def", got)
+	if got, want := []any{a, b, c, on, off}, []any{"from-env", "from-flag", "default", true, false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("a, b, c, on, off = %v, want %v", got, want)
+	}
+
+	bad := NewFlags("cmd", func(name string) string { return env[name] }, io.Discard)
+	var v bool
+	bad.Bool(&v, "v", "BAD", "")
+	if err := bad.Parse(nil); err == nil || !strings.Contains(err.Error(), "BAD") {
+		t.Errorf("a variable that is not a boolean: error %v, want one naming BAD", err)
 	}
 }
