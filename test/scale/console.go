@@ -45,6 +45,18 @@ func (c console) closeEnv(env *demo.Env, name string, keep bool) (failed bool) {
 	return failed
 }
 
+// sleep waits for d, or until ctx ends and returns its cause.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
 // exitCode reports how a run that returned err ended, and is its exit code:
 // 130 when the caller interrupted it (parent ended), 1 when it failed (with
 // the run's own time-out named), 0 otherwise.

@@ -210,10 +210,8 @@ func (b *fleetBench) run(ctx context.Context) error {
 	var settled fleetSnap
 	if cfg.settle > 0 {
 		b.printf("Settling: %s, the first round of drift checks", cfg.settle)
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(cfg.settle):
+		if err := sleep(ctx, cfg.settle); err != nil {
+			return err
 		}
 	}
 	if settled, err = b.snap(ctx); err != nil {
@@ -225,10 +223,8 @@ func (b *fleetBench) run(ctx context.Context) error {
 			return err
 		}
 		b.printf("Steady: observing for %s", cfg.steady)
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(cfg.steady):
+		if err := sleep(ctx, cfg.steady); err != nil {
+			return err
 		}
 		if steadyAfter, err = b.snap(ctx); err != nil {
 			return err

@@ -202,27 +202,27 @@ type tally struct {
 
 func (f *fleet) tally(ctx context.Context) (tally, error) {
 	var t tally
-	var cl v1alpha1.M2MClientList
-	if err := f.cache.List(ctx, &cl, client.UnsafeDisableDeepCopy); err != nil {
+	var err error
+	if t.clients, t.clientsReady, err = f.countReady(ctx, &v1alpha1.M2MClientList{}); err != nil {
 		return t, err
 	}
-	for i := range cl.Items {
-		t.clients++
-		if isReady(&cl.Items[i]) {
-			t.clientsReady++
+	t.servers, t.serversReady, err = f.countReady(ctx, &v1alpha1.ResourceServerList{})
+	return t, err
+}
+
+// countReady counts the objects of a kind in the cache, and those Ready.
+func (f *fleet) countReady(ctx context.Context, list client.ObjectList) (all, ready int, err error) {
+	if err := f.cache.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, 0, err
+	}
+	err = meta.EachListItem(list, func(o runtime.Object) error {
+		all++
+		if isReady(o.(client.Object)) {
+			ready++
 		}
-	}
-	var sl v1alpha1.ResourceServerList
-	if err := f.cache.List(ctx, &sl, client.UnsafeDisableDeepCopy); err != nil {
-		return t, err
-	}
-	for i := range sl.Items {
-		t.servers++
-		if isReady(&sl.Items[i]) {
-			t.serversReady++
-		}
-	}
-	return t, nil
+		return nil
+	})
+	return all, ready, err
 }
 
 // createNamespaces creates the granted namespaces and the servers' namespace.
