@@ -33,7 +33,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -79,14 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 		return f, errors.New("--config is required")
 	case f.adminListen == "":
 		return f, errors.New("--admin-listen must not be empty")
-	case f.logFormat != "json" && f.logFormat != "text":
-		return f, fmt.Errorf("--log-format %q: want json or text", f.logFormat)
 	}
 	return f, nil
-}
-
-func newLogger(f flags, w io.Writer) (*slog.Logger, error) {
-	return logging.New(f.logLevel, f.logFormat, w)
 }
 
 // run is the command; o carries the test hooks of sidecar.Options.
@@ -99,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, o sidecar
 		fmt.Fprintf(stderr, "auth-sidecar: %v\n", err)
 		return exitUsage
 	}
-	log, err := newLogger(f, stderr)
+	log, err := logging.New(f.logLevel, f.logFormat, stderr) // refuses an unknown level or format
 	if err != nil {
 		fmt.Fprintf(stderr, "auth-sidecar: %v\n", err)
 		return exitUsage

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,44 +19,26 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
 	"github.com/cognito-m2m/operator/internal/emulator"
 	"github.com/cognito-m2m/operator/internal/emulator/emulatortest"
+	"github.com/cognito-m2m/operator/internal/servicetest"
 	"github.com/cognito-m2m/operator/internal/sidecar"
 )
-
-// syncBuffer collects a sidecar's stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startCommand runs the command (its run function, as main does) with a
 // configuration file until the test ends, at debug level, and returns its
 // listeners' addresses and its log.
-func startCommand(t *testing.T, name, config string, o sidecar.Options) (map[string]string, *syncBuffer) {
+func startCommand(t *testing.T, name, config string, o sidecar.Options) (map[string]string, *servicetest.LogBuffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name+".yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &servicetest.LogBuffer{}
 	addrs := make(chan map[string]string, 1)
 	o.Listening = func(a map[string]string) { addrs <- a }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,7 +73,7 @@ func startNode(t *testing.T, nodeBin, script string, env ...string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &servicetest.LogBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start node %s: %v", script, err)
@@ -150,11 +131,8 @@ func TestNodeServicesThroughSidecars(t *testing.T) {
 	// One fake clock for Cognito's token times, the caller's renewals and
 	// the service's expiry checks, so that an hour passes in a step.
 	clock := authtest.NewClock(time.Now())
-	emu, emuURL := emulatortest.NewServer(t, emulator.Options{Now: clock.Now})
-	sdk := cip.NewFromConfig(aws.Config{
-		Region: emu.Region(), BaseEndpoint: aws.String(emuURL),
-		Credentials: awscreds.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
-	})
+	emu, _ := emulatortest.NewServer(t, emulator.Options{Now: clock.Now})
+	sdk := emulatortest.SDK(emu)
 	pool, err := sdk.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("sidecar")})
 	if err != nil {
 		t.Fatal(err)
@@ -185,16 +163,10 @@ func TestNodeServicesThroughSidecars(t *testing.T) {
 	secretDir := filepath.Join(t.TempDir(), "m2m")
 	writeSecret := func(secret, previous string) {
 		t.Helper()
-		files := map[string]string{
-			"client_id": clientID, "client_secret": secret, "token_endpoint": emu.TokenURL(),
-			"scopes": "orders/read", "issuer": issuer, "user_pool_id": poolID,
-		}
-		if previous != "" {
-			files["client_secret_previous"] = previous
-		}
-		if err := authtest.WriteSecretDir(secretDir, files); err != nil {
-			t.Fatal(err)
-		}
+		servicetest.Secret{
+			ClientID: clientID, ClientSecret: secret, PreviousSecret: previous,
+			TokenEndpoint: emu.TokenURL(), Issuer: issuer, UserPoolID: poolID, Scopes: "orders/read",
+		}.Write(t, secretDir)
 	}
 	writeSecret(oldSecret, "")
 
@@ -228,8 +200,8 @@ caller:
 		"TOKEN=http://"+callerAddrs["token"])
 	caller := "http://127.0.0.1:" + strconv.Itoa(callerPort)
 
-	for name, admin := range map[string]string{"service": serviceAddrs["admin"], "caller": callerAddrs["admin"]} {
-		waitReady(t, name, admin)
+	for _, admin := range []string{serviceAddrs["admin"], callerAddrs["admin"]} {
+		servicetest.WaitOK(t, "http://"+admin+"/readyz")
 	}
 
 	ask := func(route, path string) (nodeAnswer, error) {
@@ -408,23 +380,5 @@ caller:
 				t.Errorf("the %s sidecar's log holds %s", name, what)
 			}
 		}
-	}
-}
-
-func waitReady(t *testing.T, name, admin string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + admin + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the %s sidecar is not ready after 15s", name)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

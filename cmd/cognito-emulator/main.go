@@ -31,7 +31,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -75,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	log, err := newLogger(cfg, stderr)
+	log, err := logging.New(cfg.logLevel, cfg.logFormat, stderr) // refuses an unknown level or format
 	if err != nil {
 		fmt.Fprintf(stderr, "cognito-emulator: %v\n", err)
 		return exitUsage
@@ -212,12 +211,5 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.stateFlush == 0 {
 		return cfg, errors.New("invalid --state-flush-interval 0: want a positive duration such as 200ms, or a negative one to write through")
 	}
-	if cfg.logFormat != "text" && cfg.logFormat != "json" {
-		return cfg, fmt.Errorf("invalid --log-format %q: want text or json", cfg.logFormat)
-	}
 	return cfg, nil
-}
-
-func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
-	return logging.New(cfg.logLevel, cfg.logFormat, w)
 }

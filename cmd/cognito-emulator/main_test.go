@@ -23,6 +23,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
+	"github.com/cognito-m2m/operator/internal/servicetest"
 )
 
 // buildBinary compiles the command once per test binary run.
@@ -62,7 +63,7 @@ func binary(t *testing.T) string {
 type started struct {
 	cmd    *exec.Cmd
 	ready  emulator.ReadyLine
-	stderr *syncBuffer
+	stderr *servicetest.LogBuffer
 }
 
 func start(t *testing.T, args ...string) *started {
@@ -72,7 +73,7 @@ func start(t *testing.T, args ...string) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &started{cmd: cmd, stderr: &syncBuffer{}}
+	s := &started{cmd: cmd, stderr: &servicetest.LogBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -354,25 +355,6 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // With --clock-offset the emulator's clock, and so Cognito's timestamps and

@@ -20,17 +20,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +34,7 @@ import (
 	"github.com/cognito-m2m/operator/auth/client"
 	"github.com/cognito-m2m/operator/auth/credentials"
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
+	"github.com/cognito-m2m/operator/examples/internal/serve"
 )
 
 type config struct {
@@ -53,28 +48,18 @@ type config struct {
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
 	var c config
 	var timeout string
-	fs := flag.NewFlagSet("bff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Listen, "listen", env("BFF_LISTEN", ":8080"), "address to listen on")
-	fs.StringVar(&c.CredentialsDir, "credentials-dir", env("BFF_CREDENTIALS_DIR", "/var/run/secrets/m2m"), "directory of the mounted M2MClient Secret")
-	fs.StringVar(&c.WeatherURL, "weather-url", env("BFF_WEATHER_URL", "http://weather:8080"), "base URL of the weather service")
-	fs.StringVar(&timeout, "weather-timeout", env("BFF_WEATHER_TIMEOUT", "10s"), "bound on one weather call")
-	noAuth, err := strconv.ParseBool(env("BFF_NO_AUTH", "false"))
-	if err != nil {
-		return config{}, fmt.Errorf("BFF_NO_AUTH: %w", err)
-	}
-	fs.BoolVar(&c.NoAuth, "no-auth", noAuth, "do no OAuth: call weather through the auth sidecar's listener (--weather-url), without a token")
+	fs := serve.NewFlags("bff", getenv, stderr)
+	fs.String(&c.Listen, "listen", "BFF_LISTEN", ":8080", "address to listen on")
+	fs.String(&c.CredentialsDir, "credentials-dir", "BFF_CREDENTIALS_DIR", "/var/run/secrets/m2m", "directory of the mounted M2MClient Secret")
+	fs.String(&c.WeatherURL, "weather-url", "BFF_WEATHER_URL", "http://weather:8080", "base URL of the weather service")
+	fs.String(&timeout, "weather-timeout", "BFF_WEATHER_TIMEOUT", "10s", "bound on one weather call")
+	fs.Bool(&c.NoAuth, "no-auth", "BFF_NO_AUTH", "do no OAuth: call weather through the auth sidecar's listener (--weather-url), without a token")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	var err error
 	if c.WeatherTimeout, err = time.ParseDuration(timeout); err != nil {
 		return config{}, fmt.Errorf("weather timeout: %w", err)
 	}
@@ -119,39 +104,9 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 		WriteTimeout:      c.WeatherTimeout + 10*time.Second,
 		IdleTimeout:       time.Minute,
 	}
-	log.Info("Serving", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("Shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	return srv.Shutdown(shutdownCtx)
+	return serve.Run(ctx, srv, ln, log)
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		log.Error("Invalid configuration", "error", err)
-		os.Exit(2)
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		log.Error("Cannot listen", "error", err)
-		os.Exit(1)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, c, ln, log); err != nil {
-		log.Error("Server failed", "error", err)
-		os.Exit(1)
-	}
+	serve.Main(parseConfig, func(c config) string { return c.Listen }, run)
 }

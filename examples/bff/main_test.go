@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/cognito-m2m/operator/auth/verify"
 	"github.com/cognito-m2m/operator/examples/bff/bffapi"
 	"github.com/cognito-m2m/operator/examples/weather/weatherapi"
+	"github.com/cognito-m2m/operator/internal/servicetest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -67,24 +67,6 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-// syncBuffer collects the services' logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const (
 	bffClientID = "bff-client-id"
 	oldSecret   = "old-secret-0123456789"
@@ -102,8 +84,8 @@ func TestEndToEnd(t *testing.T) {
 	cognito.SetClock(clock.Now)
 	cognito.AddClient(bffClientID, oldSecret, readScope)
 	cognito.AddClient("writer", "writer-secret", "MyService/weather_write")
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &servicetest.LogBuffer{}
+	log := logs.Logger()
 
 	// weather
 	v, err := verify.New(verify.Config{Issuer: cognito.Issuer, Clock: clock})
@@ -120,39 +102,17 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	writeSecret := func(secret, previous string) {
 		t.Helper()
-		files := map[string]string{
-			"client_id":      bffClientID,
-			"client_secret":  secret,
-			"token_endpoint": cognito.TokenEndpoint,
-			"scopes":         readScope,
-			"issuer":         cognito.Issuer,
-		}
-		if previous != "" {
-			files["client_secret_previous"] = previous
-		}
-		if err := authtest.WriteSecretDir(dir, files); err != nil {
-			t.Fatal(err)
-		}
+		servicetest.Secret{
+			ClientID: bffClientID, ClientSecret: secret, PreviousSecret: previous,
+			TokenEndpoint: cognito.TokenEndpoint, Issuer: cognito.Issuer, Scopes: readScope,
+		}.Write(t, dir)
 	}
 	writeSecret(oldSecret, "")
 
 	// bff, the real command's run function.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, config{CredentialsDir: dir, WeatherURL: weather.URL, WeatherTimeout: 10 * time.Second, clock: clock}, ln, log)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("bff shutdown: %v", err)
-		}
-	}()
-	bff := "http://" + ln.Addr().String()
+	bff := servicetest.Serve(t, func(ctx context.Context, ln net.Listener) error {
+		return run(ctx, config{CredentialsDir: dir, WeatherURL: weather.URL, WeatherTimeout: 10 * time.Second, clock: clock}, ln, log)
+	})
 
 	call := func(url, token string) (int, string) {
 		t.Helper()
@@ -284,27 +244,14 @@ func TestRunWithoutAuth(t *testing.T) {
 		io.Copy(w, resp.Body)
 	}))
 	defer spy.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	c := config{CredentialsDir: "/nonexistent", WeatherURL: spy.URL, WeatherTimeout: 10 * time.Second, NoAuth: true}
-	go func() { done <- run(ctx, c, ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	bff := servicetest.Serve(t, func(ctx context.Context, ln net.Listener) error {
+		return run(ctx, c, ln, slog.New(slog.DiscardHandler))
+	})
 	for _, path := range []string{"/readyz", "/weatherforecast"} {
-		resp, err := http.Get("http://" + ln.Addr().String() + path)
-		if err != nil {
-			t.Fatal(err)
+		if status := servicetest.Status(t, bff+path); status != 200 {
+			t.Errorf("%s: %d, want 200", path, status)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("%s: %d, want 200", path, resp.StatusCode)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run after shutdown: %v", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

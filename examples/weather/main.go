@@ -21,17 +21,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +35,7 @@ import (
 
 	"github.com/cognito-m2m/operator/auth/authprom"
 	"github.com/cognito-m2m/operator/auth/verify"
+	"github.com/cognito-m2m/operator/examples/internal/serve"
 	"github.com/cognito-m2m/operator/examples/weather/weatherapi"
 )
 
@@ -57,34 +54,24 @@ type config struct {
 
 // parseConfig reads flags, falling back to environment variables.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
 	var c config
 	var clientIDs string
 	var leeway string
-	fs := flag.NewFlagSet("weather", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Listen, "listen", env("WEATHER_LISTEN", ":8080"), "address to listen on")
-	fs.StringVar(&c.Issuer, "issuer", env("WEATHER_ISSUER", ""), "issuer URL of the user pool")
-	fs.StringVar(&c.IssuerFile, "issuer-file", env("WEATHER_ISSUER_FILE", ""), "file holding the issuer URL")
-	fs.StringVar(&c.Region, "region", env("WEATHER_REGION", ""), "AWS region of the user pool (with --user-pool-id)")
-	fs.StringVar(&c.UserPoolID, "user-pool-id", env("WEATHER_USER_POOL_ID", ""), "user pool id (with --region)")
-	fs.StringVar(&c.Scope, "scope", env("WEATHER_SCOPE", weatherapi.DefaultScope), "scope required of callers")
-	fs.StringVar(&clientIDs, "client-ids", env("WEATHER_CLIENT_IDS", ""), "comma-separated accepted client ids; empty accepts any")
-	fs.StringVar(&c.JWKSURL, "jwks-url", env("WEATHER_JWKS_URL", ""), "JWKS URL; default <issuer>/.well-known/jwks.json")
-	fs.StringVar(&leeway, "leeway", env("WEATHER_LEEWAY", "0s"), "clock skew allowed on exp, nbf and iat (0s: the verifier's default, 5s; negative: none)")
-	noAuth, err := strconv.ParseBool(env("WEATHER_NO_AUTH", "false"))
-	if err != nil {
-		return config{}, fmt.Errorf("WEATHER_NO_AUTH: %w", err)
-	}
-	fs.BoolVar(&c.NoAuth, "no-auth", noAuth, "do no OAuth: serve behind the auth sidecar, on a loopback --listen address")
+	fs := serve.NewFlags("weather", getenv, stderr)
+	fs.String(&c.Listen, "listen", "WEATHER_LISTEN", ":8080", "address to listen on")
+	fs.String(&c.Issuer, "issuer", "WEATHER_ISSUER", "", "issuer URL of the user pool")
+	fs.String(&c.IssuerFile, "issuer-file", "WEATHER_ISSUER_FILE", "", "file holding the issuer URL")
+	fs.String(&c.Region, "region", "WEATHER_REGION", "", "AWS region of the user pool (with --user-pool-id)")
+	fs.String(&c.UserPoolID, "user-pool-id", "WEATHER_USER_POOL_ID", "", "user pool id (with --region)")
+	fs.String(&c.Scope, "scope", "WEATHER_SCOPE", weatherapi.DefaultScope, "scope required of callers")
+	fs.String(&clientIDs, "client-ids", "WEATHER_CLIENT_IDS", "", "comma-separated accepted client ids; empty accepts any")
+	fs.String(&c.JWKSURL, "jwks-url", "WEATHER_JWKS_URL", "", "JWKS URL; default <issuer>/.well-known/jwks.json")
+	fs.String(&leeway, "leeway", "WEATHER_LEEWAY", "0s", "clock skew allowed on exp, nbf and iat (0s: the verifier's default, 5s; negative: none)")
+	fs.Bool(&c.NoAuth, "no-auth", "WEATHER_NO_AUTH", "do no OAuth: serve behind the auth sidecar, on a loopback --listen address")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	var err error
 	for _, id := range strings.Split(clientIDs, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			c.ClientIDs = append(c.ClientIDs, id)
@@ -144,18 +131,7 @@ func run(ctx context.Context, c config, ln net.Listener, log *slog.Logger) error
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    32 << 10,
 	}
-	log.Info("Serving", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("Shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	return srv.Shutdown(shutdownCtx)
+	return serve.Run(ctx, srv, ln, log)
 }
 
 func newVerifier(c config) (*verify.Verifier, error) {
@@ -170,24 +146,5 @@ func newVerifier(c config) (*verify.Verifier, error) {
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		log.Error("Invalid configuration", "error", err)
-		os.Exit(2)
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		log.Error("Cannot listen", "error", err)
-		os.Exit(1)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, c, ln, log); err != nil {
-		log.Error("Server failed", "error", err)
-		os.Exit(1)
-	}
+	serve.Main(parseConfig, func(c config) string { return c.Listen }, run)
 }

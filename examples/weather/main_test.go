@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
+	"github.com/cognito-m2m/operator/internal/servicetest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -79,31 +80,10 @@ func TestParseConfig(t *testing.T) {
 
 func TestRunServesAndShutsDown(t *testing.T) {
 	srv := authtest.NewServer(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, config{Issuer: srv.Issuer, Scope: "MyService/weather_read"}, ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	}()
-	base := "http://" + ln.Addr().String()
-	// Ready once Run has loaded the keys.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("weather never became ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	base := servicetest.Serve(t, func(ctx context.Context, ln net.Listener) error {
+		return run(ctx, config{Issuer: srv.Issuer, Scope: "MyService/weather_read"}, ln, slog.New(slog.DiscardHandler))
+	})
+	servicetest.WaitOK(t, base+"/readyz") // ready once Run has loaded the keys
 	req, _ := http.NewRequest("GET", base+"/weatherforecast", nil)
 	req.Header.Set("Authorization", "Bearer "+srv.AccessToken("c", "MyService/weather_read"))
 	resp, err := http.DefaultClient.Do(req)
@@ -123,10 +103,6 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if !strings.Contains(string(body), `m2m_verifier_tokens_verified_total{verifier="weather"} 1`) {
 		t.Errorf("metrics do not count the verified token:\n%s", body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run after shutdown: %v", err)
-	}
 }
 
 // TestRunWithoutAuth: with --no-auth the forecast needs no token (the
@@ -136,26 +112,12 @@ func TestRunWithoutAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, c, ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	base := "http://" + ln.Addr().String()
+	base := servicetest.Serve(t, func(ctx context.Context, ln net.Listener) error {
+		return run(ctx, c, ln, slog.New(slog.DiscardHandler))
+	})
 	for _, path := range []string{"/readyz", "/weatherforecast"} {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
+		if status := servicetest.Status(t, base+path); status != 200 {
+			t.Errorf("%s without a token: %d, want 200", path, status)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("%s without a token: %d, want 200", path, resp.StatusCode)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run after shutdown: %v", err)
 	}
 }

@@ -2,13 +2,8 @@
 
 package childproc
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
 func procAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }
-
-var sigterm os.Signal = syscall.SIGTERM

@@ -2,11 +2,6 @@
 
 package childproc
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
 func procAttr() *syscall.SysProcAttr { return nil }
-
-var sigterm os.Signal

@@ -2,11 +2,6 @@
 
 package childproc
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
 func procAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
-
-var sigterm os.Signal = syscall.SIGTERM

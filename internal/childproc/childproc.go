@@ -11,10 +11,13 @@
 // would then stop whatever child happened to be forked on that thread. So
 // every child is forked on one thread that is locked for the life of the
 // program and never exits (golang.org/issue/27505).
+//
+// Stopping a child is the standard library's: Command sets exec.Cmd's Cancel
+// (SIGTERM to the child's process group) and WaitDelay (SIGKILL after a grace),
+// and the caller ends the command's context.
 package childproc
 
 import (
-	"os"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -60,13 +63,4 @@ func forker() {
 	for r := range starts {
 		r.done <- r.cmd.Start()
 	}
-}
-
-// Terminate asks a child to shut down gracefully (SIGTERM), or kills it where
-// there is no such signal.
-func Terminate(p *os.Process) error {
-	if sigterm == nil {
-		return p.Kill()
-	}
-	return p.Signal(sigterm)
 }

@@ -3,18 +3,17 @@ package cognito
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
+	"github.com/cognito-m2m/operator/internal/emulator/emulatortest"
 )
 
 // newTestClient is the real SDK, configured as the manager configures it, against
@@ -27,22 +26,8 @@ func newTestClient(t *testing.T) (*Client, *emulator.Emulator, string) {
 
 func newTestAPI(t *testing.T) (*cip.Client, *emulator.Emulator, string) {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu.Handler())
-	t.Cleanup(srv.Close)
-	emu.SetBaseURL(srv.URL)
-	pool, err := emu.EnsureUserPool("boundary", "boundary")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := cip.NewFromConfig(aws.Config{
-		Region:      emulator.DefaultRegion,
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-	}, SDKOptions(srv.URL))
-	return api, emu, pool
+	emu, pool := emulatortest.NewPool(t, emulator.Options{}, "boundary", "boundary")
+	return emulatortest.SDK(emu, SDKOptions(emu.BaseURL())), emu, pool
 }
 
 // Every typed operation reaches Cognito with the request it should, and is counted

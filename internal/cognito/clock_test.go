@@ -2,15 +2,11 @@ package cognito
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-
 	"github.com/cognito-m2m/operator/internal/emulator"
+	"github.com/cognito-m2m/operator/internal/emulator/emulatortest"
 )
 
 // After a listing, CognitoTime turns this process's time into Cognito's, with
@@ -19,19 +15,8 @@ import (
 func TestCognitoTimeFollowsCognitosClock(t *testing.T) {
 	for _, offset := range []time.Duration{5 * time.Minute, -5 * time.Minute, 0} {
 		t.Run(offset.String(), func(t *testing.T) {
-			emu, err := emulator.New(emulator.Options{Now: func() time.Time { return time.Now().Add(offset) }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu.Handler())
-			t.Cleanup(srv.Close)
-			pool, err := emu.EnsureUserPool("skewed", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := NewClient(cip.NewFromConfig(aws.Config{Region: emulator.DefaultRegion, RetryMaxAttempts: 1,
-				Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")},
-				func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) }), nil)
+			emu, pool := emulatortest.NewPool(t, emulator.Options{Now: func() time.Time { return time.Now().Add(offset) }}, "skewed", "")
+			c := NewClient(emulatortest.SDK(emu, emulatortest.NoRetries), nil)
 			now := time.Now()
 			if got := c.CognitoTime(now); !got.Equal(now) {
 				t.Errorf("before any listing CognitoTime moved the time by %s", got.Sub(now))

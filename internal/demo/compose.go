@@ -2,8 +2,9 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
+	"os"
 
 	"k8s.io/client-go/rest"
 )
@@ -55,17 +56,13 @@ func (p *Process) Log() string { return p.p.log }
 // Exited returns an error, with the end of the log, once the process has stopped.
 func (p *Process) Exited() error { return p.p.exited() }
 
-// Stop asks the process to shut down (SIGTERM) and kills it after grace.
-func (p *Process) Stop(grace time.Duration) { p.p.stop(grace) }
+// Stop asks the process to shut down (SIGTERM), kills it if it has not
+// exited after its grace, and waits for it to exit.
+func (p *Process) Stop() { p.p.stop() }
 
 // Kill sends SIGKILL, as a crash or the OOM killer would, and waits for the exit.
 func (p *Process) Kill() error {
-	select {
-	case <-p.p.done:
-		return nil
-	default:
-	}
-	if err := p.p.cmd.Process.Kill(); err != nil {
+	if err := p.p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("kill %s: %w", p.p.name, err)
 	}
 	<-p.p.done

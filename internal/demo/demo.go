@@ -36,6 +36,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -54,6 +55,14 @@ const (
 	ResourceServerName = "weather"
 	M2MClientName      = "weather-reader"
 	SecretName         = "weather-reader-credentials"
+)
+
+// How long a stopped process gets to shut down before it is killed: the
+// operator more (it finishes its reconciles and releases its lease; the
+// chart gives it 30s), the emulator and the services less.
+const (
+	operatorGrace = 20 * time.Second
+	serviceGrace  = 10 * time.Second
 )
 
 // Steps is the number of steps of the whole scenario: Up's, then Forecast,
@@ -343,7 +352,7 @@ func (e *Env) startControlPlane(ctx context.Context, s *Step) error {
 }
 
 func (e *Env) startEmulator(ctx context.Context, s *Step) error {
-	p, err := e.startProcess("cognito-emulator", filepath.Join(e.binDir, "cognito-emulator"), append([]string{
+	p, err := e.startProcess("cognito-emulator", serviceGrace, filepath.Join(e.binDir, "cognito-emulator"), append([]string{
 		"--addr", "127.0.0.1:0", "--region", e.Region,
 		"--create-pool", "demo", "--create-pool-domain", "demo",
 	}, e.opts.EmulatorArgs...), nil)
@@ -379,20 +388,17 @@ func findReadyLine(path string) (emulator.ReadyLine, bool) {
 }
 
 func (e *Env) startOperator(ctx context.Context, s *Step) error {
-	metrics, err := freeAddr()
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return err
 	}
-	probe, err := freeAddr()
-	if err != nil {
-		return err
-	}
+	metrics, probe := addrs[0], addrs[1]
 	access, err := e.prepareMetrics(ctx)
 	if err != nil {
 		return err
 	}
 	e.OperatorMetricsURL, e.OperatorProbeURL = "https://"+metrics+"/metrics", "http://"+probe
-	p, err := e.startProcess("operator", filepath.Join(e.binDir, "manager"), append([]string{
+	p, err := e.startProcess("operator", operatorGrace, filepath.Join(e.binDir, "manager"), append([]string{
 		"--region", e.Region,
 		"--user-pool-id", e.UserPoolID,
 		"--cognito-endpoint", e.EmulatorURL,
@@ -533,22 +539,19 @@ func Mask(secret string) string {
 }
 
 func (e *Env) startServices(ctx context.Context, s *Step) error {
-	weatherAddr, err := freeAddr()
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return err
 	}
-	bffAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
+	weatherAddr, bffAddr := addrs[0], addrs[1]
 	e.WeatherURL, e.BFFURL = "http://"+weatherAddr, "http://"+bffAddr
-	weather, err := e.startProcess("weather", filepath.Join(e.binDir, "weather"), []string{
+	weather, err := e.startProcess("weather", serviceGrace, filepath.Join(e.binDir, "weather"), []string{
 		"--listen", weatherAddr, "--issuer-file", filepath.Join(e.CredentialsDir, credentials.KeyIssuer),
 	}, nil)
 	if err != nil {
 		return err
 	}
-	bff, err := e.startProcess("bff", filepath.Join(e.binDir, "bff"), []string{
+	bff, err := e.startProcess("bff", serviceGrace, filepath.Join(e.binDir, "bff"), []string{
 		"--listen", bffAddr, "--credentials-dir", e.CredentialsDir, "--weather-url", e.WeatherURL,
 	}, nil)
 	if err != nil {
@@ -703,7 +706,7 @@ func (e *Env) MarkFailed() { e.failed = true }
 // directory; after a failure it keeps the logs and says where they are.
 func (e *Env) Close() error {
 	for _, p := range slices.Backward(e.procs) {
-		p.stop(10 * time.Second)
+		p.stop()
 	}
 	var errs []error
 	if e.cp != nil {
@@ -751,22 +754,15 @@ func deadline(ctx context.Context) time.Time {
 // kubelet does, so that a rotated client secret reaches the BFF. Failures are
 // written to kubectl.log and retried.
 func (e *Env) SyncSecret(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		data, err := e.ReadSecret(ctx, SecretName)
 		if err != nil || ctx.Err() != nil {
-			continue
+			return
 		}
 		if e.secretChanged(data) {
 			_ = authtest.WriteSecretDir(e.CredentialsDir, secretFiles(data))
 		}
-	}
+	}, interval)
 }
 
 // secretChanged compares data with the mounted files.

@@ -21,29 +21,33 @@ type process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
+	end  context.CancelFunc // asks it to end: SIGTERM, SIGKILL after its grace
+	done chan struct{}      // closed when the process has exited
+	err  error              // its exit status, once done is closed
 }
 
 // startProcess starts bin with args, extra environment variables on top of the
-// demo's own, and output to <logs>/<name>.log.
-func (e *Env) startProcess(name, bin string, args, env []string) (*process, error) {
+// demo's own, and output to <logs>/<name>.log. Stopping it gives it grace to
+// shut down before it is killed.
+func (e *Env) startProcess(name string, grace time.Duration, bin string, args, env []string) (*process, error) {
 	logPath := filepath.Join(e.LogDir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, args...)
+	ctx, end := context.WithCancel(context.Background())
+	cmd := childproc.Command(ctx, grace, bin, args...)
 	cmd.Dir = e.RunDir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	fmt.Fprintf(f, "# %s %s\n", bin, strings.Join(args, " "))
 	if err := childproc.Start(cmd); err != nil {
+		end()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	p := &process{name: name, cmd: cmd, log: logPath, end: end, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); end(); close(p.done) }()
 	e.procs = append(e.procs, p)
 	return p, nil
 }
@@ -58,20 +62,11 @@ func (p *process) exited() error {
 	}
 }
 
-// stop asks the process to shut down, and kills it after grace.
-func (p *process) stop(grace time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = childproc.Terminate(p.cmd.Process)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+// stop asks the process to shut down, kills it after its grace, and waits
+// for it to exit.
+func (p *process) stop() {
+	p.end()
+	<-p.done
 }
 
 // waitHTTP polls url until it answers 200, the process exits, or ctx ends.
@@ -100,16 +95,21 @@ func waitHTTP(ctx context.Context, p *process, url string) error {
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time of the call.
-// Another process could take it before ours binds it; the demo's processes
+// freeAddrs returns n loopback addresses with distinct ports free at the time
+// of the call (each is held until all are found, so no two are the same).
+// Another process could take one before ours binds it; the demo's processes
 // report that clearly (cannot listen) rather than misbehave.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs, nil
 }
 
 // tail returns the last n lines of a file, indented, for error messages.

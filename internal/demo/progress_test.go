@@ -1,35 +1,17 @@
 package demo
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cognito-m2m/operator/internal/servicetest"
 )
-
-// lockedBuffer is written by the step's ticker and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A long step says it is still running, with its elapsed time, until it is done,
 // and not after.
 func TestLongStepShowsProgress(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LogBuffer
 	p := NewProgress(&out, 1)
 	s := p.Start("Building")
 	stop := s.keepAlive(20 * time.Millisecond)

@@ -26,7 +26,7 @@ const (
 // opSpec describes one control-plane operation: its implementation, its
 // quota category and whether it changes state (and so is persisted).
 type opSpec struct {
-	fn       func(e *Emulator, body []byte) (any, error)
+	run      operation
 	category string
 	write    bool
 }
@@ -43,26 +43,26 @@ const (
 )
 
 var operations = map[string]opSpec{
-	"CreateUserPool":             {(*Emulator).opCreateUserPool, catUserPoolCreate, true},
-	"DescribeUserPool":           {(*Emulator).opDescribeUserPool, catUserPoolRead, false},
-	"ListUserPools":              {(*Emulator).opListUserPools, catUserPoolRead, false},
-	"DeleteUserPool":             {(*Emulator).opDeleteUserPool, catUserPoolUpdate, true},
-	"CreateUserPoolDomain":       {(*Emulator).opCreateUserPoolDomain, catUserPoolUpdate, true},
-	"DescribeUserPoolDomain":     {(*Emulator).opDescribeUserPoolDomain, catUserPoolRead, false},
-	"DeleteUserPoolDomain":       {(*Emulator).opDeleteUserPoolDomain, catUserPoolUpdate, true},
-	"CreateResourceServer":       {(*Emulator).opCreateResourceServer, catResourceServerUpdate, true},
-	"DescribeResourceServer":     {(*Emulator).opDescribeResourceServer, catResourceServerRead, false},
-	"UpdateResourceServer":       {(*Emulator).opUpdateResourceServer, catResourceServerUpdate, true},
-	"DeleteResourceServer":       {(*Emulator).opDeleteResourceServer, catResourceServerUpdate, true},
-	"ListResourceServers":        {(*Emulator).opListResourceServers, catResourceServerRead, false},
-	"CreateUserPoolClient":       {(*Emulator).opCreateUserPoolClient, catUserPoolClientUpdate, true},
-	"DescribeUserPoolClient":     {(*Emulator).opDescribeUserPoolClient, catUserPoolClientRead, false},
-	"UpdateUserPoolClient":       {(*Emulator).opUpdateUserPoolClient, catUserPoolClientUpdate, true},
-	"DeleteUserPoolClient":       {(*Emulator).opDeleteUserPoolClient, catUserPoolClientUpdate, true},
-	"ListUserPoolClients":        {(*Emulator).opListUserPoolClients, catUserPoolClientRead, false},
-	"AddUserPoolClientSecret":    {(*Emulator).opAddUserPoolClientSecret, catUserPoolClientUpdate, true},
-	"ListUserPoolClientSecrets":  {(*Emulator).opListUserPoolClientSecrets, catUserPoolClientRead, false},
-	"DeleteUserPoolClientSecret": {(*Emulator).opDeleteUserPoolClientSecret, catUserPoolClientUpdate, true},
+	"CreateUserPool":             {handle(findNothing, (*Emulator).createUserPool), catUserPoolCreate, true},
+	"DescribeUserPool":           {handle(findPool, (*Emulator).describeUserPool), catUserPoolRead, false},
+	"ListUserPools":              {handle(findNothing, (*Emulator).listUserPools), catUserPoolRead, false},
+	"DeleteUserPool":             {handle(findPool, (*Emulator).deleteUserPool), catUserPoolUpdate, true},
+	"CreateUserPoolDomain":       {handle(findPool, (*Emulator).createUserPoolDomain), catUserPoolUpdate, true},
+	"DescribeUserPoolDomain":     {handle(findNothing, (*Emulator).describeUserPoolDomain), catUserPoolRead, false},
+	"DeleteUserPoolDomain":       {handle(findPool, (*Emulator).deleteUserPoolDomain), catUserPoolUpdate, true},
+	"CreateResourceServer":       {handle(findPool, (*Emulator).createResourceServer), catResourceServerUpdate, true},
+	"DescribeResourceServer":     {handle(findResourceServer, (*Emulator).describeResourceServer), catResourceServerRead, false},
+	"UpdateResourceServer":       {handle(findResourceServer, (*Emulator).updateResourceServer), catResourceServerUpdate, true},
+	"DeleteResourceServer":       {handle(findResourceServer, (*Emulator).deleteResourceServer), catResourceServerUpdate, true},
+	"ListResourceServers":        {handle(findPool, (*Emulator).listResourceServers), catResourceServerRead, false},
+	"CreateUserPoolClient":       {handle(findPool, (*Emulator).createUserPoolClient), catUserPoolClientUpdate, true},
+	"DescribeUserPoolClient":     {handle(findClient, (*Emulator).describeUserPoolClient), catUserPoolClientRead, false},
+	"UpdateUserPoolClient":       {handle(findClient, (*Emulator).updateUserPoolClient), catUserPoolClientUpdate, true},
+	"DeleteUserPoolClient":       {handle(findClient, (*Emulator).deleteUserPoolClient), catUserPoolClientUpdate, true},
+	"ListUserPoolClients":        {handle(findPool, (*Emulator).listUserPoolClients), catUserPoolClientRead, false},
+	"AddUserPoolClientSecret":    {handle(findClient, (*Emulator).addUserPoolClientSecret), catUserPoolClientUpdate, true},
+	"ListUserPoolClientSecrets":  {handle(findClient, (*Emulator).listUserPoolClientSecrets), catUserPoolClientRead, false},
+	"DeleteUserPoolClientSecret": {handle(findClient, (*Emulator).deleteUserPoolClientSecret), catUserPoolClientUpdate, true},
 }
 
 // IsWriteOperation reports whether the named control-plane operation changes
@@ -131,11 +131,12 @@ func (e *Emulator) controlPlane(w http.ResponseWriter, r *http.Request, op strin
 	if err := e.ctl.admit(r.Context(), op, spec.category, ids.UserPoolId, e.now); err != nil {
 		return nil, err
 	}
-	if err := validateInput(op, body); err != nil {
+	locked, err := spec.run(op, body)
+	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
-	res, err := spec.fn(e, body)
+	res, err := locked(e)
 	var out []byte
 	if err == nil {
 		out, err = json.Marshal(res) // under the lock: res may share slices with the state
@@ -242,23 +243,4 @@ func limit(v *int32, def int) int {
 		return def
 	}
 	return int(*v)
-}
-
-// poolLocked finds a user pool; the caller holds e.mu.
-func (e *Emulator) poolLocked(id *string) (*pool, error) {
-	pid := val(id)
-	p, ok := e.st.Pools[pid]
-	if !ok {
-		return nil, notFound("User pool %s does not exist.", pid)
-	}
-	return p, nil
-}
-
-func (p *pool) client(id *string) (*appClient, error) {
-	cid := val(id)
-	c, ok := p.Clients[cid]
-	if !ok {
-		return nil, notFound("User pool client %s does not exist.", cid)
-	}
-	return c, nil
 }

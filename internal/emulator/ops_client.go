@@ -167,14 +167,9 @@ func (c *clientConfig) normalize(p *pool, hasSecret bool) error {
 }
 
 type clientInput struct {
-	UserPoolId     *string
-	ClientId       *string
 	ClientName     *string
 	GenerateSecret bool
 	ClientSecret   *string
-	MaxResults     *int32
-	NextToken      *string
-	ClientSecretId *string
 	clientConfig
 }
 
@@ -203,15 +198,8 @@ func (c *appClient) out(poolID string) clientOut {
 	return o
 }
 
-func (e *Emulator) opCreateUserPoolClient(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) createUserPoolClient(in *clientInput, t target) (any, error) {
+	p := t.pool
 	name := val(in.ClientName)
 	secret := ""
 	if in.ClientSecret != nil {
@@ -237,43 +225,15 @@ func (e *Emulator) opCreateUserPoolClient(body []byte) (any, error) {
 	return map[string]any{"UserPoolClient": c.out(p.ID)}, nil
 }
 
-// clientLocked finds the pool and the app client a request names.
-func (e *Emulator) clientLocked(in *clientInput) (*pool, *appClient, error) {
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := p.client(in.ClientId)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, c, nil
+func (e *Emulator) describeUserPoolClient(_ *noInput, t target) (any, error) {
+	return map[string]any{"UserPoolClient": t.client.out(t.pool.ID)}, nil
 }
 
-func (e *Emulator) opDescribeUserPoolClient(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, c, err := e.clientLocked(&in)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"UserPoolClient": c.out(p.ID)}, nil
-}
-
-// opUpdateUserPoolClient replaces the whole configuration: members the
+// updateUserPoolClient replaces the whole configuration: members the
 // request leaves out return to their defaults, as in Cognito. The name is
 // kept when left out, and the secret cannot change here.
-func (e *Emulator) opUpdateUserPoolClient(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, c, err := e.clientLocked(&in)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) updateUserPoolClient(in *clientInput, t target) (any, error) {
+	p, c := t.pool, t.client
 	name := val(in.ClientName)
 	if err := in.clientConfig.normalize(p, len(c.Secrets) > 0); err != nil {
 		return nil, err
@@ -286,42 +246,16 @@ func (e *Emulator) opUpdateUserPoolClient(body []byte) (any, error) {
 	return map[string]any{"UserPoolClient": c.out(p.ID)}, nil
 }
 
-func (e *Emulator) opDeleteUserPoolClient(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, c, err := e.clientLocked(&in)
-	if err != nil {
-		return nil, err
-	}
-	delete(p.Clients, c.ID)
+func (e *Emulator) deleteUserPoolClient(_ *noInput, t target) (any, error) {
+	delete(t.pool.Clients, t.client.ID)
 	return struct{}{}, nil
 }
 
-func (e *Emulator) opListUserPoolClients(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	seq := func(c *appClient) int64 { return c.Seq }
-	pg, next, err := page(sortedBySeq(p.Clients, seq), seq, limit(in.MaxResults, 60), val(in.NextToken))
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) listUserPoolClients(in *pageInput, t target) (any, error) {
 	type desc struct{ ClientId, ClientName, UserPoolId string }
-	out := struct {
-		UserPoolClients []desc
-		NextToken       string `json:",omitempty"`
-	}{UserPoolClients: []desc{}, NextToken: next}
-	for _, c := range pg {
-		out.UserPoolClients = append(out.UserPoolClients, desc{c.ID, c.Name, p.ID})
-	}
-	return out, nil
+	return listPage("UserPoolClients", t.pool.Clients, func(c *appClient) int64 { return c.Seq }, in, 60, func(c *appClient) desc {
+		return desc{c.ID, c.Name, t.pool.ID}
+	})
 }
 
 // addSecret gives the client a secret with Cognito's id,
@@ -342,15 +276,8 @@ type secretOut struct {
 	ClientSecretCreateDate epoch
 }
 
-func (e *Emulator) opAddUserPoolClientSecret(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	_, c, err := e.clientLocked(&in)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) addUserPoolClientSecret(in *struct{ ClientSecret *string }, t target) (any, error) {
+	c := t.client
 	custom := val(in.ClientSecret)
 	if len(c.Secrets) == 0 {
 		return nil, invalidParam("Client %s has no client secret; secrets can only be added to clients created with one.", c.ID)
@@ -372,35 +299,20 @@ func (e *Emulator) opAddUserPoolClientSecret(body []byte) (any, error) {
 	return map[string]any{"ClientSecretDescriptor": o}, nil
 }
 
-func (e *Emulator) opListUserPoolClientSecrets(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	_, c, err := e.clientLocked(&in)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) listUserPoolClientSecrets(in *pageInput, t target) (any, error) {
 	if in.NextToken != nil {
 		// Every secret is in the one page, which has no NextToken to give back.
 		return nil, invalidParam("Invalid NextToken")
 	}
 	out := []secretOut{}
-	for _, s := range c.Secrets {
+	for _, s := range t.client.Secrets {
 		out = append(out, secretOut{ClientSecretId: s.ID, ClientSecretCreateDate: epoch(s.Created)})
 	}
 	return map[string]any{"ClientSecrets": out}, nil
 }
 
-func (e *Emulator) opDeleteUserPoolClientSecret(body []byte) (any, error) {
-	var in clientInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	_, c, err := e.clientLocked(&in)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) deleteUserPoolClientSecret(in *struct{ ClientSecretId *string }, t target) (any, error) {
+	c := t.client
 	id := val(in.ClientSecretId)
 	i := slices.IndexFunc(c.Secrets, func(s clientSecret) bool { return s.ID == id })
 	if i < 0 {

@@ -80,45 +80,19 @@ func (e *Emulator) createPool(in createUserPoolInput, id string) (*pool, error) 
 	return p, nil
 }
 
-func (e *Emulator) opCreateUserPool(body []byte) (any, error) {
-	var in createUserPoolInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.createPool(in, "")
+func (e *Emulator) createUserPool(in *createUserPoolInput, _ target) (any, error) {
+	p, err := e.createPool(*in, "")
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"UserPool": p.out()}, nil
 }
 
-type poolRef struct{ UserPoolId *string }
-
-func (e *Emulator) opDescribeUserPool(body []byte) (any, error) {
-	var in poolRef
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"UserPool": p.out()}, nil
+func (e *Emulator) describeUserPool(_ *noInput, t target) (any, error) {
+	return map[string]any{"UserPool": t.pool.out()}, nil
 }
 
-func (e *Emulator) opListUserPools(body []byte) (any, error) {
-	var in struct {
-		MaxResults *int32
-		NextToken  *string
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	all := sortedBySeq(e.st.Pools, func(p *pool) int64 { return p.Seq })
-	pg, next, err := page(all, func(p *pool) int64 { return p.Seq }, limit(in.MaxResults, 60), val(in.NextToken))
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) listUserPools(in *pageInput, _ target) (any, error) {
 	type desc struct {
 		Id               string
 		Name             string
@@ -126,25 +100,13 @@ func (e *Emulator) opListUserPools(body []byte) (any, error) {
 		LastModifiedDate epoch
 		LambdaConfig     struct{}
 	}
-	out := struct {
-		UserPools []desc
-		NextToken string `json:",omitempty"`
-	}{UserPools: []desc{}, NextToken: next}
-	for _, p := range pg {
-		out.UserPools = append(out.UserPools, desc{Id: p.ID, Name: p.Name, CreationDate: epoch(p.Created), LastModifiedDate: epoch(p.Modified)})
-	}
-	return out, nil
+	return listPage("UserPools", e.st.Pools, func(p *pool) int64 { return p.Seq }, in, 60, func(p *pool) desc {
+		return desc{Id: p.ID, Name: p.Name, CreationDate: epoch(p.Created), LastModifiedDate: epoch(p.Modified)}
+	})
 }
 
-func (e *Emulator) opDeleteUserPool(body []byte) (any, error) {
-	var in poolRef
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) deleteUserPool(_ *noInput, t target) (any, error) {
+	p := t.pool
 	if p.DeletionProtection == deletionProtectionOn {
 		return nil, invalidParam("The user pool %s cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.", p.ID)
 	}
@@ -211,19 +173,10 @@ func domainMember(v *string) (string, error) {
 
 type domainInput struct {
 	Domain             *string
-	UserPoolId         *string
 	CustomDomainConfig *struct{ CertificateArn *string }
 }
 
-func (e *Emulator) opCreateUserPoolDomain(body []byte) (any, error) {
-	var in domainInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) createUserPoolDomain(in *domainInput, t target) (any, error) {
 	domain, err := domainMember(in.Domain)
 	if err != nil {
 		return nil, err
@@ -232,7 +185,7 @@ func (e *Emulator) opCreateUserPoolDomain(body []byte) (any, error) {
 	if in.CustomDomainConfig != nil {
 		cert = val(in.CustomDomainConfig.CertificateArn)
 	}
-	if err := e.createDomain(p, domain, cert); err != nil {
+	if err := e.createDomain(t.pool, domain, cert); err != nil {
 		return nil, err
 	}
 	out := map[string]any{"ManagedLoginVersion": 1}
@@ -246,11 +199,7 @@ func cloudFrontName(domain string) string {
 	return "d" + strings.ReplaceAll(domain, ".", "-") + ".cloudfront.net"
 }
 
-func (e *Emulator) opDescribeUserPoolDomain(body []byte) (any, error) {
-	var in domainInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
+func (e *Emulator) describeUserPoolDomain(in *domainInput, _ target) (any, error) {
 	domain, err := domainMember(in.Domain)
 	if err != nil {
 		return nil, err
@@ -277,15 +226,8 @@ func (e *Emulator) opDescribeUserPoolDomain(body []byte) (any, error) {
 	return map[string]any{"DomainDescription": d}, nil
 }
 
-func (e *Emulator) opDeleteUserPoolDomain(body []byte) (any, error) {
-	var in domainInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) deleteUserPoolDomain(in *domainInput, t target) (any, error) {
+	p := t.pool
 	domain, err := domainMember(in.Domain)
 	if err != nil {
 		return nil, err

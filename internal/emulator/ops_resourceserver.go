@@ -1,15 +1,12 @@
 package emulator
 
 type resourceServerInput struct {
-	UserPoolId *string
 	Identifier *string
 	Name       *string
 	Scopes     []struct {
 		ScopeName        *string
 		ScopeDescription *string
 	}
-	MaxResults *int32
-	NextToken  *string
 }
 
 type resourceServerOut struct {
@@ -43,28 +40,8 @@ func (in *resourceServerInput) fields() (name string, scopes []scope, err error)
 	return name, scopes, nil
 }
 
-func (e *Emulator) rsLocked(in *resourceServerInput) (*pool, *resourceServer, error) {
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := val(in.Identifier)
-	rs, ok := p.ResourceServers[id]
-	if !ok {
-		return nil, nil, notFound("Resource server %s does not exist in user pool %s.", id, p.ID)
-	}
-	return p, rs, nil
-}
-
-func (e *Emulator) opCreateResourceServer(body []byte) (any, error) {
-	var in resourceServerInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) createResourceServer(in *resourceServerInput, t target) (any, error) {
+	p := t.pool
 	id := val(in.Identifier)
 	name, scopes, err := in.fields()
 	if err != nil {
@@ -82,74 +59,31 @@ func (e *Emulator) opCreateResourceServer(body []byte) (any, error) {
 	return map[string]any{"ResourceServer": rs.out(p.ID)}, nil
 }
 
-func (e *Emulator) opDescribeResourceServer(body []byte) (any, error) {
-	var in resourceServerInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, rs, err := e.rsLocked(&in)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"ResourceServer": rs.out(p.ID)}, nil
+func (e *Emulator) describeResourceServer(_ *noInput, t target) (any, error) {
+	return map[string]any{"ResourceServer": t.rs.out(t.pool.ID)}, nil
 }
 
 // opUpdateResourceServer replaces name and scopes: as in Cognito, scopes left
 // out of the request are deleted.
-func (e *Emulator) opUpdateResourceServer(body []byte) (any, error) {
-	var in resourceServerInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, rs, err := e.rsLocked(&in)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) updateResourceServer(in *resourceServerInput, t target) (any, error) {
 	name, scopes, err := in.fields()
 	if err != nil {
 		return nil, err
 	}
-	rs.Name, rs.Scopes = name, scopes
-	p.Modified = e.now()
-	return map[string]any{"ResourceServer": rs.out(p.ID)}, nil
+	t.rs.Name, t.rs.Scopes = name, scopes
+	t.pool.Modified = e.now()
+	return map[string]any{"ResourceServer": t.rs.out(t.pool.ID)}, nil
 }
 
-func (e *Emulator) opDeleteResourceServer(body []byte) (any, error) {
-	var in resourceServerInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, rs, err := e.rsLocked(&in)
-	if err != nil {
-		return nil, err
-	}
-	delete(p.ResourceServers, rs.Identifier)
-	p.Modified = e.now()
+func (e *Emulator) deleteResourceServer(_ *noInput, t target) (any, error) {
+	delete(t.pool.ResourceServers, t.rs.Identifier)
+	t.pool.Modified = e.now()
 	return struct{}{}, nil
 }
 
-func (e *Emulator) opListResourceServers(body []byte) (any, error) {
-	var in resourceServerInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	p, err := e.poolLocked(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	seq := func(rs *resourceServer) int64 { return rs.Seq }
-	pg, next, err := page(sortedBySeq(p.ResourceServers, seq), seq, limit(in.MaxResults, 50), val(in.NextToken))
-	if err != nil {
-		return nil, err
-	}
-	out := struct {
-		ResourceServers []resourceServerOut
-		NextToken       string `json:",omitempty"`
-	}{ResourceServers: []resourceServerOut{}, NextToken: next}
-	for _, rs := range pg {
-		out.ResourceServers = append(out.ResourceServers, rs.out(p.ID))
-	}
-	return out, nil
+func (e *Emulator) listResourceServers(in *pageInput, t target) (any, error) {
+	return listPage("ResourceServers", t.pool.ResourceServers, func(rs *resourceServer) int64 { return rs.Seq }, in, 50,
+		func(rs *resourceServer) resourceServerOut { return rs.out(t.pool.ID) })
 }
 
 // scopeExists reports whether a full scope name ("<identifier>/<scope>") is

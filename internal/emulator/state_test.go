@@ -165,8 +165,18 @@ func TestStateFileWriteBehind(t *testing.T) {
 func (e *Emulator) clientForTest(poolID, clientID string) (*appClient, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, c, err := e.clientLocked(&clientInput{UserPoolId: &poolID, ClientId: &clientID})
-	return c, err
+	t, err := e.findLocked(findClient, ref{UserPoolId: &poolID, ClientId: &clientID})
+	return t.client, err
+}
+
+// callLocked runs a control-plane operation on a request body as a request
+// would, without the quotas; the caller holds e.mu.
+func (e *Emulator) callLocked(op string, body []byte) (any, error) {
+	locked, err := operations[op].run(op, body)
+	if err != nil {
+		return nil, err
+	}
+	return locked(e)
 }
 
 // BenchmarkCreateUserPoolClient measures CreateUserPoolClient through the
@@ -234,7 +244,7 @@ func fillPool(tb testing.TB, e *Emulator, n int) {
 	}
 	for i := range n {
 		body := fmt.Appendf(nil, `{"UserPoolId":%q,"ClientName":"filler-%d","GenerateSecret":true}`, p.ID, i)
-		if _, err := e.opCreateUserPoolClient(body); err != nil {
+		if _, err := e.callLocked("CreateUserPoolClient", body); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -254,7 +264,7 @@ func TestStateCloneSharesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mu.Lock()
-	res, err := e.opCreateUserPool([]byte(`{"PoolName":"p","UserPoolTags":{"team":"a"}}`))
+	res, err := e.callLocked("CreateUserPool", []byte(`{"PoolName":"p","UserPoolTags":{"team":"a"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,13 +279,13 @@ func TestStateCloneSharesNothing(t *testing.T) {
 		  "ExplicitAuthFlows":["ALLOW_REFRESH_TOKEN_AUTH"],"SupportedIdentityProviders":["COGNITO"],
 		  "ReadAttributes":["email"],"WriteAttributes":["email"],"PreventUserExistenceErrors":"ENABLED",
 		  "EnableTokenRevocation":true,"EnablePropagateAdditionalUserContextData":false,"AuthSessionValidity":5,
-		  "AnalyticsConfiguration":{"ApplicationId":"x"},"RefreshTokenRotation":{"Feature":"DISABLED"}}`,
+		  "AnalyticsConfiguration":{"ApplicationId":"0a1b"},"RefreshTokenRotation":{"Feature":"DISABLED"}}`,
 	} {
-		op := e.opCreateResourceServer
+		op := "CreateResourceServer"
 		if strings.Contains(body, "ClientName") {
-			op = e.opCreateUserPoolClient
+			op = "CreateUserPoolClient"
 		}
-		if _, err := op([]byte(body)); err != nil {
+		if _, err := e.callLocked(op, []byte(body)); err != nil {
 			t.Fatalf("%v\n%s", err, body)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
+	"github.com/cognito-m2m/operator/internal/servicetest"
 )
 
 const (
@@ -46,18 +47,13 @@ func (r *recorder) seen() []string {
 	return append([]string(nil), r.auth...)
 }
 
+// writeCredentials mounts the caller's M2MClient Secret in dir.
 func writeCredentials(t *testing.T, dir string, cognito *authtest.Server, secret, previous string) {
 	t.Helper()
-	files := map[string]string{
-		"client_id": callerID, "client_secret": secret, "token_endpoint": cognito.TokenEndpoint,
-		"scopes": "MyService/weather_read", "issuer": cognito.Issuer,
-	}
-	if previous != "" {
-		files["client_secret_previous"] = previous
-	}
-	if err := authtest.WriteSecretDir(dir, files); err != nil {
-		t.Fatal(err)
-	}
+	servicetest.Secret{
+		ClientID: callerID, ClientSecret: secret, PreviousSecret: previous,
+		TokenEndpoint: cognito.TokenEndpoint, Issuer: cognito.Issuer, Scopes: "MyService/weather_read",
+	}.Write(t, dir)
 }
 
 func TestCallerSide(t *testing.T) {

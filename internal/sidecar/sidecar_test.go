@@ -1,45 +1,25 @@
 package sidecar
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cognito-m2m/operator/auth/authtest"
+	"github.com/cognito-m2m/operator/internal/servicetest"
 )
-
-// syncBuffer collects a sidecar's logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // start runs a sidecar until the test ends and returns its listeners'
 // addresses and its logs (debug level).
-func start(t *testing.T, cfg Config, o Options) (map[string]string, *syncBuffer) {
+func start(t *testing.T, cfg Config, o Options) (map[string]string, *servicetest.LogBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
-	o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &servicetest.LogBuffer{}
+	o.Logger = logs.Logger()
 	o.AdminListen = "127.0.0.1:0"
 	addrs := make(chan map[string]string, 1)
 	o.Listening = func(a map[string]string) { addrs <- a }

@@ -47,8 +47,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-m2m/operator/internal/demo"
 )
@@ -150,9 +148,8 @@ func main() {
 
 // bench is one run.
 type bench struct {
+	console
 	cfg   config
-	out   io.Writer
-	start time.Time
 	env   *demo.Env
 	op    *operator
 	fleet *fleet
@@ -184,7 +181,7 @@ func run(parent context.Context, cfg config, out io.Writer) (code int) {
 		fmt.Fprintf(os.Stderr, "bench-scale: %v\n", err)
 		return 1
 	}
-	b := &bench{cfg: cfg, out: out, start: time.Now(), env: env, op: &operator{env: env}}
+	b := &bench{console: newConsole(out), cfg: cfg, env: env, op: &operator{env: env}}
 	defer func() {
 		// The watch cache's connections first: kube-apiserver waits for them
 		// when it shuts down.
@@ -193,15 +190,8 @@ func run(parent context.Context, cfg config, out io.Writer) (code int) {
 			b.fleet.waitStopped(5 * time.Second)
 		}
 		b.printf("Stopping the manager, the emulator, kube-apiserver and etcd")
-		if cfg.keepLogs || code != 0 {
-			env.MarkFailed()
-		}
-		if err := env.Close(); err != nil {
-			b.printf("Clean-up incomplete: %v", err)
+		if b.closeEnv(env, "", cfg.keepLogs || code != 0) {
 			code = max(code, 1)
-		}
-		if env.Failed() {
-			b.printf("Logs kept in %s", env.LogDir)
 		}
 	}()
 	b.printf("Scale benchmark: %d M2MClients in %d namespaces, %d ResourceServers, drift period %s, quotas %s, chaos %s; run directory %s",
@@ -209,16 +199,8 @@ func run(parent context.Context, cfg config, out io.Writer) (code int) {
 
 	err = b.run(ctx)
 	b.report()
-	switch {
-	case err != nil && parent.Err() != nil:
-		b.printf("Interrupted.")
-		return 130
-	case err != nil:
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w: %w", err, context.Cause(ctx))
-		}
-		b.printf("FAILED: %v", err)
-		return 1
+	if code := b.exitCode(parent, ctx, err); code != 0 {
+		return code
 	}
 	for _, c := range b.checks {
 		if len(c.violations) > 0 {
@@ -234,11 +216,6 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
-}
-
-// printf prints a line with the time since the start.
-func (b *bench) printf(format string, args ...any) {
-	fmt.Fprintf(b.out, "[%6s] %s\n", time.Since(b.start).Round(time.Second), fmt.Sprintf(format, args...))
 }
 
 func (b *bench) run(ctx context.Context) error {
@@ -274,23 +251,17 @@ func (b *bench) run(ctx context.Context) error {
 	}
 
 	rc := b.env.RESTConfig()
-	rc.QPS, rc.Burst = 500, 1000 // the benchmark's client must not be what limits the run
 	scheme, err := newScheme()
 	if err != nil {
 		return err
 	}
-	c, err := client.New(rc, client.Options{Scheme: scheme})
-	if err != nil {
+	if b.fleet, err = newFleet(cfg, rc, scheme, ""); err != nil {
 		return err
 	}
-	ca, err := cache.New(rc, cache.Options{Scheme: scheme})
-	if err != nil {
-		return err
-	}
+	rc.QPS, rc.Burst = 500, 1000 // the benchmark's client must not be what limits the run
 	if b.kube, err = kubernetes.NewForConfig(rc); err != nil {
 		return err
 	}
-	b.fleet = &fleet{cfg: cfg, c: c, cache: ca, own: counts{}, lost: counts{}, why: counts{}}
 	if err := b.fleet.watch(ctx); err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/cognito-m2m/operator/internal/demo"
 )
 
@@ -58,7 +60,7 @@ func (o *operator) stop() {
 	p := o.proc
 	o.mu.Unlock()
 	if p != nil {
-		p.Stop(20 * time.Second)
+		p.Stop()
 		o.retire(p)
 	}
 }
@@ -97,16 +99,7 @@ func (o *operator) sample() {
 
 // sampleEvery samples until ctx ends.
 func (o *operator) sampleEvery(ctx context.Context, d time.Duration) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			o.sample()
-		}
-	}
+	wait.UntilWithContext(ctx, func(context.Context) { o.sample() }, d)
 }
 
 // cpu is the CPU time of all the manager processes so far.

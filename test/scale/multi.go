@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +28,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"golang.org/x/time/rate"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-m2m/operator/internal/cognito"
 	"github.com/cognito-m2m/operator/internal/demo"
@@ -50,9 +49,8 @@ type cluster struct {
 
 // fleetBench is one fleet run.
 type fleetBench struct {
+	console
 	cfg      config
-	out      io.Writer
-	start    time.Time
 	clusters []*cluster
 	admin    *emulatorAdmin
 	log      *answerLog
@@ -60,14 +58,10 @@ type fleetBench struct {
 	pool     string
 }
 
-func (b *fleetBench) printf(format string, args ...any) {
-	fmt.Fprintf(b.out, "[%6s] %s\n", time.Since(b.start).Round(time.Second), fmt.Sprintf(format, args...))
-}
-
 func runFleet(parent context.Context, cfg config, out io.Writer) (code int) {
 	ctx, cancel := context.WithTimeoutCause(parent, cfg.timeout, fmt.Errorf("the run took longer than --timeout %s", cfg.timeout))
 	defer cancel()
-	b := &fleetBench{cfg: cfg, out: out, start: time.Now()}
+	b := &fleetBench{console: newConsole(out), cfg: cfg}
 	defer func() {
 		cancel()
 		for _, c := range b.clusters {
@@ -76,35 +70,15 @@ func runFleet(parent context.Context, cfg config, out io.Writer) (code int) {
 			}
 		}
 		// The emulator's cluster last: the others' managers call it.
-		for i := len(b.clusters) - 1; i >= 0; i-- {
-			env := b.clusters[i].env
-			if cfg.keepLogs || code != 0 {
-				env.MarkFailed()
-			}
-			if err := env.Close(); err != nil {
-				b.printf("Clean-up of %s incomplete: %v", b.clusters[i].name, err)
+		for _, c := range slices.Backward(b.clusters) {
+			if b.closeEnv(c.env, c.name, cfg.keepLogs || code != 0) {
 				code = max(code, 1)
-			}
-			if env.Failed() {
-				b.printf("Logs of %s kept in %s", b.clusters[i].name, env.LogDir)
 			}
 		}
 	}()
 	b.printf("Fleet benchmark: %d managers, each with its own API server and %d M2MClients in %d namespaces, sharing one user pool; outside load %.0f%% of the CreateUserPoolClient quota; drift period %s",
 		cfg.managers, cfg.objects, cfg.namespaces, cfg.outsideLoad*100, cfg.driftPeriod)
-	err := b.run(ctx)
-	switch {
-	case err != nil && parent.Err() != nil:
-		b.printf("Interrupted.")
-		return 130
-	case err != nil:
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w: %w", err, context.Cause(ctx))
-		}
-		b.printf("FAILED: %v", err)
-		return 1
-	}
-	return 0
+	return b.exitCode(parent, ctx, b.run(ctx))
 }
 
 func (b *fleetBench) run(ctx context.Context) error {
@@ -173,19 +147,12 @@ func (b *fleetBench) run(ctx context.Context) error {
 		return err
 	}
 	for k, c := range b.clusters {
-		rc := c.env.RESTConfig()
-		rc.QPS, rc.Burst = 500, 1000
-		cl, err := client.New(rc, client.Options{Scheme: scheme})
-		if err != nil {
-			return err
-		}
-		ca, err := cache.New(rc, cache.Options{Scheme: scheme})
-		if err != nil {
-			return err
-		}
-		c.fleet = &fleet{cfg: cfg, c: cl, cache: ca, own: counts{}, lost: counts{}, why: counts{}}
+		prefix := ""
 		if cfg.managers > 1 {
-			c.fleet.prefix = fmt.Sprintf("m%d-", k+1)
+			prefix = fmt.Sprintf("m%d-", k+1)
+		}
+		if c.fleet, err = newFleet(cfg, c.env.RESTConfig(), scheme, prefix); err != nil {
+			return err
 		}
 		if err := c.fleet.watch(ctx); err != nil {
 			return err
@@ -243,10 +210,8 @@ func (b *fleetBench) run(ctx context.Context) error {
 	var settled fleetSnap
 	if cfg.settle > 0 {
 		b.printf("Settling: %s, the first round of drift checks", cfg.settle)
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(cfg.settle):
+		if err := sleep(ctx, cfg.settle); err != nil {
+			return err
 		}
 	}
 	if settled, err = b.snap(ctx); err != nil {
@@ -258,10 +223,8 @@ func (b *fleetBench) run(ctx context.Context) error {
 			return err
 		}
 		b.printf("Steady: observing for %s", cfg.steady)
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(cfg.steady):
+		if err := sleep(ctx, cfg.steady); err != nil {
+			return err
 		}
 		if steadyAfter, err = b.snap(ctx); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,6 +48,23 @@ func (f *fleet) serversNS() string       { return f.prefix + serversNamespace }
 func (f *fleet) identifier(j int) string { return fmt.Sprintf("%sbench-api-%02d", f.prefix, j) }
 
 func serverName(j int) string { return fmt.Sprintf("api-%02d", j) }
+
+// newFleet makes a fleet for one cluster's API server: its own client and
+// watch cache (not yet watching), with rc's limits raised so that the
+// benchmark's client is never what limits a run.
+func newFleet(cfg config, rc *rest.Config, scheme *runtime.Scheme, prefix string) (*fleet, error) {
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = 500, 1000
+	c, err := client.New(rc, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	ca, err := cache.New(rc, cache.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	return &fleet{cfg: cfg, prefix: prefix, c: c, cache: ca, own: counts{}, lost: counts{}, why: counts{}}, nil
+}
 
 // fleet creates, watches and deletes the benchmark's objects, and counts its
 // own writes so that the report can tell them from the operator's.
@@ -184,27 +202,27 @@ type tally struct {
 
 func (f *fleet) tally(ctx context.Context) (tally, error) {
 	var t tally
-	var cl v1alpha1.M2MClientList
-	if err := f.cache.List(ctx, &cl, client.UnsafeDisableDeepCopy); err != nil {
+	var err error
+	if t.clients, t.clientsReady, err = f.countReady(ctx, &v1alpha1.M2MClientList{}); err != nil {
 		return t, err
 	}
-	for i := range cl.Items {
-		t.clients++
-		if isReady(&cl.Items[i]) {
-			t.clientsReady++
+	t.servers, t.serversReady, err = f.countReady(ctx, &v1alpha1.ResourceServerList{})
+	return t, err
+}
+
+// countReady counts the objects of a kind in the cache, and those Ready.
+func (f *fleet) countReady(ctx context.Context, list client.ObjectList) (all, ready int, err error) {
+	if err := f.cache.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, 0, err
+	}
+	err = meta.EachListItem(list, func(o runtime.Object) error {
+		all++
+		if isReady(o.(client.Object)) {
+			ready++
 		}
-	}
-	var sl v1alpha1.ResourceServerList
-	if err := f.cache.List(ctx, &sl, client.UnsafeDisableDeepCopy); err != nil {
-		return t, err
-	}
-	for i := range sl.Items {
-		t.servers++
-		if isReady(&sl.Items[i]) {
-			t.serversReady++
-		}
-	}
-	return t, nil
+		return nil
+	})
+	return all, ready, err
 }
 
 // createNamespaces creates the granted namespaces and the servers' namespace.

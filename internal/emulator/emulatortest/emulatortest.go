@@ -5,16 +5,18 @@
 //
 // In a test:
 //
-//	emu, url := emulatortest.NewServer(t, emulator.Options{})
-//	cfg := aws.Config{Region: emu.Region(), BaseEndpoint: aws.String(url),
-//		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-//	cip := cognitoidentityprovider.NewFromConfig(cfg)
-//	// ... then fetch tokens from emu.TokenURL() and verify against emu.IssuerURL(poolID).
+//	emu, pool := emulatortest.NewPool(t, emulator.Options{}, "pool", "")
+//	sdk := emulatortest.SDK(emu)
+//	// ... then fetch tokens from emu.TokenURL() and verify against emu.IssuerURL(pool).
 package emulatortest
 
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
 )
@@ -42,3 +44,32 @@ func NewServer(tb testing.TB, opts emulator.Options) (*emulator.Emulator, string
 	e.SetBaseURL(srv.URL)
 	return e, srv.URL
 }
+
+// NewPool is NewServer with a user pool of the given name (and prefix
+// domain, unless empty) in the emulator; it returns the pool's id.
+func NewPool(tb testing.TB, opts emulator.Options, name, domain string) (*emulator.Emulator, string) {
+	tb.Helper()
+	e, _ := NewServer(tb, opts)
+	pool, err := e.EnsureUserPool(name, domain)
+	if err != nil {
+		tb.Fatalf("create user pool %s: %v", name, err)
+	}
+	return e, pool
+}
+
+// SDK is the real AWS SDK's Cognito client for e at its base URL, in its
+// region, signing with static test credentials: the emulator checks that a
+// request is signed, not by whom. optFns apply after these, such as
+// cognito.SDKOptions or NoRetries.
+func SDK(e *emulator.Emulator, optFns ...func(*cip.Options)) *cip.Client {
+	cfg := aws.Config{
+		Region:       e.Region(),
+		BaseEndpoint: aws.String(e.BaseURL()),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
+	}
+	return cip.NewFromConfig(cfg, optFns...)
+}
+
+// NoRetries makes an SDK client send each request once, for a test that
+// must see every answer as it came.
+func NoRetries(o *cip.Options) { o.RetryMaxAttempts = 1 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
@@ -26,9 +25,7 @@ func TestNewServer(t *testing.T) {
 		if emu.BaseURL() != url {
 			t.Errorf("base URL %q, want the server's %q", emu.BaseURL(), url)
 		}
-		sdk := cip.NewFromConfig(aws.Config{Region: emu.Region(), BaseEndpoint: aws.String(url),
-			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-		out, err := sdk.CreateUserPool(context.Background(), &cip.CreateUserPoolInput{PoolName: aws.String("p")})
+		out, err := emulatortest.SDK(emu).CreateUserPool(context.Background(), &cip.CreateUserPoolInput{PoolName: aws.String("p")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,5 +37,21 @@ func TestNewServer(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(poolID)) {
 		t.Errorf("pool %s not in the state file after the test ended", poolID)
+	}
+}
+
+// NewPool's pool is in the emulator, and SDK's client reaches it there.
+func TestNewPoolAndSDK(t *testing.T) {
+	emu, pool := emulatortest.NewPool(t, emulator.Options{}, "p", "p-domain")
+	out, err := emulatortest.SDK(emu, emulatortest.NoRetries).DescribeUserPool(context.Background(),
+		&cip.DescribeUserPoolInput{UserPoolId: aws.String(pool)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.UserPool.Name); got != "p" {
+		t.Errorf("pool name %q, want p", got)
+	}
+	if got := aws.ToString(out.UserPool.Domain); got != "p-domain" {
+		t.Errorf("pool domain %q, want p-domain", got)
 	}
 }

@@ -13,10 +13,11 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -227,7 +228,7 @@ func generate(sub []byte) ([]byte, error) {
 	p("var Source = SourceInfo{Repository: %q, Path: %q, Commit: %q, Date: %q}\n\n",
 		m.Source.Repository, m.Source.Path, m.Source.Commit, m.Source.Date)
 	p("var operations = map[string]*Operation{\n")
-	for _, name := range sortedKeys(m.Operations) {
+	for _, name := range slices.Sorted(maps.Keys(m.Operations)) {
 		o := m.Operations[name]
 		errs := make([]string, len(o.Errors))
 		for i, e := range o.Errors {
@@ -237,7 +238,7 @@ func generate(sub []byte) ([]byte, error) {
 	}
 	p("}\n\n")
 	p("var shapes = map[string]*Shape{\n")
-	for _, name := range sortedKeys(m.Shapes) {
+	for _, name := range slices.Sorted(maps.Keys(m.Shapes)) {
 		s := m.Shapes[name]
 		var f []string
 		f = append(f, "Type: "+strconv.Quote(s.Type))
@@ -265,7 +266,7 @@ func generate(sub []byte) ([]byte, error) {
 		}
 		if s.Type == "structure" {
 			var ms []string
-			for _, mn := range sortedKeys(s.Members) {
+			for _, mn := range slices.Sorted(maps.Keys(s.Members)) {
 				ms = append(ms, fmt.Sprintf("%q: %q", mn, s.Members[mn].Shape))
 			}
 			f = append(f, "Members: map[string]string{"+strings.Join(ms, ", ")+"}")
@@ -292,15 +293,6 @@ func strs(v []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return "[]string{" + strings.Join(q, ", ") + "}"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Java's \s: space, \t, \n, \x0B, \f, \r (Go's \s lacks \x0B).
