@@ -39,8 +39,8 @@ func newSkewedEnv(t *testing.T, offset time.Duration) *skewedEnv {
 		func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	e := newEnv(t, func(e *testEnv) {
 		e.pool, e.api = pool, &hookedAPI{API: sdk}
-		e.opts.Cognito, e.opts.DefaultUserPoolID = e.api, pool
-		e.opts.TokenEndpoint, e.opts.IssuerBase = skewed.TokenURL(), srv.URL
+		e.deps.Cognito, e.cfg.DefaultUserPoolID = e.api, pool
+		e.cfg.TokenEndpoint, e.cfg.IssuerBase = skewed.TokenURL(), srv.URL
 	})
 	return &skewedEnv{testEnv: e, sdk: sdk}
 }
@@ -48,7 +48,7 @@ func newSkewedEnv(t *testing.T, offset time.Duration) *skewedEnv {
 // restart starts a new manager against the skewed Cognito.
 func (e *skewedEnv) restart() {
 	e.api = &hookedAPI{API: e.sdk}
-	e.opts.Cognito = e.api
+	e.deps.Cognito = e.api
 	e.start()
 }
 

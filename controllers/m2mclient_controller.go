@@ -24,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
-	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 const (
@@ -39,17 +38,18 @@ const (
 // M2MClientReconciler keeps a Cognito app client and a credentials Secret in step
 // with each M2MClient object.
 type M2MClientReconciler struct {
-	client.Client
-	Options *Options
-	cognito *cognito.Client
-	retain  *retainer
-	pools   poolEndpoints
+	*shared
+	pools *poolEndpoints
 	// written is the resourceVersion of each Secret as the operator last wrote or
 	// checked it, so that the watch does not bring back the operator's own writes
 	// and a pass can tell an untouched Secret.
 	written sync.Map // types.NamespacedName -> string
 	// checked is when each object was last compared with Cognito by this manager.
 	checked sync.Map // types.UID -> time.Time
+}
+
+func newM2MClientReconciler(sh *shared) *M2MClientReconciler {
+	return &M2MClientReconciler{shared: sh, pools: &poolEndpoints{sh: sh}}
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients,verbs=get;list;watch;update;patch
@@ -71,7 +71,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if rotationMayAct(obj, r.Options.clock().Now()) {
+	if rotationMayAct(obj, r.clock.Now()) {
 		// Each rotation step acts on the record of the one before, which the
 		// cache may not hold yet: a pass can start before the watch brings
 		// this manager's own last status write. Acting on that older record
@@ -86,7 +86,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			res, retErr = afterStaleCopy()
 			return
 		}
-		res, retErr = finish(r.Options.Recorder, obj, st.initial, res, retErr,
+		res, retErr = finish(r.recorder, obj, st.initial, res, retErr,
 			fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
 		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
 		retErr = errors.Join(retErr, st.patch(ctx))
@@ -98,7 +98,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
 		return ctrl.Result{}, err
 	}
-	pool, err := r.Options.userPool(obj.Spec.UserPoolID)
+	pool, err := r.cfg.userPool(obj.Spec.UserPoolID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -118,10 +118,10 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
 		if err := r.retain.check(ctx, obj, obj.Spec.DeletionPolicy); err != nil {
-			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+			return ctrl.Result{RequeueAfter: jittered(r.driftPeriod())}, err
 		}
 	}
-	ep, err := r.pools.get(ctx, r.Options, r.cognito, pool)
+	ep, err := r.pools.get(ctx, pool)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -145,8 +145,8 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.reconcileSecret(ctx, obj, app, ep, vals); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.checked.Store(obj.UID, r.Options.clock().Now())
-	return ctrl.Result{RequeueAfter: min(next, jittered(r.Options.driftPeriod()))}, scopeErr
+	r.checked.Store(obj.UID, r.clock.Now())
+	return ctrl.Result{RequeueAfter: min(next, jittered(r.driftPeriod()))}, scopeErr
 }
 
 // resolveScopes turns the spec's references into full scope names, keeping only the
@@ -276,7 +276,7 @@ func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
 // what the decision needs: whether the object is settled, and whether its Secret is
 // as the operator last wrote it.
 func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
-	now := r.Options.clock().Now()
+	now := r.clock.Now()
 	rot, request := obj.Status.Rotation, rotateRequest(obj)
 	in := checkInput{
 		settled: scopeErr == nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
@@ -285,7 +285,7 @@ func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MCl
 			(rot == nil || (rot.Phase == "" && (rot.NextRotation == nil || now.Before(rot.NextRotation.Time)))) &&
 			(request == "" || (rot != nil && request == rot.LastRequest)),
 		now:    now,
-		period: r.Options.driftPeriod(),
+		period: r.driftPeriod(),
 	}
 	if last, ok := r.checked.Load(obj.UID); ok {
 		in.lastCheck = last.(time.Time)

@@ -66,7 +66,7 @@ func (r *M2MClientReconciler) reconcileSecret(ctx context.Context, obj *v1alpha1
 	if changed {
 		obj.Status.CredentialsWrittenAt = now()
 		logf.FromContext(ctx).Info("Wrote credentials Secret", "secret", name, "clientId", aws.ToString(app.ClientId))
-		r.Options.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
+		r.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
 	}
 	return nil
 }
@@ -130,15 +130,6 @@ func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2
 	}
 	r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
 	return true, nil
-}
-
-// reader reads from the API server, bypassing the cache, where a stale read would
-// lose track of a rotation.
-func (r *M2MClientReconciler) reader() client.Reader {
-	if r.Options.APIReader != nil {
-		return r.Options.APIReader
-	}
-	return r.Client
 }
 
 // secretData reads the object's Secret as it is now in the API server, or nil: the

@@ -85,8 +85,8 @@ func newDriftPacer(c client.Reader, configured time.Duration, rate float64, log 
 // current is the drift period in force.
 func (p *driftPacer) current() time.Duration { return time.Duration(p.period.Load()) }
 
-// pacerInterval is how often the drift period is recomputed.
-const pacerInterval = time.Minute
+// pacerInterval is how often the drift period is recomputed (shorter in tests).
+var pacerInterval = time.Minute
 
 // Start recomputes the period every interval until ctx ends (a manager Runnable).
 func (p *driftPacer) Start(ctx context.Context) error {

@@ -27,10 +27,7 @@ const identifierIndex = "spec.identifier"
 // ResourceServerReconciler keeps a Cognito resource server in step with each
 // ResourceServer object.
 type ResourceServerReconciler struct {
-	client.Client
-	Options *Options
-	cognito *cognito.Client
-	retain  *retainer
+	*shared
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch;update;patch
@@ -51,7 +48,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			res, retErr = afterStaleCopy()
 			return
 		}
-		res, retErr = finish(r.Options.Recorder, rs, st.initial, res, retErr,
+		res, retErr = finish(r.recorder, rs, st.initial, res, retErr,
 			fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
 		retErr = errors.Join(retErr, st.patch(ctx))
 	}()
@@ -62,7 +59,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := ensureFinalizer(ctx, r.Client, rs); err != nil {
 		return ctrl.Result{}, err
 	}
-	pool, err := r.Options.userPool(rs.Spec.UserPoolID)
+	pool, err := r.cfg.userPool(rs.Spec.UserPoolID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -75,7 +72,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if rs.Status.Ownership == "" {
 		if err := r.retain.check(ctx, rs, rs.Spec.DeletionPolicy); err != nil {
-			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+			return ctrl.Result{RequeueAfter: jittered(r.driftPeriod())}, err
 		}
 	}
 	if err := r.reconcileCognito(ctx, rs, st, ns, pool); err != nil {
@@ -84,7 +81,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.revokeOrphans(ctx, rs, pool); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, nil
+	return ctrl.Result{RequeueAfter: jittered(r.driftPeriod())}, nil
 }
 
 // checkClaim stalls an object whose namespace may not claim its identifier, or whose
@@ -93,7 +90,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // whose namespace may not claim the identifier blocks nobody, so claiming a name
 // first gains a tenant nothing.
 func (r *ResourceServerReconciler) checkClaim(ctx context.Context, rs *v1alpha1.ResourceServer, ns *corev1.Namespace, pool string) error {
-	if !r.Options.identifierAllowed(ns, rs.Spec.Identifier) {
+	if !r.cfg.identifierAllowed(ns, rs.Spec.Identifier) {
 		return stalled(v1alpha1.ReasonIdentifierDenied,
 			"namespace %s may not claim identifier %q: a cluster admin lists the identifiers a namespace may claim in its %s annotation",
 			rs.Namespace, rs.Spec.Identifier, v1alpha1.AllowedIdentifiersAnnotation)
@@ -103,13 +100,13 @@ func (r *ResourceServerReconciler) checkClaim(ctx context.Context, rs *v1alpha1.
 		return err
 	}
 	for _, other := range list.Items {
-		otherPool, err := r.Options.userPool(other.Spec.UserPoolID)
+		otherPool, err := r.cfg.userPool(other.Spec.UserPoolID)
 		if err != nil || otherPool != pool || other.UID == rs.UID || !other.DeletionTimestamp.IsZero() || !olderThan(&other, rs) {
 			continue
 		}
-		if r.Options.RestrictIdentifiers {
+		if r.cfg.RestrictIdentifiers {
 			otherNS := &corev1.Namespace{}
-			if err := r.Get(ctx, client.ObjectKey{Name: other.Namespace}, otherNS); err != nil || !r.Options.identifierAllowed(otherNS, other.Spec.Identifier) {
+			if err := r.Get(ctx, client.ObjectKey{Name: other.Namespace}, otherNS); err != nil || !r.cfg.identifierAllowed(otherNS, other.Spec.Identifier) {
 				continue
 			}
 		}
@@ -150,7 +147,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 		own, ok := claimExisting(existingServer{
 			createPending:   rs.Status.CreatePendingSince != nil,
 			matchesSent:     want.UpToDate(got),
-			adoptionAllowed: r.Options.adoptionAllowed(ns),
+			adoptionAllowed: r.cfg.adoptionAllowed(ns),
 		})
 		if !ok {
 			return stalled(v1alpha1.ReasonAdoptionDenied,
@@ -160,7 +157,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 		rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = own, nil, 0
 		if own == v1alpha1.OwnershipAdopted {
 			log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
-			r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
+			r.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
 		}
 	}
 	if !want.UpToDate(got) {
@@ -172,7 +169,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 			reason = v1alpha1.ReasonDriftRepaired
 		}
 		log.Info("Updated resource server", "pool", pool, "identifier", want.Identifier, "reason", reason)
-		r.Options.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
+		r.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
 	}
 	r.recordReconciled(rs, pool)
 	return nil
@@ -199,7 +196,7 @@ func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.Reso
 	}
 	rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = v1alpha1.OwnershipCreated, nil, 0
 	logf.FromContext(ctx).Info("Created resource server", "pool", pool, "identifier", want.Identifier)
-	r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
+	r.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
 	r.recordReconciled(rs, pool)
 	return nil
 }
@@ -231,18 +228,18 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 		}
 	}
 	if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipAdopted {
-		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
+		r.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
 	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && !r.mayRetain(ctx, rs) {
 		if err := r.cognito.DeleteResourceServer(ctx, pool, rs.Spec.Identifier); err != nil {
 			return cognitoFailed("DeleteResourceServer", err)
 		}
 		logf.FromContext(ctx).Info("Deleted resource server", "pool", pool, "identifier", rs.Spec.Identifier)
-		r.Options.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
+		r.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
 	} else if pool != "" {
 		if err := r.retain.record(ctx, rs.Namespace, retainedEntry(kindResourceServer, pool, rs.Spec.Identifier)); err != nil {
 			return err
 		}
-		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
+		r.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
 	}
 	return removeFinalizer(ctx, r.Client, rs)
 }

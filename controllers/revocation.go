@@ -235,7 +235,7 @@ func (r *ResourceServerReconciler) revokeScopes(ctx context.Context, rs *v1alpha
 		return cognitoFailed("UpdateUserPoolClient", err)
 	}
 	logf.FromContext(ctx).Info("Took the server's scopes from an app client whose M2MClient is gone", "pool", pool, "clientId", id, "scopes", its)
-	r.Options.event(rs, v1alpha1.ReasonScopesRevoked, "took %d scopes from app client %s: no M2MClient of another namespace refers to it any more", len(its), id)
+	r.event(rs, v1alpha1.ReasonScopesRevoked, "took %d scopes from app client %s: no M2MClient of another namespace refers to it any more", len(its), id)
 	return nil
 }
 
@@ -294,14 +294,6 @@ func serversOfDeletedClient(_ context.Context, o client.Object) []ctrl.Request {
 		}
 	}
 	return reqs
-}
-
-// reader reads from the API server, bypassing the cache.
-func (r *ResourceServerReconciler) reader() client.Reader {
-	if r.Options.APIReader != nil {
-		return r.Options.APIReader
-	}
-	return r.Client
 }
 
 // sameGrantee reports whether two records say the same: a record rewritten since it

@@ -14,12 +14,12 @@ import (
 // of every other team's objects. Objects that do hold an app client still do.
 func TestWaitingObjectsDoNotStretchDriftPeriod(t *testing.T) {
 	const configured = 2 * time.Second
-	e := newEnv(t, withOptions(func(o *controllers.Options) {
+	controllers.SetPacerInterval(t, 200*time.Millisecond)
+	e := newEnv(t, withConfig(func(o *controllers.Config) {
 		o.DriftPeriod = configured
 		// 1 request/s: with half of it for drift checks, 2 objects per 2 s period
 		// fit, 3 do not.
 		o.Limits = cognito.Limits{PerOperation: 1}
-		controllers.SetPacerInterval(o, 200*time.Millisecond)
 	}))
 	tn := newTenant(t, e.ns+"-tenant")
 	for i := range 20 {
