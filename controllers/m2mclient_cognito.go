@@ -192,9 +192,9 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 	return aws.ToString(found[0].ClientId), nil
 }
 
-// reconcileDelete deletes the app client under the Delete policy (including one an
+// finalize deletes the app client under the Delete policy (including one an
 // interrupted create may have left), deletes the Secret, and releases the object.
-func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1.M2MClient) error {
+func (r *M2MClientReconciler) finalize(ctx context.Context, obj *v1alpha1.M2MClient) error {
 	if !controllerutil.ContainsFinalizer(obj, v1alpha1.Finalizer) {
 		return nil
 	}

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -12,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -63,45 +61,46 @@ func newM2MClientReconciler(sh *shared) *M2MClientReconciler {
 // Reconcile brings one app client and its Secret in line with the object: scopes
 // resolved from ResourceServers and their grants, the app client created (once, even
 // across a crash) or updated, a due rotation step taken, the Secret written.
-func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return reconcilePass(ctx, r.shared, r, req.NamespacedName)
+}
+
+func (r *M2MClientReconciler) load(ctx context.Context, key types.NamespacedName) (*v1alpha1.M2MClient, error) {
 	obj := &v1alpha1.M2MClient{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			forgetSecretAge(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if err := r.Get(ctx, key, obj); err != nil {
+		return nil, fmt.Errorf("reading M2MClient %s: %w", key, err)
 	}
 	if rotationMayAct(obj, r.clock.Now()) {
 		// Each rotation step acts on the record of the one before, which the
 		// cache may not hold yet: a pass can start before the watch brings
 		// this manager's own last status write. Acting on that older record
 		// would stage a second new secret, or abort a finished rotation.
-		if err := r.reader().Get(ctx, req.NamespacedName, obj); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+		if err := r.reader().Get(ctx, key, obj); err != nil {
+			return nil, fmt.Errorf("reading M2MClient %s from the API server for its rotation: %w", key, err)
 		}
 	}
-	st := newStatusWriter(r.Client, obj)
-	defer func() {
-		if staleCopy(retErr) {
-			res, retErr = afterStaleCopy()
-			return
-		}
-		res, retErr = finish(r.recorder, obj, st.initial, res, retErr,
-			fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
-		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
-		retErr = errors.Join(retErr, st.patch(ctx))
-	}()
+	return obj, nil
+}
 
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, obj)
-	}
-	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	pool, err := r.cfg.userPool(obj.Spec.UserPoolID)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+func (r *M2MClientReconciler) specPool(obj *v1alpha1.M2MClient) string { return obj.Spec.UserPoolID }
+
+func (r *M2MClientReconciler) readyMessage(obj *v1alpha1.M2MClient) string {
+	return fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName)
+}
+
+// published publishes the age of the object's secret.
+func (r *M2MClientReconciler) published(obj *v1alpha1.M2MClient) {
+	recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
+}
+
+// forget drops the secret-age series of an object that is gone.
+func (r *M2MClientReconciler) forget(key types.NamespacedName) {
+	forgetSecretAge(key)
+}
+
+// sync resolves the scopes, skips Cognito when nothing can have changed, and
+// otherwise brings the app client, its rotation and its Secret in line.
+func (r *M2MClientReconciler) sync(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, pool string) (ctrl.Result, error) {
 	scopes, foreign, scopeErr := r.resolveScopes(ctx, obj, pool)
 	if scopeErr != nil && !isWaiting(scopeErr) {
 		return ctrl.Result{}, scopeErr
@@ -113,7 +112,7 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		// Every grant was withdrawn: the client must stop getting tokens now.
 		scopeErr = waiting(reasonOf(scopeErr), "%v; the app client's OAuth flows are off until a scope is available again", scopeErr)
 	}
-	if wait, skip := r.planCheck(ctx, obj, pool, scopes, scopeErr); skip {
+	if wait, skip := r.skipCognito(ctx, obj, pool, scopes, scopeErr); skip {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
@@ -272,13 +271,14 @@ func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
 	return ok && rv == o.GetResourceVersion()
 }
 
-// planCheck decides whether a pass may skip Cognito (see checkPlan), gathering
-// what the decision needs: whether the object is settled, and whether its Secret is
-// as the operator last wrote it.
-func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
+// skipCognito reports whether this pass may skip Cognito, and when to look again:
+// it gathers what decideSkip needs (whether the object is settled, and whether its
+// Secret is as the operator last wrote it) and spreads the first check after a
+// start.
+func (r *M2MClientReconciler) skipCognito(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
 	now := r.clock.Now()
 	rot, request := obj.Status.Rotation, rotateRequest(obj)
-	in := checkInput{
+	in := skipInput{
 		settled: scopeErr == nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
 			obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" && obj.Status.CreatePendingSince == nil &&
 			obj.Status.UserPoolID == pool && slices.Equal(obj.Status.Scopes, scopes) && obj.Status.SecretName == obj.SecretName() &&
@@ -293,7 +293,7 @@ func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MCl
 	if in.settled {
 		in.secretIntact = r.secretIntact(ctx, obj)
 	}
-	wait, skip := checkPlan(in, time.Duration(rand.Int64N(int64(in.period))))
+	wait, skip := decideSkip(in, time.Duration(rand.Int64N(int64(in.period))))
 	if skip && in.lastCheck.IsZero() {
 		// As if checked a period before the spread first check is due.
 		r.checked.Store(obj.UID, now.Add(wait-in.period))

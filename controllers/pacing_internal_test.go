@@ -32,26 +32,26 @@ func TestStretchedPeriod(t *testing.T) {
 	}
 }
 
-func TestCheckPlan(t *testing.T) {
+func TestDecideSkip(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	period := 10 * time.Minute
 	tests := []struct {
 		name     string
-		in       checkInput
+		in       skipInput
 		wantWait time.Duration
 		wantSkip bool
 	}{
-		{"changed or broken objects go now", checkInput{settled: false, secretIntact: true, now: t0, period: period}, 0, false},
-		{"a missing or edited Secret goes now", checkInput{settled: true, secretIntact: false, lastCheck: t0, now: t0, period: period}, 0, false},
-		{"first pass after a start is spread", checkInput{settled: true, secretIntact: true, now: t0, period: period}, 3 * time.Minute, true},
-		{"an echo soon after a check is skipped", checkInput{settled: true, secretIntact: true, lastCheck: t0, now: t0.Add(time.Second), period: period}, period - time.Second, true},
-		{"a due check goes", checkInput{settled: true, secretIntact: true, lastCheck: t0, now: t0.Add(period), period: period}, 0, false},
+		{"changed or broken objects go now", skipInput{settled: false, secretIntact: true, now: t0, period: period}, 0, false},
+		{"a missing or edited Secret goes now", skipInput{settled: true, secretIntact: false, lastCheck: t0, now: t0, period: period}, 0, false},
+		{"first pass after a start is spread", skipInput{settled: true, secretIntact: true, now: t0, period: period}, 3 * time.Minute, true},
+		{"an echo soon after a check is skipped", skipInput{settled: true, secretIntact: true, lastCheck: t0, now: t0.Add(time.Second), period: period}, period - time.Second, true},
+		{"a due check goes", skipInput{settled: true, secretIntact: true, lastCheck: t0, now: t0.Add(period), period: period}, 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			wait, skip := checkPlan(tc.in, 3*time.Minute)
+			wait, skip := decideSkip(tc.in, 3*time.Minute)
 			if wait != tc.wantWait || skip != tc.wantSkip {
-				t.Errorf("checkPlan = (%s, %v), want (%s, %v)", wait, skip, tc.wantWait, tc.wantSkip)
+				t.Errorf("decideSkip = (%s, %v), want (%s, %v)", wait, skip, tc.wantWait, tc.wantSkip)
 			}
 		})
 	}

@@ -2,11 +2,11 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,32 +37,35 @@ type ResourceServerReconciler struct {
 
 // Reconcile brings one resource server in line with its object, then schedules the
 // next drift check.
-func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	rs := &v1alpha1.ResourceServer{}
-	if err := r.Get(ctx, req.NamespacedName, rs); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	st := newStatusWriter(r.Client, rs)
-	defer func() {
-		if staleCopy(retErr) {
-			res, retErr = afterStaleCopy()
-			return
-		}
-		res, retErr = finish(r.recorder, rs, st.initial, res, retErr,
-			fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
-		retErr = errors.Join(retErr, st.patch(ctx))
-	}()
+func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return reconcilePass(ctx, r.shared, r, req.NamespacedName)
+}
 
-	if !rs.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, rs)
+func (r *ResourceServerReconciler) load(ctx context.Context, key types.NamespacedName) (*v1alpha1.ResourceServer, error) {
+	rs := &v1alpha1.ResourceServer{}
+	if err := r.Get(ctx, key, rs); err != nil {
+		return nil, fmt.Errorf("reading ResourceServer %s: %w", key, err)
 	}
-	if err := ensureFinalizer(ctx, r.Client, rs); err != nil {
-		return ctrl.Result{}, err
-	}
-	pool, err := r.cfg.userPool(rs.Spec.UserPoolID)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+	return rs, nil
+}
+
+func (r *ResourceServerReconciler) specPool(rs *v1alpha1.ResourceServer) string {
+	return rs.Spec.UserPoolID
+}
+
+func (r *ResourceServerReconciler) readyMessage(rs *v1alpha1.ResourceServer) string {
+	return fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes))
+}
+
+// published and forget have nothing to do: this manager keeps nothing about a
+// ResourceServer between passes.
+func (r *ResourceServerReconciler) published(*v1alpha1.ResourceServer) {}
+func (r *ResourceServerReconciler) forget(types.NamespacedName)        {}
+
+// sync checks the object's claim on its identifier and its Retain allowance,
+// then the resource server itself, then takes its scopes from the clients left
+// behind.
+func (r *ResourceServerReconciler) sync(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string) (ctrl.Result, error) {
 	ns := &corev1.Namespace{}
 	if err := r.Get(ctx, client.ObjectKey{Name: rs.Namespace}, ns); err != nil {
 		return ctrl.Result{}, fmt.Errorf("reading namespace %s for its tenancy annotations: %w", rs.Namespace, err)
@@ -211,11 +214,11 @@ func (r *ResourceServerReconciler) recordReconciled(rs *v1alpha1.ResourceServer,
 	slices.Sort(rs.Status.Scopes)
 }
 
-// reconcileDelete deletes the resource server under the Delete policy, if the
+// finalize deletes the resource server under the Delete policy, if the
 // operator created it for this object, then releases the object. An adopted server
 // existed before the object and outlives it; an object that never reconciled owns
 // nothing.
-func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1alpha1.ResourceServer) error {
+func (r *ResourceServerReconciler) finalize(ctx context.Context, rs *v1alpha1.ResourceServer) error {
 	if !controllerutil.ContainsFinalizer(rs, v1alpha1.Finalizer) {
 		return nil
 	}

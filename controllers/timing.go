@@ -17,8 +17,8 @@ func jittered(period time.Duration) time.Duration {
 // create-pending mark against an app client's creation date).
 func now() *metav1.Time { t := metav1.Now(); return &t }
 
-// checkInput is what decides whether a pass must compare the object with Cognito.
-type checkInput struct {
+// skipInput is what decides whether a pass must compare the object with Cognito.
+type skipInput struct {
 	// settled: Ready for its generation, its scopes as recorded, no create or
 	// rotation in flight or due.
 	settled bool
@@ -32,13 +32,13 @@ type checkInput struct {
 	period    time.Duration
 }
 
-// checkPlan decides whether a pass may skip Cognito, and when to look again. Passes
+// decideSkip decides whether a pass may skip Cognito, and when to look again. Passes
 // come for many reasons (the operator's own Secret write, a ResourceServer's status,
 // a restart listing every object); only a changed or broken object, or a due drift
 // check, is worth a call against the pool's quota. The first check of a settled
 // object after a start is spread over the period by firstDelay, so a restarted
 // manager does not describe every client at once.
-func checkPlan(in checkInput, firstDelay time.Duration) (time.Duration, bool) {
+func decideSkip(in skipInput, firstDelay time.Duration) (time.Duration, bool) {
 	if !in.settled || !in.secretIntact {
 		return 0, false
 	}
