@@ -75,8 +75,12 @@ type Deps struct {
 	Cognito cognito.API
 	// Recorder records events; none when nil.
 	Recorder events.EventRecorder
-	// Clock is the one clock the reconcilers read: for marks, rotation schedules,
-	// grace periods, drift checks and cached endpoints. The real clock when nil.
+	// Clock is the one clock the reconcilers read: for create-pending marks and
+	// grantee records, rotation schedules and grace periods, drift checks and
+	// cached endpoints. The real clock when nil. Marks are compared with
+	// Cognito's timestamps through the skew the Cognito client measures against
+	// the system clock, so a fake clock set far from it misleads crash recovery:
+	// tests that move it give the emulator the same clock.
 	Clock clock.PassiveClock
 	// APIReader reads objects the cache does not hold (Secrets the operator does not
 	// own), and objects as the API server has them. The manager's APIReader when

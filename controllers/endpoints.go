@@ -39,7 +39,7 @@ func (p *poolEndpoints) get(ctx context.Context, pool string) (endpoints, error)
 	p.mu.Lock()
 	e, ok := p.entries[pool]
 	p.mu.Unlock()
-	if ok && time.Since(e.fetched) < p.sh.driftPeriod() {
+	if ok && p.sh.clock.Since(e.fetched) < p.sh.driftPeriod() {
 		ep.tokenEndpoint = e.tokenEndpoint
 		return ep, nil
 	}
@@ -55,7 +55,7 @@ func (p *poolEndpoints) get(ctx context.Context, pool string) (endpoints, error)
 	if p.entries == nil {
 		p.entries = map[string]poolEntry{}
 	}
-	p.entries[pool] = poolEntry{tokenEndpoint: url, fetched: time.Now()}
+	p.entries[pool] = poolEntry{tokenEndpoint: url, fetched: p.sh.clock.Now()}
 	p.mu.Unlock()
 	ep.tokenEndpoint = url
 	return ep, nil

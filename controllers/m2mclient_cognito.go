@@ -100,7 +100,7 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	// a request never sent leaves none.
 	mark := func(ctx context.Context) error {
 		if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
-			obj.Status.CreatePendingSince = now()
+			obj.Status.CreatePendingSince = r.now()
 		}
 		obj.Status.CreatePendingGeneration = obj.Generation
 		obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes

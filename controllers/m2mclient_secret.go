@@ -64,7 +64,7 @@ func (r *M2MClientReconciler) reconcileSecret(ctx context.Context, obj *v1alpha1
 	}
 	obj.Status.SecretName = name
 	if changed {
-		obj.Status.CredentialsWrittenAt = now()
+		obj.Status.CredentialsWrittenAt = r.now()
 		logf.FromContext(ctx).Info("Wrote credentials Secret", "secret", name, "clientId", aws.ToString(app.ClientId))
 		r.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
 	}

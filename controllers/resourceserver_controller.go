@@ -185,7 +185,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 // never sent, leaves no mark.
 func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string, want cognito.ResourceServerSpec) error {
 	mark := func(ctx context.Context) error {
-		rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = now(), rs.Generation
+		rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = r.now(), rs.Generation
 		if err := st.patch(ctx); err != nil {
 			return fmt.Errorf("recording that a resource server is about to be created: %w", err)
 		}

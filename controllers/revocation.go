@@ -89,7 +89,7 @@ func granteeRecord(held *v1alpha1.Grantee, obj *v1alpha1.M2MClient, now time.Tim
 // out of date, so a steady state costs nothing.
 func (r *M2MClientReconciler) recordGrantees(ctx context.Context, obj *v1alpha1.M2MClient, foreign []*v1alpha1.ResourceServer) error {
 	for _, rs := range foreign {
-		if _, changed := granteeRecord(findGrantee(rs.Status.Grantees, obj.UID), obj, time.Now()); !changed {
+		if _, changed := granteeRecord(findGrantee(rs.Status.Grantees, obj.UID), obj, r.clock.Now()); !changed {
 			continue
 		}
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -97,7 +97,7 @@ func (r *M2MClientReconciler) recordGrantees(ctx context.Context, obj *v1alpha1.
 			if err := r.reader().Get(ctx, client.ObjectKeyFromObject(rs), fresh); err != nil {
 				return err
 			}
-			rec, changed := granteeRecord(findGrantee(fresh.Status.Grantees, obj.UID), obj, time.Now())
+			rec, changed := granteeRecord(findGrantee(fresh.Status.Grantees, obj.UID), obj, r.clock.Now())
 			if !changed {
 				return nil
 			}

@@ -3,8 +3,6 @@ package controllers
 import (
 	"math/rand/v2"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // jittered is period plus up to 10% so that objects created together do not all
@@ -12,10 +10,6 @@ import (
 func jittered(period time.Duration) time.Duration {
 	return period + time.Duration(rand.Int64N(int64(period)/10+1))
 }
-
-// now is the wall-clock time, for marks compared with Cognito's own timestamps (a
-// create-pending mark against an app client's creation date).
-func now() *metav1.Time { t := metav1.Now(); return &t }
 
 // skipInput is what decides whether a pass must compare the object with Cognito.
 type skipInput struct {
