@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,17 +36,12 @@ const (
 // with each M2MClient object.
 type M2MClientReconciler struct {
 	*shared
-	pools *poolEndpoints
-	// written is the resourceVersion of each Secret as the operator last wrote or
-	// checked it, so that the watch does not bring back the operator's own writes
-	// and a pass can tell an untouched Secret.
-	written sync.Map // types.NamespacedName -> string
-	// checked is when each object was last compared with Cognito by this manager.
-	checked sync.Map // types.UID -> time.Time
+	pools  *poolEndpoints
+	memory *memory
 }
 
 func newM2MClientReconciler(sh *shared) *M2MClientReconciler {
-	return &M2MClientReconciler{shared: sh, pools: &poolEndpoints{sh: sh}}
+	return &M2MClientReconciler{shared: sh, pools: &poolEndpoints{sh: sh}, memory: &memory{}}
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients,verbs=get;list;watch;update;patch
@@ -93,9 +87,11 @@ func (r *M2MClientReconciler) published(obj *v1alpha1.M2MClient) {
 	recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
 }
 
-// forget drops the secret-age series of an object that is gone.
+// forget drops what this manager keeps of an object that is gone: its secret-age
+// series and its memory.
 func (r *M2MClientReconciler) forget(key types.NamespacedName) {
 	forgetSecretAge(key)
+	r.memory.forget(key)
 }
 
 // sync resolves the scopes, skips Cognito when nothing can have changed, and
@@ -144,7 +140,7 @@ func (r *M2MClientReconciler) sync(ctx context.Context, obj *v1alpha1.M2MClient,
 	if err := r.reconcileSecret(ctx, obj, app, ep, vals); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.checked.Store(obj.UID, r.clock.Now())
+	r.memory.setChecked(obj, r.clock.Now())
 	return ctrl.Result{RequeueAfter: min(next, jittered(r.driftPeriod()))}, scopeErr
 }
 
@@ -267,8 +263,7 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // ownWrite reports whether a Secret event is the echo of the operator's own last
 // write: such a pass would only spend a Cognito call to find nothing to do.
 func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
-	rv, ok := r.written.Load(client.ObjectKeyFromObject(o))
-	return ok && rv == o.GetResourceVersion()
+	return r.memory.ownWrite(o)
 }
 
 // skipCognito reports whether this pass may skip Cognito, and when to look again:
@@ -287,16 +282,14 @@ func (r *M2MClientReconciler) skipCognito(ctx context.Context, obj *v1alpha1.M2M
 		now:    now,
 		period: r.driftPeriod(),
 	}
-	if last, ok := r.checked.Load(obj.UID); ok {
-		in.lastCheck = last.(time.Time)
-	}
+	in.lastCheck = r.memory.checked(obj)
 	if in.settled {
 		in.secretIntact = r.secretIntact(ctx, obj)
 	}
 	wait, skip := decideSkip(in, time.Duration(rand.Int64N(int64(in.period))))
 	if skip && in.lastCheck.IsZero() {
 		// As if checked a period before the spread first check is due.
-		r.checked.Store(obj.UID, now.Add(wait-in.period))
+		r.memory.setChecked(obj, now.Add(wait-in.period))
 	}
 	return wait, skip
 }
@@ -311,7 +304,7 @@ func (r *M2MClientReconciler) secretIntact(ctx context.Context, obj *v1alpha1.M2
 	if err := r.Get(ctx, key, secret); err != nil || !metav1.IsControlledBy(secret, obj) {
 		return false
 	}
-	rv, known := r.written.Load(key)
+	rv, known := r.memory.secretVersion(obj, key.Name)
 	return !known || rv == secret.ResourceVersion
 }
 

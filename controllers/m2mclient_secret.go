@@ -94,7 +94,7 @@ func (r *M2MClientReconciler) writeSecret(ctx context.Context, obj *v1alpha1.M2M
 			return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", name, "it has no "+ManagedByLabel+"="+ManagedByValue+" label"))
 		}
 		if err == nil {
-			r.written.Store(client.ObjectKeyFromObject(want), want.ResourceVersion)
+			r.memory.wroteSecret(obj, want.Name, want.ResourceVersion)
 		}
 		return err == nil, err
 	}
@@ -119,7 +119,7 @@ func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2
 		return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", got.Name, "another object controls it"))
 	}
 	if maps.EqualFunc(got.Data, want.Data, bytesEqual) && subset(want.Labels, got.Labels) && subset(want.Annotations, got.Annotations) {
-		r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
+		r.memory.wroteSecret(obj, got.Name, got.ResourceVersion)
 		return false, nil
 	}
 	got.Data = want.Data
@@ -128,7 +128,7 @@ func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2
 	if err := r.Update(ctx, got); err != nil {
 		return false, err
 	}
-	r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
+	r.memory.wroteSecret(obj, got.Name, got.ResourceVersion)
 	return true, nil
 }
 
