@@ -140,7 +140,7 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 	sent.Name = obj.Status.ClientName
 	var all v1alpha1.M2MClientList
 	if err := r.List(ctx, &all); err != nil {
-		return "", err
+		return "", fmt.Errorf("listing M2MClients for the app clients they claim: %w", err)
 	}
 	claimed := map[string]bool{}
 	for _, o := range all.Items {

@@ -168,7 +168,7 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 		rs := &v1alpha1.ResourceServer{}
 		err := r.Get(ctx, ref, rs)
 		if client.IgnoreNotFound(err) != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("reading ResourceServer %s for spec.scopes[%d]: %w", ref, i, err)
 		}
 		if ref.Namespace != obj.Namespace && (err != nil || !grantsAny(rs, req.Scopes, ns)) {
 			reason = v1alpha1.ReasonScopeNotGranted
@@ -233,12 +233,12 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return keys
 	}); err != nil {
-		return err
+		return fmt.Errorf("indexing M2MClients by %s: %w", resourceServerRefIndex, err)
 	}
 	if err := idx.IndexField(ctx, &v1alpha1.M2MClient{}, namespaceIndex, func(o client.Object) []string {
 		return []string{o.GetNamespace()}
 	}); err != nil {
-		return err
+		return fmt.Errorf("indexing M2MClients by %s: %w", namespaceIndex, err)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.M2MClient{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

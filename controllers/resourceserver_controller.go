@@ -100,7 +100,7 @@ func (r *ResourceServerReconciler) checkClaim(ctx context.Context, rs *v1alpha1.
 	}
 	var list v1alpha1.ResourceServerList
 	if err := r.List(ctx, &list, client.MatchingFields{identifierIndex: rs.Spec.Identifier}); err != nil {
-		return err
+		return fmt.Errorf("listing the ResourceServers with identifier %q: %w", rs.Spec.Identifier, err)
 	}
 	for _, other := range list.Items {
 		otherPool, err := r.cfg.userPool(other.Spec.UserPoolID)
@@ -260,11 +260,11 @@ func (r *ResourceServerReconciler) mayRetain(ctx context.Context, rs *v1alpha1.R
 func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.ResourceServer{}, identifierIndex,
 		func(o client.Object) []string { return []string{o.(*v1alpha1.ResourceServer).Spec.Identifier} }); err != nil {
-		return err
+		return fmt.Errorf("indexing ResourceServers by %s: %w", identifierIndex, err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.M2MClient{}, uidIndex,
 		func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
-		return err
+		return fmt.Errorf("indexing M2MClients by %s: %w", uidIndex, err)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

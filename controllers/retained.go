@@ -95,11 +95,11 @@ func (r *retainer) check(ctx context.Context, obj client.Object, policy v1alpha1
 func (r *retainer) rank(ctx context.Context, obj client.Object) (int, error) {
 	var servers v1alpha1.ResourceServerList
 	if err := r.c.List(ctx, &servers, client.InNamespace(obj.GetNamespace())); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("listing ResourceServers in %s to rank requests for Retain: %w", obj.GetNamespace(), err)
 	}
 	var clients v1alpha1.M2MClientList
 	if err := r.c.List(ctx, &clients, client.InNamespace(obj.GetNamespace())); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("listing M2MClients in %s to rank requests for Retain: %w", obj.GetNamespace(), err)
 	}
 	var older []client.Object
 	for i := range servers.Items {
@@ -176,7 +176,10 @@ func (r *retainer) update(ctx context.Context, ns string, change func([]string) 
 			if apierrors.IsAlreadyExists(err) {
 				return apierrors.NewConflict(corev1.Resource("secrets"), RetainedLedgerName, err)
 			}
-			return err
+			if err != nil {
+				return fmt.Errorf("creating the ledger of retained resources: %w", err)
+			}
+			return nil
 		}
 		before := splitEntries(string(s.Data[ns]))
 		after := change(slices.Clone(before))
@@ -187,7 +190,10 @@ func (r *retainer) update(ctx context.Context, ns string, change func([]string) 
 			s.Data = map[string][]byte{}
 		}
 		s.Data[ns] = []byte(strings.Join(after, "\n"))
-		return r.c.Update(ctx, s)
+		if err := r.c.Update(ctx, s); err != nil {
+			return fmt.Errorf("updating the ledger of retained resources: %w", err)
+		}
+		return nil
 	})
 }
 
