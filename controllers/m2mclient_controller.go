@@ -141,7 +141,7 @@ func (r *M2MClientReconciler) sync(ctx context.Context, obj *v1alpha1.M2MClient,
 		return ctrl.Result{}, err
 	}
 	r.memory.setChecked(obj, r.clock.Now())
-	return ctrl.Result{RequeueAfter: min(next, jittered(r.driftPeriod()))}, scopeErr
+	return ctrl.Result{RequeueAfter: nextPass(next, jittered(r.driftPeriod()))}, scopeErr
 }
 
 // resolveScopes turns the spec's references into full scope names, keeping only the

@@ -87,3 +87,24 @@ func TestBusiestDriftLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestNextPass(t *testing.T) {
+	drift := 10 * time.Minute
+	tests := []struct {
+		name     string
+		rotation time.Duration
+		want     time.Duration
+	}{
+		{"a step due later than the drift check waits for the check", time.Hour, drift},
+		{"a step due before the drift check comes first", time.Minute, time.Minute},
+		{"a step due now comes at once, not never", 0, time.Nanosecond},
+		{"a step overdue comes at once", -time.Hour, time.Nanosecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextPass(tc.rotation, drift); got != tc.want {
+				t.Errorf("nextPass(%s, %s) = %s, want %s", tc.rotation, drift, got, tc.want)
+			}
+		})
+	}
+}

@@ -11,6 +11,16 @@ func jittered(period time.Duration) time.Duration {
 	return period + time.Duration(rand.Int64N(int64(period)/10+1))
 }
 
+// nextPass is when a pass should look again: when the rotation's next step is
+// due, or at the drift check, whichever comes first. A step due now (the end of a
+// zero grace period, a schedule already past) still gets a positive wait, as short
+// as can be: controller-runtime reads a RequeueAfter of zero or less as no
+// requeue at all, which would leave the rotation where it is until something
+// else wakes the object.
+func nextPass(rotation, drift time.Duration) time.Duration {
+	return max(min(rotation, drift), time.Nanosecond)
+}
+
 // skipInput is what decides whether a pass must compare the object with Cognito.
 type skipInput struct {
 	// settled: Ready for its generation, its scopes as recorded, no create or
