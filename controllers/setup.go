@@ -31,7 +31,8 @@ func Setup(mgr ctrl.Manager, cfg Config, deps Deps) error {
 		reader = mgr.GetAPIReader()
 	}
 	sh := newShared(mgr.GetClient(), reader, cfg, deps, cognito.NewClient(deps.Cognito, limiter))
-	sh.pacer = newDriftPacer(mgr.GetClient(), cfg.driftPeriod(), cfg.Limits.PerOperation, mgr.GetLogger().WithName("drift"))
+	// The period stretches for the rates in force, which throttles lower.
+	sh.pacer = newDriftPacer(mgr.GetClient(), cfg.driftPeriod(), limiter.Rate, mgr.GetLogger().WithName("drift"))
 	if err := mgr.Add(sh.pacer); err != nil {
 		return fmt.Errorf("adding the drift pacer: %w", err)
 	}

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
 	"github.com/cognito-m2m/operator/controllers"
 	"github.com/cognito-m2m/operator/internal/cognito"
 )
@@ -40,6 +43,47 @@ func TestWaitingObjectsDoNotStretchDriftPeriod(t *testing.T) {
 	eventually(t, 10*time.Second, func() error {
 		if got, want := controllers.DriftPeriod(), 6*time.Second; got != want {
 			return fmt.Errorf("drift period %s with 3 app clients at 1 request/s, want %s", got, want)
+		}
+		return nil
+	})
+}
+
+// The drift period stretches for the rate in force, not the configured one: when
+// Cognito throttles the checks and adaptive pacing lowers the rate, checking
+// every object once per period at the configured rate would ask for more than
+// the quota now gives.
+func TestDriftPeriodStretchesForTheRateInForce(t *testing.T) {
+	const configured = 2 * time.Second
+	controllers.SetPacerInterval(t, 200*time.Millisecond)
+	e := newEnv(t, withConfig(func(o *controllers.Config) {
+		o.DriftPeriod = configured
+		o.Limits = cognito.Limits{PerOperation: 1}
+	}))
+	readyPair(t, e)
+	for i := range 3 {
+		c := newClient(e.ns, fmt.Sprintf("checked-%d", i), "weather", "read")
+		mustCreate(t, c)
+		waitReady(t, c)
+	}
+	// 3 checks a period at half of 1 request/s: 6s.
+	eventually(t, 10*time.Second, func() error {
+		if got, want := controllers.DriftPeriod(), 6*time.Second; got != want {
+			return fmt.Errorf("drift period %s with 3 app clients at 1 request/s, want %s", got, want)
+		}
+		return nil
+	})
+
+	e.api.setHooks(func(op string) error {
+		if op == "DescribeUserPoolClient" {
+			return &types.TooManyRequestsException{Message: aws.String("Rate exceeded")}
+		}
+		return nil
+	}, nil)
+	defer e.api.setHooks(nil, nil)
+	// One throttle halves the rate in force to 0.5 request/s: 12s or more.
+	eventually(t, 20*time.Second, func() error {
+		if got, least := controllers.DriftPeriod(), 12*time.Second; got < least {
+			return fmt.Errorf("drift period %s while Cognito throttles every check, want at least %s", got, least)
 		}
 		return nil
 	})
