@@ -17,13 +17,7 @@ import (
 // of every other team's objects. Objects that do hold an app client still do.
 func TestWaitingObjectsDoNotStretchDriftPeriod(t *testing.T) {
 	const configured = 2 * time.Second
-	controllers.SetPacerInterval(t, 200*time.Millisecond)
-	e := newEnv(t, withConfig(func(o *controllers.Config) {
-		o.DriftPeriod = configured
-		// 1 request/s: with half of it for drift checks, 2 objects per 2 s period
-		// fit, 3 do not.
-		o.Limits = cognito.Limits{PerOperation: 1}
-	}))
+	e := newPacedEnv(t, configured)
 	tn := newTenant(t, e.ns+"-tenant")
 	for i := range 20 {
 		tn.create(t, newClient(tn.ns, fmt.Sprintf("never-%d", i), "never-comes", "read"))
@@ -34,6 +28,25 @@ func TestWaitingObjectsDoNotStretchDriftPeriod(t *testing.T) {
 	}
 
 	// Three app clients in one pool at 1 request/s do stretch it: the count is real.
+	threeAppClientsStretch(t, e)
+}
+
+// newPacedEnv is a manager with the drift period configured, at 1 request/s
+// per operation: with half of it for drift checks, 2 objects per 2s period fit,
+// 3 do not. Its pacer recomputes the period every 200ms.
+func newPacedEnv(t *testing.T, configured time.Duration) *testEnv {
+	t.Helper()
+	controllers.SetPacerInterval(t, 200*time.Millisecond)
+	return newEnv(t, withConfig(func(o *controllers.Config) {
+		o.DriftPeriod = configured
+		o.Limits = cognito.Limits{PerOperation: 1}
+	}))
+}
+
+// threeAppClientsStretch makes three Ready app clients in the env's pool, and
+// waits for the drift period they need at 1 request/s: 6s.
+func threeAppClientsStretch(t *testing.T, e *testEnv) {
+	t.Helper()
 	readyPair(t, e)
 	for i := range 3 {
 		c := newClient(e.ns, fmt.Sprintf("real-%d", i), "weather", "read")
@@ -54,24 +67,8 @@ func TestWaitingObjectsDoNotStretchDriftPeriod(t *testing.T) {
 // the quota now gives.
 func TestDriftPeriodStretchesForTheRateInForce(t *testing.T) {
 	const configured = 2 * time.Second
-	controllers.SetPacerInterval(t, 200*time.Millisecond)
-	e := newEnv(t, withConfig(func(o *controllers.Config) {
-		o.DriftPeriod = configured
-		o.Limits = cognito.Limits{PerOperation: 1}
-	}))
-	readyPair(t, e)
-	for i := range 3 {
-		c := newClient(e.ns, fmt.Sprintf("checked-%d", i), "weather", "read")
-		mustCreate(t, c)
-		waitReady(t, c)
-	}
-	// 3 checks a period at half of 1 request/s: 6s.
-	eventually(t, 10*time.Second, func() error {
-		if got, want := controllers.DriftPeriod(), 6*time.Second; got != want {
-			return fmt.Errorf("drift period %s with 3 app clients at 1 request/s, want %s", got, want)
-		}
-		return nil
-	})
+	e := newPacedEnv(t, configured)
+	threeAppClientsStretch(t, e)
 
 	e.api.setHooks(func(op string) error {
 		if op == "DescribeUserPoolClient" {
