@@ -23,7 +23,14 @@ type skewedEnv struct {
 
 func newSkewedEnv(t *testing.T, offset time.Duration) *skewedEnv {
 	t.Helper()
-	skewed, err := emulator.New(emulator.Options{Now: func() time.Time { return time.Now().Add(offset) }})
+	return newEmulatorEnv(t, func() time.Time { return time.Now().Add(offset) })
+}
+
+// newEmulatorEnv is a test environment whose Cognito is an emulator of its own,
+// on the clock now.
+func newEmulatorEnv(t *testing.T, now func() time.Time, opts ...envOption) *skewedEnv {
+	t.Helper()
+	skewed, err := emulator.New(emulator.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,18 +44,18 @@ func newSkewedEnv(t *testing.T, offset time.Duration) *skewedEnv {
 	sdk := cip.NewFromConfig(aws.Config{Region: emulator.DefaultRegion, RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", "")},
 		func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e := newEnv(t, func(e *testEnv) {
+	e := newEnv(t, append([]envOption{func(e *testEnv) {
 		e.pool, e.api = pool, &hookedAPI{API: sdk}
-		e.opts.Cognito, e.opts.DefaultUserPoolID = e.api, pool
-		e.opts.TokenEndpoint, e.opts.IssuerBase = skewed.TokenURL(), srv.URL
-	})
+		e.deps.Cognito, e.cfg.DefaultUserPoolID = e.api, pool
+		e.cfg.TokenEndpoint, e.cfg.IssuerBase = skewed.TokenURL(), srv.URL
+	}}, opts...)...)
 	return &skewedEnv{testEnv: e, sdk: sdk}
 }
 
 // restart starts a new manager against the skewed Cognito.
 func (e *skewedEnv) restart() {
 	e.api = &hookedAPI{API: e.sdk}
-	e.opts.Cognito = e.api
+	e.deps.Cognito = e.api
 	e.start()
 }
 

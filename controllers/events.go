@@ -5,7 +5,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
 )
@@ -26,12 +25,4 @@ func readyTransition(rec events.EventRecorder, obj conditioned, before []metav1.
 		typ = corev1.EventTypeWarning
 	}
 	rec.Eventf(obj, nil, typ, now.Reason, "Reconcile", "%s", now.Message)
-}
-
-// event records a Normal event whose reason is also its action, for the steps a
-// reconciler took (created, updated, deleted, rotated...).
-func (o *Options) event(obj client.Object, reason, format string, args ...any) {
-	if o.Recorder != nil {
-		o.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, reason, reason, format, args...)
-	}
 }

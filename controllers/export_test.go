@@ -16,8 +16,13 @@ func SecretCreatedMetric(namespace, name, clientID string) (float64, error) {
 	return testutil.ToFloat64(g), nil
 }
 
-// SetPacerInterval makes the drift pacer recompute the period every d.
-func SetPacerInterval(o *Options, d time.Duration) { o.pacerInterval = d }
+// SetPacerInterval makes the drift pacers of managers set up from now on
+// recompute the period every d, until the test ends.
+func SetPacerInterval(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := pacerInterval
+	pacerInterval = d
+	t.Cleanup(func() { pacerInterval = old })
+}
 
 // DriftPeriod is the drift period in force, as the gauge shows it.
 func DriftPeriod() time.Duration {

@@ -30,7 +30,7 @@ func TestBurstDoesNotStarveAnotherNamespace(t *testing.T) {
 	needSuite(t)
 	emu.SetQuotas(emulator.DefaultQuotas())
 	t.Cleanup(func() { emu.SetQuotas(nil) })
-	e := newEnv(t, withOptions(func(o *controllers.Options) { o.Limits = cognito.DefaultLimits() }))
+	e := newEnv(t, withConfig(func(o *controllers.Config) { o.Limits = cognito.DefaultLimits() }))
 	ctx := context.Background()
 	nsB := e.ns + "-b"
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsB}}); err != nil {

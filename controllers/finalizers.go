@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -17,7 +18,10 @@ func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object) er
 	}
 	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
 	controllerutil.AddFinalizer(obj, v1alpha1.Finalizer)
-	return c.Patch(ctx, obj, patch)
+	if err := c.Patch(ctx, obj, patch); err != nil {
+		return fmt.Errorf("adding finalizer %s: %w", v1alpha1.Finalizer, err)
+	}
+	return nil
 }
 
 func removeFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
@@ -25,5 +29,8 @@ func removeFinalizer(ctx context.Context, c client.Client, obj client.Object) er
 	if !controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer) {
 		return nil
 	}
-	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
+	if err := c.Patch(ctx, obj, patch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing finalizer %s: %w", v1alpha1.Finalizer, err)
+	}
+	return nil
 }

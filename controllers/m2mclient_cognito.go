@@ -49,7 +49,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 		}
 		if id != "" {
 			log.Info("Recovered app client created before an interruption", "pool", pool, "clientId", id)
-			r.Options.event(obj, v1alpha1.ReasonAdopted, "recovered app client %s, created before the operator was interrupted", id)
+			r.event(obj, v1alpha1.ReasonAdopted, "recovered app client %s, created before the operator was interrupted", id)
 			obj.Status.ClientID, obj.Status.CreatePendingSince, obj.Status.CreatePendingGeneration = id, nil, 0
 		}
 	}
@@ -75,7 +75,7 @@ func (r *M2MClientReconciler) reconcileClient(ctx context.Context, obj *v1alpha1
 			reason = v1alpha1.ReasonDriftRepaired
 		}
 		log.Info("Updated app client", "pool", pool, "clientId", obj.Status.ClientID, "reason", reason)
-		r.Options.event(obj, reason, "set app client %s to the spec", obj.Status.ClientID)
+		r.event(obj, reason, "set app client %s to the spec", obj.Status.ClientID)
 		if updated.ClientSecret == nil {
 			updated.ClientSecret = app.ClientSecret
 		}
@@ -100,7 +100,7 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	// a request never sent leaves none.
 	mark := func(ctx context.Context) error {
 		if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
-			obj.Status.CreatePendingSince = now()
+			obj.Status.CreatePendingSince = r.now()
 		}
 		obj.Status.CreatePendingGeneration = obj.Generation
 		obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
@@ -122,7 +122,7 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 		return nil, fmt.Errorf("recording app client id %s: %w", obj.Status.ClientID, err)
 	}
 	logf.FromContext(ctx).Info("Created app client", "pool", pool, "clientId", obj.Status.ClientID, "clientName", want.Name)
-	r.Options.event(obj, v1alpha1.ReasonCreated, "created app client %s in pool %s", obj.Status.ClientID, pool)
+	r.event(obj, v1alpha1.ReasonCreated, "created app client %s in pool %s", obj.Status.ClientID, pool)
 	return app, nil
 }
 
@@ -140,7 +140,7 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 	sent.Name = obj.Status.ClientName
 	var all v1alpha1.M2MClientList
 	if err := r.List(ctx, &all); err != nil {
-		return "", err
+		return "", fmt.Errorf("listing M2MClients for the app clients they claim: %w", err)
 	}
 	claimed := map[string]bool{}
 	for _, o := range all.Items {
@@ -192,9 +192,9 @@ func (r *M2MClientReconciler) findCreated(ctx context.Context, obj *v1alpha1.M2M
 	return aws.ToString(found[0].ClientId), nil
 }
 
-// reconcileDelete deletes the app client under the Delete policy (including one an
+// finalize deletes the app client under the Delete policy (including one an
 // interrupted create may have left), deletes the Secret, and releases the object.
-func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1.M2MClient) error {
+func (r *M2MClientReconciler) finalize(ctx context.Context, obj *v1alpha1.M2MClient) error {
 	if !controllerutil.ContainsFinalizer(obj, v1alpha1.Finalizer) {
 		return nil
 	}
@@ -214,13 +214,13 @@ func (r *M2MClientReconciler) reconcileDelete(ctx context.Context, obj *v1alpha1
 				return cognitoFailed("DeleteUserPoolClient", err)
 			}
 			logf.FromContext(ctx).Info("Deleted app client", "pool", pool, "clientId", id)
-			r.Options.event(obj, v1alpha1.ReasonDeleted, "deleted app client %s from pool %s", id, pool)
+			r.event(obj, v1alpha1.ReasonDeleted, "deleted app client %s from pool %s", id, pool)
 		}
 	} else if obj.Status.ClientID != "" {
 		if err := r.retain.record(ctx, obj.Namespace, retainedEntry(kindAppClient, pool, obj.Status.ClientID)); err != nil {
 			return err
 		}
-		r.Options.event(obj, v1alpha1.ReasonRetained, "left app client %s in pool %s (deletionPolicy Retain)", obj.Status.ClientID, pool)
+		r.event(obj, v1alpha1.ReasonRetained, "left app client %s in pool %s (deletionPolicy Retain)", obj.Status.ClientID, pool)
 	}
 	if err := r.deleteSecret(ctx, obj, obj.Status.SecretName); err != nil {
 		return err

@@ -2,17 +2,14 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -24,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
-	"github.com/cognito-m2m/operator/internal/cognito"
 )
 
 const (
@@ -39,17 +35,13 @@ const (
 // M2MClientReconciler keeps a Cognito app client and a credentials Secret in step
 // with each M2MClient object.
 type M2MClientReconciler struct {
-	client.Client
-	Options *Options
-	cognito *cognito.Client
-	retain  *retainer
-	pools   poolEndpoints
-	// written is the resourceVersion of each Secret as the operator last wrote or
-	// checked it, so that the watch does not bring back the operator's own writes
-	// and a pass can tell an untouched Secret.
-	written sync.Map // types.NamespacedName -> string
-	// checked is when each object was last compared with Cognito by this manager.
-	checked sync.Map // types.UID -> time.Time
+	*shared
+	pools  *poolEndpoints
+	memory *memory
+}
+
+func newM2MClientReconciler(sh *shared) *M2MClientReconciler {
+	return &M2MClientReconciler{shared: sh, pools: &poolEndpoints{sh: sh}, memory: &memory{}}
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=m2mclients,verbs=get;list;watch;update;patch
@@ -63,45 +55,48 @@ type M2MClientReconciler struct {
 // Reconcile brings one app client and its Secret in line with the object: scopes
 // resolved from ResourceServers and their grants, the app client created (once, even
 // across a crash) or updated, a due rotation step taken, the Secret written.
-func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return reconcilePass(ctx, r.shared, r, req.NamespacedName)
+}
+
+func (r *M2MClientReconciler) load(ctx context.Context, key types.NamespacedName) (*v1alpha1.M2MClient, error) {
 	obj := &v1alpha1.M2MClient{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			forgetSecretAge(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if err := r.Get(ctx, key, obj); err != nil {
+		return nil, fmt.Errorf("reading M2MClient %s: %w", key, err)
 	}
-	if rotationMayAct(obj, r.Options.clock().Now()) {
+	if rotationMayAct(obj, r.clock.Now()) {
 		// Each rotation step acts on the record of the one before, which the
 		// cache may not hold yet: a pass can start before the watch brings
 		// this manager's own last status write. Acting on that older record
 		// would stage a second new secret, or abort a finished rotation.
-		if err := r.reader().Get(ctx, req.NamespacedName, obj); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+		if err := r.reader().Get(ctx, key, obj); err != nil {
+			return nil, fmt.Errorf("reading M2MClient %s from the API server for its rotation: %w", key, err)
 		}
 	}
-	st := newStatusWriter(r.Client, obj)
-	defer func() {
-		if staleCopy(retErr) {
-			res, retErr = afterStaleCopy()
-			return
-		}
-		res, retErr = finish(r.Options.Recorder, obj, st.initial, res, retErr,
-			fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName))
-		recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
-		retErr = errors.Join(retErr, st.patch(ctx))
-	}()
+	return obj, nil
+}
 
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, obj)
-	}
-	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	pool, err := r.Options.userPool(obj.Spec.UserPoolID)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+func (r *M2MClientReconciler) specPool(obj *v1alpha1.M2MClient) string { return obj.Spec.UserPoolID }
+
+func (r *M2MClientReconciler) readyMessage(obj *v1alpha1.M2MClient) string {
+	return fmt.Sprintf("app client %s has %d scopes; credentials in Secret %s", obj.Status.ClientID, len(obj.Status.Scopes), obj.Status.SecretName)
+}
+
+// published publishes the age of the object's secret.
+func (r *M2MClientReconciler) published(obj *v1alpha1.M2MClient) {
+	recordSecretAge(obj, !obj.DeletionTimestamp.IsZero())
+}
+
+// forget drops what this manager keeps of an object that is gone: its secret-age
+// series and its memory.
+func (r *M2MClientReconciler) forget(key types.NamespacedName) {
+	forgetSecretAge(key)
+	r.memory.forget(key)
+}
+
+// sync resolves the scopes, skips Cognito when nothing can have changed, and
+// otherwise brings the app client, its rotation and its Secret in line.
+func (r *M2MClientReconciler) sync(ctx context.Context, obj *v1alpha1.M2MClient, st *statusWriter, pool string) (ctrl.Result, error) {
 	scopes, foreign, scopeErr := r.resolveScopes(ctx, obj, pool)
 	if scopeErr != nil && !isWaiting(scopeErr) {
 		return ctrl.Result{}, scopeErr
@@ -113,15 +108,15 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		// Every grant was withdrawn: the client must stop getting tokens now.
 		scopeErr = waiting(reasonOf(scopeErr), "%v; the app client's OAuth flows are off until a scope is available again", scopeErr)
 	}
-	if wait, skip := r.planCheck(ctx, obj, pool, scopes, scopeErr); skip {
+	if wait, skip := r.skipCognito(ctx, obj, pool, scopes, scopeErr); skip {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if obj.Status.ClientID == "" && obj.Status.CreatePendingSince == nil {
 		if err := r.retain.check(ctx, obj, obj.Spec.DeletionPolicy); err != nil {
-			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+			return ctrl.Result{RequeueAfter: jittered(r.driftPeriod())}, err
 		}
 	}
-	ep, err := r.pools.get(ctx, r.Options, r.cognito, pool)
+	ep, err := r.pools.get(ctx, pool)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -145,8 +140,8 @@ func (r *M2MClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.reconcileSecret(ctx, obj, app, ep, vals); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.checked.Store(obj.UID, r.Options.clock().Now())
-	return ctrl.Result{RequeueAfter: min(next, jittered(r.Options.driftPeriod()))}, scopeErr
+	r.memory.setChecked(obj, r.clock.Now())
+	return ctrl.Result{RequeueAfter: nextPass(next, jittered(r.driftPeriod()))}, scopeErr
 }
 
 // resolveScopes turns the spec's references into full scope names, keeping only the
@@ -173,7 +168,7 @@ func (r *M2MClientReconciler) resolveScopes(ctx context.Context, obj *v1alpha1.M
 		rs := &v1alpha1.ResourceServer{}
 		err := r.Get(ctx, ref, rs)
 		if client.IgnoreNotFound(err) != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("reading ResourceServer %s for spec.scopes[%d]: %w", ref, i, err)
 		}
 		if ref.Namespace != obj.Namespace && (err != nil || !grantsAny(rs, req.Scopes, ns)) {
 			reason = v1alpha1.ReasonScopeNotGranted
@@ -238,12 +233,12 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return keys
 	}); err != nil {
-		return err
+		return fmt.Errorf("indexing M2MClients by %s: %w", resourceServerRefIndex, err)
 	}
 	if err := idx.IndexField(ctx, &v1alpha1.M2MClient{}, namespaceIndex, func(o client.Object) []string {
 		return []string{o.GetNamespace()}
 	}); err != nil {
-		return err
+		return fmt.Errorf("indexing M2MClients by %s: %w", namespaceIndex, err)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.M2MClient{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -268,35 +263,33 @@ func (r *M2MClientReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // ownWrite reports whether a Secret event is the echo of the operator's own last
 // write: such a pass would only spend a Cognito call to find nothing to do.
 func (r *M2MClientReconciler) ownWrite(o client.Object) bool {
-	rv, ok := r.written.Load(client.ObjectKeyFromObject(o))
-	return ok && rv == o.GetResourceVersion()
+	return r.memory.ownWrite(o)
 }
 
-// planCheck decides whether a pass may skip Cognito (see checkPlan), gathering
-// what the decision needs: whether the object is settled, and whether its Secret is
-// as the operator last wrote it.
-func (r *M2MClientReconciler) planCheck(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
-	now := r.Options.clock().Now()
+// skipCognito reports whether this pass may skip Cognito, and when to look again:
+// it gathers what decideSkip needs (whether the object is settled, and whether its
+// Secret is as the operator last wrote it) and spreads the first check after a
+// start.
+func (r *M2MClientReconciler) skipCognito(ctx context.Context, obj *v1alpha1.M2MClient, pool string, scopes []string, scopeErr error) (time.Duration, bool) {
+	now := r.clock.Now()
 	rot, request := obj.Status.Rotation, rotateRequest(obj)
-	in := checkInput{
+	in := skipInput{
 		settled: scopeErr == nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady) &&
 			obj.Status.ObservedGeneration == obj.Generation && obj.Status.ClientID != "" && obj.Status.CreatePendingSince == nil &&
 			obj.Status.UserPoolID == pool && slices.Equal(obj.Status.Scopes, scopes) && obj.Status.SecretName == obj.SecretName() &&
 			(rot == nil || (rot.Phase == "" && (rot.NextRotation == nil || now.Before(rot.NextRotation.Time)))) &&
 			(request == "" || (rot != nil && request == rot.LastRequest)),
 		now:    now,
-		period: r.Options.driftPeriod(),
+		period: r.driftPeriod(),
 	}
-	if last, ok := r.checked.Load(obj.UID); ok {
-		in.lastCheck = last.(time.Time)
-	}
+	in.lastCheck = r.memory.checked(obj)
 	if in.settled {
 		in.secretIntact = r.secretIntact(ctx, obj)
 	}
-	wait, skip := checkPlan(in, time.Duration(rand.Int64N(int64(in.period))))
+	wait, skip := decideSkip(in, time.Duration(rand.Int64N(int64(in.period))))
 	if skip && in.lastCheck.IsZero() {
 		// As if checked a period before the spread first check is due.
-		r.checked.Store(obj.UID, now.Add(wait-in.period))
+		r.memory.setChecked(obj, now.Add(wait-in.period))
 	}
 	return wait, skip
 }
@@ -311,7 +304,7 @@ func (r *M2MClientReconciler) secretIntact(ctx context.Context, obj *v1alpha1.M2
 	if err := r.Get(ctx, key, secret); err != nil || !metav1.IsControlledBy(secret, obj) {
 		return false
 	}
-	rv, known := r.written.Load(key)
+	rv, known := r.memory.secretVersion(obj, key.Name)
 	return !known || rv == secret.ResourceVersion
 }
 

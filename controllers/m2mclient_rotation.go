@@ -58,7 +58,7 @@ func (r *M2MClientReconciler) reconcileRotation(ctx context.Context, obj *v1alph
 	}
 	step, wait := decideRotation(rotationInput{
 		status: *rot, grace: gracePeriod(obj), request: request,
-		valuesKept: vals.current != "", now: r.Options.clock().Now(),
+		valuesKept: vals.current != "", now: r.clock.Now(),
 	})
 	switch step {
 	case stepStart:
@@ -106,7 +106,7 @@ func (r *M2MClientReconciler) startRotation(ctx context.Context, obj *v1alpha1.M
 		return 0, secretValues{}, err
 	}
 	logf.FromContext(ctx).Info("Starting secret rotation", "clientId", obj.Status.ClientID)
-	r.Options.event(obj, v1alpha1.ReasonRotating, "rotating the secret of app client %s", obj.Status.ClientID)
+	r.event(obj, v1alpha1.ReasonRotating, "rotating the secret of app client %s", obj.Status.ClientID)
 	return r.addSecret(ctx, obj, st, app, ep)
 }
 
@@ -206,10 +206,10 @@ func (r *M2MClientReconciler) retireSecret(ctx context.Context, obj *v1alpha1.M2
 		rot.NextRotation = &metav1.Time{Time: rot.CurrentSecretCreated.Add(obj.Spec.Rotation.Interval.Duration)}
 	}
 	logf.FromContext(ctx).Info("Retired the old client secret", "clientId", obj.Status.ClientID, "secretId", rot.CurrentSecretID)
-	r.Options.event(obj, v1alpha1.ReasonRotated, "rotated the secret of app client %s; secret %s is current", obj.Status.ClientID, rot.CurrentSecretID)
+	r.event(obj, v1alpha1.ReasonRotated, "rotated the secret of app client %s; secret %s is current", obj.Status.ClientID, rot.CurrentSecretID)
 	next := idle
 	if rot.NextRotation != nil {
-		next = rot.NextRotation.Sub(r.Options.clock().Now())
+		next = rot.NextRotation.Sub(r.clock.Now())
 	}
 	return next, secretValues{current: vals.current}, nil
 }
@@ -261,11 +261,6 @@ func (r *M2MClientReconciler) deleteClientSecret(ctx context.Context, obj *v1alp
 		return secretOpFailed("DeleteUserPoolClientSecret", err)
 	}
 	return nil
-}
-
-// now is the Options clock's time, for the rotation's own records.
-func (r *M2MClientReconciler) now() *metav1.Time {
-	return &metav1.Time{Time: r.Options.clock().Now()}
 }
 
 func gracePeriod(obj *v1alpha1.M2MClient) time.Duration {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 
@@ -64,9 +65,9 @@ func (r *M2MClientReconciler) reconcileSecret(ctx context.Context, obj *v1alpha1
 	}
 	obj.Status.SecretName = name
 	if changed {
-		obj.Status.CredentialsWrittenAt = now()
+		obj.Status.CredentialsWrittenAt = r.now()
 		logf.FromContext(ctx).Info("Wrote credentials Secret", "secret", name, "clientId", aws.ToString(app.ClientId))
-		r.Options.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
+		r.event(obj, v1alpha1.ReasonSecretWritten, "wrote credentials to Secret %s", name)
 	}
 	return nil
 }
@@ -83,7 +84,7 @@ func (r *M2MClientReconciler) writeSecret(ctx context.Context, obj *v1alpha1.M2M
 		Data:       data,
 	}
 	if err := controllerutil.SetControllerReference(obj, want, r.Scheme()); err != nil {
-		return false, err
+		return false, fmt.Errorf("making the M2MClient the controller of Secret %s: %w", name, err)
 	}
 	got := &corev1.Secret{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
@@ -93,20 +94,21 @@ func (r *M2MClientReconciler) writeSecret(ctx context.Context, obj *v1alpha1.M2M
 			// Created since the read: not this object's.
 			return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", name, "it has no "+ManagedByLabel+"="+ManagedByValue+" label"))
 		}
-		if err == nil {
-			r.written.Store(client.ObjectKeyFromObject(want), want.ResourceVersion)
+		if err != nil {
+			return false, fmt.Errorf("creating Secret %s: %w", name, err)
 		}
-		return err == nil, err
+		r.memory.wroteSecret(obj, want.Name, want.ResourceVersion)
+		return true, nil
 	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("reading Secret %s: %w", name, err)
 	}
 	changed, err := r.updateSecret(ctx, obj, got, want)
 	if apierrors.IsConflict(err) {
 		// The cache lags behind a write of this same pass (a rotation writes twice):
 		// read the Secret as it is now and try once more.
 		if err := r.reader().Get(ctx, client.ObjectKeyFromObject(want), got); err != nil {
-			return false, err
+			return false, fmt.Errorf("reading Secret %s from the API server after a conflict: %w", name, err)
 		}
 		changed, err = r.updateSecret(ctx, obj, got, want)
 	}
@@ -119,26 +121,17 @@ func (r *M2MClientReconciler) updateSecret(ctx context.Context, obj *v1alpha1.M2
 		return false, retrying(v1alpha1.ReasonSecretConflict, "%s", errNotOwned("Secret", got.Name, "another object controls it"))
 	}
 	if maps.EqualFunc(got.Data, want.Data, bytesEqual) && subset(want.Labels, got.Labels) && subset(want.Annotations, got.Annotations) {
-		r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
+		r.memory.wroteSecret(obj, got.Name, got.ResourceVersion)
 		return false, nil
 	}
 	got.Data = want.Data
 	got.Labels = mergeMaps(got.Labels, want.Labels)
 	got.Annotations = mergeMaps(got.Annotations, want.Annotations)
 	if err := r.Update(ctx, got); err != nil {
-		return false, err
+		return false, fmt.Errorf("updating Secret %s: %w", got.Name, err)
 	}
-	r.written.Store(client.ObjectKeyFromObject(got), got.ResourceVersion)
+	r.memory.wroteSecret(obj, got.Name, got.ResourceVersion)
 	return true, nil
-}
-
-// reader reads from the API server, bypassing the cache, where a stale read would
-// lose track of a rotation.
-func (r *M2MClientReconciler) reader() client.Reader {
-	if r.Options.APIReader != nil {
-		return r.Options.APIReader
-	}
-	return r.Client
 }
 
 // secretData reads the object's Secret as it is now in the API server, or nil: the
@@ -150,7 +143,7 @@ func (r *M2MClientReconciler) secretData(ctx context.Context, obj *v1alpha1.M2MC
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading Secret %s from the API server for the rotation's secret values: %w", obj.SecretName(), err)
 	}
 	if !metav1.IsControlledBy(s, obj) {
 		return nil, nil
@@ -164,13 +157,18 @@ func (r *M2MClientReconciler) deleteSecret(ctx context.Context, obj *v1alpha1.M2
 		return nil
 	}
 	s := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, s); err != nil {
-		return client.IgnoreNotFound(err)
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, s); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("reading Secret %s to delete it: %w", name, err)
+	} else if err != nil {
+		return nil
 	}
 	if !metav1.IsControlledBy(s, obj) {
 		return nil
 	}
-	return client.IgnoreNotFound(r.Delete(ctx, s, client.Preconditions{UID: &s.UID}))
+	if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting Secret %s: %w", name, err)
+	}
+	return nil
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

@@ -423,7 +423,7 @@ func TestTokenEndpointFromPoolDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := aws.ToString(bare.UserPool.Id)
-	e := newEnv(t, withOptions(func(o *controllers.Options) {
+	e := newEnv(t, withConfig(func(o *controllers.Config) {
 		o.TokenEndpoint = ""
 		o.AllowedUserPools = []string{o.DefaultUserPoolID, pool}
 	}))

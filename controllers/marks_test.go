@@ -96,7 +96,7 @@ func TestTenantCannotSteerResourceServerClaim(t *testing.T) {
 // no create-pending mark: the next manager creates at once instead of paging the
 // pool for a client that cannot exist.
 func TestCreateNeverSentLeavesNoMark(t *testing.T) {
-	e := newEnv(t, withOptions(func(o *controllers.Options) {
+	e := newEnv(t, withConfig(func(o *controllers.Config) {
 		// One call of each operation now, then one every 100 s.
 		o.Limits = cognito.Limits{PerOperation: 0.01}
 	}))

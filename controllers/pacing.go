@@ -36,29 +36,43 @@ func stretchedPeriod(configured time.Duration, n int, rate float64) time.Duratio
 	return max(configured, need)
 }
 
-// busiestDriftLoad is the number of drift checks per period in the busiest pool and
-// kind: only objects that hold a Cognito resource (an app client, a resource server
-// created or adopted) are checked. Objects waiting for a ResourceServer, refused or
-// stalled cost no call, so they must not stretch everyone's period: else any tenant
-// could slow every other team's drift repair and revocation by creating objects
-// that never get anywhere.
-func busiestDriftLoad(clients []v1alpha1.M2MClient, servers []v1alpha1.ResourceServer) int {
-	perPool := map[string]int{}
+// driftCheck is what one object's drift check costs: one call of op on pool.
+type driftCheck struct{ op, pool string }
+
+// driftChecks counts the drift checks per period of each operation on each pool:
+// a DescribeUserPoolClient per M2MClient that holds an app client, a
+// DescribeResourceServer per ResourceServer that holds a resource server (created
+// or adopted). Objects waiting for a ResourceServer, refused or stalled cost no
+// call, so they must not stretch everyone's period: else any tenant could slow
+// every other team's drift repair and revocation by creating objects that never
+// get anywhere.
+func driftChecks(clients []v1alpha1.M2MClient, servers []v1alpha1.ResourceServer) map[driftCheck]int {
+	checks := map[driftCheck]int{}
 	for _, c := range clients {
 		if c.Status.ClientID != "" && c.Status.UserPoolID != "" {
-			perPool["client "+c.Status.UserPoolID]++
+			checks[driftCheck{"DescribeUserPoolClient", c.Status.UserPoolID}]++
 		}
 	}
 	for _, s := range servers {
 		if s.Status.Ownership != "" && s.Status.UserPoolID != "" {
-			perPool["server "+s.Status.UserPoolID]++
+			checks[driftCheck{"DescribeResourceServer", s.Status.UserPoolID}]++
 		}
 	}
-	busiest := 0
-	for _, n := range perPool {
-		busiest = max(busiest, n)
+	return checks
+}
+
+// driftPeriodFor is the drift period that fits every operation's checks on every
+// pool within driftShare of the rate in force for it (rate, 0 when not paced):
+// the configured period, or the longest any of them needs. It also names the
+// checks that need the longest, if any stretch it.
+func driftPeriodFor(configured time.Duration, checks map[driftCheck]int, rate func(op, pool string) float64) (time.Duration, driftCheck) {
+	period, worst := configured, driftCheck{}
+	for c, n := range checks {
+		if p := stretchedPeriod(configured, n, rate(c.op, c.pool)); p > period {
+			period, worst = p, c
+		}
 	}
-	return busiest
+	return period, worst
 }
 
 // driftPacer keeps the drift period in force up to date with the number of objects,
@@ -67,15 +81,17 @@ func busiestDriftLoad(clients []v1alpha1.M2MClient, servers []v1alpha1.ResourceS
 type driftPacer struct {
 	client     client.Reader
 	configured time.Duration
-	rate       float64 // per-operation requests per second, 0 when not paced
-	interval   time.Duration
-	log        logr.Logger
-	period     atomic.Int64
-	mu         sync.Mutex
-	stretched  bool
+	// rate is the per-operation rate in force for op on pool (adaptive pacing
+	// lowers it while Cognito throttles); 0 when not paced.
+	rate      func(op, pool string) float64
+	interval  time.Duration
+	log       logr.Logger
+	period    atomic.Int64
+	mu        sync.Mutex
+	stretched bool
 }
 
-func newDriftPacer(c client.Reader, configured time.Duration, rate float64, log logr.Logger) *driftPacer {
+func newDriftPacer(c client.Reader, configured time.Duration, rate func(op, pool string) float64, log logr.Logger) *driftPacer {
 	p := &driftPacer{client: c, configured: configured, rate: rate, log: log, interval: pacerInterval}
 	p.period.Store(int64(configured))
 	driftPeriodGauge.Set(configured.Seconds())
@@ -85,8 +101,8 @@ func newDriftPacer(c client.Reader, configured time.Duration, rate float64, log 
 // current is the drift period in force.
 func (p *driftPacer) current() time.Duration { return time.Duration(p.period.Load()) }
 
-// pacerInterval is how often the drift period is recomputed.
-const pacerInterval = time.Minute
+// pacerInterval is how often the drift period is recomputed (shorter in tests).
+var pacerInterval = time.Minute
 
 // Start recomputes the period every interval until ctx ends (a manager Runnable).
 func (p *driftPacer) Start(ctx context.Context) error {
@@ -102,8 +118,8 @@ func (p *driftPacer) Start(ctx context.Context) error {
 	}
 }
 
-// update counts the objects per pool and kind, the calls each drift check costs,
-// and sets the period for the busiest.
+// update counts the drift checks per operation and pool, and sets the period
+// that fits them all at the rates in force.
 func (p *driftPacer) update(ctx context.Context) {
 	var clients v1alpha1.M2MClientList
 	if err := p.client.List(ctx, &clients); err != nil {
@@ -113,8 +129,8 @@ func (p *driftPacer) update(ctx context.Context) {
 	if err := p.client.List(ctx, &servers); err != nil {
 		return
 	}
-	busiest := busiestDriftLoad(clients.Items, servers.Items)
-	period := stretchedPeriod(p.configured, busiest, p.rate)
+	checks := driftChecks(clients.Items, servers.Items)
+	period, worst := driftPeriodFor(p.configured, checks, p.rate)
 	p.period.Store(int64(period))
 	driftPeriodGauge.Set(period.Seconds())
 	p.mu.Lock()
@@ -123,7 +139,8 @@ func (p *driftPacer) update(ctx context.Context) {
 		p.stretched = stretched
 		if stretched {
 			p.log.Info("Too many objects in one pool to check each once per drift period within Cognito's quota; checking less often",
-				"objects", busiest, "configuredPeriod", p.configured, "period", period, "requestsPerSecond", p.rate)
+				"objects", checks[worst], "operation", worst.op, "userPool", worst.pool,
+				"configuredPeriod", p.configured, "period", period, "requestsPerSecond", p.rate(worst.op, worst.pool))
 		} else {
 			p.log.Info("Every object is checked once per drift period again", "period", period)
 		}

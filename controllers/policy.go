@@ -16,9 +16,24 @@ import (
 // these; only the operator's flags and Namespace annotations (which tenants cannot
 // write) do. Each rule is a pure function of what the caller gathered.
 
+// userPool is the pool an object lives in: its own, or the operator's default; and
+// one the operator is allowed to manage.
+func (o Tenancy) userPool(own string) (string, error) {
+	if own == "" {
+		if o.DefaultUserPoolID == "" {
+			return "", stalled(v1alpha1.ReasonUserPoolMissing, "spec.userPoolId is empty and the operator has no default --user-pool-id")
+		}
+		return o.DefaultUserPoolID, nil
+	}
+	if !o.poolAllowed(own) {
+		return "", stalled(v1alpha1.ReasonUserPoolDenied, "spec.userPoolId %q is not one of the pools this operator manages (--allowed-user-pools): leave it empty for the default pool, or ask a cluster admin to allow it", own)
+	}
+	return own, nil
+}
+
 // poolAllowed reports whether objects may name pool: one of --allowed-user-pools,
 // or the default pool when that list is empty.
-func (o *Options) poolAllowed(pool string) bool {
+func (o Tenancy) poolAllowed(pool string) bool {
 	if len(o.AllowedUserPools) == 0 {
 		return pool == o.DefaultUserPoolID
 	}
@@ -28,7 +43,7 @@ func (o *Options) poolAllowed(pool string) bool {
 // adoptionAllowed reports whether ResourceServers in ns may take over a resource
 // server that already exists in Cognito: everywhere with --allow-adoption, or in a
 // namespace a cluster admin annotated.
-func (o *Options) adoptionAllowed(ns *corev1.Namespace) bool {
+func (o Tenancy) adoptionAllowed(ns *corev1.Namespace) bool {
 	return o.AllowAdoption || ns.Annotations[v1alpha1.AllowAdoptionAnnotation] == "true"
 }
 
@@ -36,7 +51,7 @@ func (o *Options) adoptionAllowed(ns *corev1.Namespace) bool {
 // Unrestricted operators allow every identifier; with --restrict-identifiers a
 // namespace may claim only what its allowed-identifiers annotation lists, as exact
 // identifiers or path.Match patterns.
-func (o *Options) identifierAllowed(ns *corev1.Namespace, identifier string) bool {
+func (o Tenancy) identifierAllowed(ns *corev1.Namespace, identifier string) bool {
 	if !o.RestrictIdentifiers {
 		return true
 	}

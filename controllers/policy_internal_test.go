@@ -12,14 +12,14 @@ import (
 func TestPoolAllowed(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    Options
+		opts    Tenancy
 		pool    string
 		allowed bool
 	}{
-		{"default pool with no list", Options{DefaultUserPoolID: "eu_A"}, "eu_A", true},
-		{"other pool with no list", Options{DefaultUserPoolID: "eu_A"}, "eu_B", false},
-		{"listed pool", Options{DefaultUserPoolID: "eu_A", AllowedUserPools: []string{"eu_A", "eu_B"}}, "eu_B", true},
-		{"unlisted pool", Options{DefaultUserPoolID: "eu_A", AllowedUserPools: []string{"eu_B"}}, "eu_C", false},
+		{"default pool with no list", Tenancy{DefaultUserPoolID: "eu_A"}, "eu_A", true},
+		{"other pool with no list", Tenancy{DefaultUserPoolID: "eu_A"}, "eu_B", false},
+		{"listed pool", Tenancy{DefaultUserPoolID: "eu_A", AllowedUserPools: []string{"eu_A", "eu_B"}}, "eu_B", true},
+		{"unlisted pool", Tenancy{DefaultUserPoolID: "eu_A", AllowedUserPools: []string{"eu_B"}}, "eu_C", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,14 +42,14 @@ func TestIdentifierAllowed(t *testing.T) {
 		}
 		return n
 	}
-	restricted := Options{RestrictIdentifiers: true}
+	restricted := Tenancy{RestrictIdentifiers: true}
 	tests := []struct {
 		name     string
-		opts     Options
+		opts     Tenancy
 		list, id string
 		allowed  bool
 	}{
-		{"unrestricted allows anything", Options{}, "", "Billing", true},
+		{"unrestricted allows anything", Tenancy{}, "", "Billing", true},
 		{"restricted, no annotation", restricted, "", "Billing", false},
 		{"exact", restricted, "Billing", "Billing", true},
 		{"one of several", restricted, "Weather, Billing", "Billing", true},
@@ -96,13 +96,13 @@ func TestClaimExisting(t *testing.T) {
 func TestAdoptionAllowed(t *testing.T) {
 	plain := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}}
 	annotated := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b", Annotations: map[string]string{v1alpha1.AllowAdoptionAnnotation: "true"}}}
-	if (&Options{}).adoptionAllowed(plain) {
+	if (Tenancy{}).adoptionAllowed(plain) {
 		t.Error("adoption allowed by default")
 	}
-	if !(&Options{}).adoptionAllowed(annotated) {
+	if !(Tenancy{}).adoptionAllowed(annotated) {
 		t.Error("annotated namespace may not adopt")
 	}
-	if !(&Options{AllowAdoption: true}).adoptionAllowed(plain) {
+	if !(Tenancy{AllowAdoption: true}).adoptionAllowed(plain) {
 		t.Error("--allow-adoption does not allow adoption")
 	}
 }

@@ -20,7 +20,7 @@ import (
 // tests check that it spends no call it does not need.
 
 func withDriftPeriod(d time.Duration) envOption {
-	return withOptions(func(o *controllers.Options) { o.DriftPeriod = d })
+	return withConfig(func(o *controllers.Config) { o.DriftPeriod = d })
 }
 
 // Creating a client costs one Create: the operator's own Secret write does not come

@@ -2,11 +2,11 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,10 +27,7 @@ const identifierIndex = "spec.identifier"
 // ResourceServerReconciler keeps a Cognito resource server in step with each
 // ResourceServer object.
 type ResourceServerReconciler struct {
-	client.Client
-	Options *Options
-	cognito *cognito.Client
-	retain  *retainer
+	*shared
 }
 
 // +kubebuilder:rbac:groups=cognito.m2m.dev,resources=resourceservers,verbs=get;list;watch;update;patch
@@ -40,32 +37,35 @@ type ResourceServerReconciler struct {
 
 // Reconcile brings one resource server in line with its object, then schedules the
 // next drift check.
-func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	rs := &v1alpha1.ResourceServer{}
-	if err := r.Get(ctx, req.NamespacedName, rs); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	st := newStatusWriter(r.Client, rs)
-	defer func() {
-		if staleCopy(retErr) {
-			res, retErr = afterStaleCopy()
-			return
-		}
-		res, retErr = finish(r.Options.Recorder, rs, st.initial, res, retErr,
-			fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes)))
-		retErr = errors.Join(retErr, st.patch(ctx))
-	}()
+func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return reconcilePass(ctx, r.shared, r, req.NamespacedName)
+}
 
-	if !rs.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, rs)
+func (r *ResourceServerReconciler) load(ctx context.Context, key types.NamespacedName) (*v1alpha1.ResourceServer, error) {
+	rs := &v1alpha1.ResourceServer{}
+	if err := r.Get(ctx, key, rs); err != nil {
+		return nil, fmt.Errorf("reading ResourceServer %s: %w", key, err)
 	}
-	if err := ensureFinalizer(ctx, r.Client, rs); err != nil {
-		return ctrl.Result{}, err
-	}
-	pool, err := r.Options.userPool(rs.Spec.UserPoolID)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+	return rs, nil
+}
+
+func (r *ResourceServerReconciler) specPool(rs *v1alpha1.ResourceServer) string {
+	return rs.Spec.UserPoolID
+}
+
+func (r *ResourceServerReconciler) readyMessage(rs *v1alpha1.ResourceServer) string {
+	return fmt.Sprintf("resource server %s provides %d scopes", rs.Spec.Identifier, len(rs.Status.Scopes))
+}
+
+// published and forget have nothing to do: this manager keeps nothing about a
+// ResourceServer between passes.
+func (r *ResourceServerReconciler) published(*v1alpha1.ResourceServer) {}
+func (r *ResourceServerReconciler) forget(types.NamespacedName)        {}
+
+// sync checks the object's claim on its identifier and its Retain allowance,
+// then the resource server itself, then takes its scopes from the clients left
+// behind.
+func (r *ResourceServerReconciler) sync(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string) (ctrl.Result, error) {
 	ns := &corev1.Namespace{}
 	if err := r.Get(ctx, client.ObjectKey{Name: rs.Namespace}, ns); err != nil {
 		return ctrl.Result{}, fmt.Errorf("reading namespace %s for its tenancy annotations: %w", rs.Namespace, err)
@@ -75,7 +75,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if rs.Status.Ownership == "" {
 		if err := r.retain.check(ctx, rs, rs.Spec.DeletionPolicy); err != nil {
-			return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, err
+			return ctrl.Result{RequeueAfter: jittered(r.driftPeriod())}, err
 		}
 	}
 	if err := r.reconcileCognito(ctx, rs, st, ns, pool); err != nil {
@@ -84,7 +84,7 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.revokeOrphans(ctx, rs, pool); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: jittered(r.Options.driftPeriod())}, nil
+	return ctrl.Result{RequeueAfter: jittered(r.driftPeriod())}, nil
 }
 
 // checkClaim stalls an object whose namespace may not claim its identifier, or whose
@@ -93,23 +93,23 @@ func (r *ResourceServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // whose namespace may not claim the identifier blocks nobody, so claiming a name
 // first gains a tenant nothing.
 func (r *ResourceServerReconciler) checkClaim(ctx context.Context, rs *v1alpha1.ResourceServer, ns *corev1.Namespace, pool string) error {
-	if !r.Options.identifierAllowed(ns, rs.Spec.Identifier) {
+	if !r.cfg.identifierAllowed(ns, rs.Spec.Identifier) {
 		return stalled(v1alpha1.ReasonIdentifierDenied,
 			"namespace %s may not claim identifier %q: a cluster admin lists the identifiers a namespace may claim in its %s annotation",
 			rs.Namespace, rs.Spec.Identifier, v1alpha1.AllowedIdentifiersAnnotation)
 	}
 	var list v1alpha1.ResourceServerList
 	if err := r.List(ctx, &list, client.MatchingFields{identifierIndex: rs.Spec.Identifier}); err != nil {
-		return err
+		return fmt.Errorf("listing the ResourceServers with identifier %q: %w", rs.Spec.Identifier, err)
 	}
 	for _, other := range list.Items {
-		otherPool, err := r.Options.userPool(other.Spec.UserPoolID)
+		otherPool, err := r.cfg.userPool(other.Spec.UserPoolID)
 		if err != nil || otherPool != pool || other.UID == rs.UID || !other.DeletionTimestamp.IsZero() || !olderThan(&other, rs) {
 			continue
 		}
-		if r.Options.RestrictIdentifiers {
+		if r.cfg.RestrictIdentifiers {
 			otherNS := &corev1.Namespace{}
-			if err := r.Get(ctx, client.ObjectKey{Name: other.Namespace}, otherNS); err != nil || !r.Options.identifierAllowed(otherNS, other.Spec.Identifier) {
+			if err := r.Get(ctx, client.ObjectKey{Name: other.Namespace}, otherNS); err != nil || !r.cfg.identifierAllowed(otherNS, other.Spec.Identifier) {
 				continue
 			}
 		}
@@ -150,7 +150,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 		own, ok := claimExisting(existingServer{
 			createPending:   rs.Status.CreatePendingSince != nil,
 			matchesSent:     want.UpToDate(got),
-			adoptionAllowed: r.Options.adoptionAllowed(ns),
+			adoptionAllowed: r.cfg.adoptionAllowed(ns),
 		})
 		if !ok {
 			return stalled(v1alpha1.ReasonAdoptionDenied,
@@ -160,7 +160,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 		rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = own, nil, 0
 		if own == v1alpha1.OwnershipAdopted {
 			log.Info("Adopted resource server", "pool", pool, "identifier", want.Identifier)
-			r.Options.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
+			r.event(rs, v1alpha1.ReasonAdopted, "adopted existing resource server %s in pool %s", want.Identifier, pool)
 		}
 	}
 	if !want.UpToDate(got) {
@@ -172,7 +172,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 			reason = v1alpha1.ReasonDriftRepaired
 		}
 		log.Info("Updated resource server", "pool", pool, "identifier", want.Identifier, "reason", reason)
-		r.Options.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
+		r.event(rs, reason, "set resource server %s in pool %s to the spec", want.Identifier, pool)
 	}
 	r.recordReconciled(rs, pool)
 	return nil
@@ -185,7 +185,7 @@ func (r *ResourceServerReconciler) reconcileCognito(ctx context.Context, rs *v1a
 // never sent, leaves no mark.
 func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.ResourceServer, st *statusWriter, pool string, want cognito.ResourceServerSpec) error {
 	mark := func(ctx context.Context) error {
-		rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = now(), rs.Generation
+		rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = r.now(), rs.Generation
 		if err := st.patch(ctx); err != nil {
 			return fmt.Errorf("recording that a resource server is about to be created: %w", err)
 		}
@@ -199,7 +199,7 @@ func (r *ResourceServerReconciler) create(ctx context.Context, rs *v1alpha1.Reso
 	}
 	rs.Status.Ownership, rs.Status.CreatePendingSince, rs.Status.CreatePendingGeneration = v1alpha1.OwnershipCreated, nil, 0
 	logf.FromContext(ctx).Info("Created resource server", "pool", pool, "identifier", want.Identifier)
-	r.Options.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
+	r.event(rs, v1alpha1.ReasonCreated, "created resource server %s in pool %s", want.Identifier, pool)
 	r.recordReconciled(rs, pool)
 	return nil
 }
@@ -214,11 +214,11 @@ func (r *ResourceServerReconciler) recordReconciled(rs *v1alpha1.ResourceServer,
 	slices.Sort(rs.Status.Scopes)
 }
 
-// reconcileDelete deletes the resource server under the Delete policy, if the
+// finalize deletes the resource server under the Delete policy, if the
 // operator created it for this object, then releases the object. An adopted server
 // existed before the object and outlives it; an object that never reconciled owns
 // nothing.
-func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1alpha1.ResourceServer) error {
+func (r *ResourceServerReconciler) finalize(ctx context.Context, rs *v1alpha1.ResourceServer) error {
 	if !controllerutil.ContainsFinalizer(rs, v1alpha1.Finalizer) {
 		return nil
 	}
@@ -231,18 +231,18 @@ func (r *ResourceServerReconciler) reconcileDelete(ctx context.Context, rs *v1al
 		}
 	}
 	if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipAdopted {
-		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
+		r.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s: it was adopted, not created for this object", rs.Spec.Identifier, pool)
 	} else if pool != "" && rs.Status.Ownership == v1alpha1.OwnershipCreated && !r.mayRetain(ctx, rs) {
 		if err := r.cognito.DeleteResourceServer(ctx, pool, rs.Spec.Identifier); err != nil {
 			return cognitoFailed("DeleteResourceServer", err)
 		}
 		logf.FromContext(ctx).Info("Deleted resource server", "pool", pool, "identifier", rs.Spec.Identifier)
-		r.Options.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
+		r.event(rs, v1alpha1.ReasonDeleted, "deleted resource server %s from pool %s", rs.Spec.Identifier, pool)
 	} else if pool != "" {
 		if err := r.retain.record(ctx, rs.Namespace, retainedEntry(kindResourceServer, pool, rs.Spec.Identifier)); err != nil {
 			return err
 		}
-		r.Options.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
+		r.event(rs, v1alpha1.ReasonRetained, "left resource server %s in pool %s (deletionPolicy Retain)", rs.Spec.Identifier, pool)
 	}
 	return removeFinalizer(ctx, r.Client, rs)
 }
@@ -260,11 +260,11 @@ func (r *ResourceServerReconciler) mayRetain(ctx context.Context, rs *v1alpha1.R
 func (r *ResourceServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.ResourceServer{}, identifierIndex,
 		func(o client.Object) []string { return []string{o.(*v1alpha1.ResourceServer).Spec.Identifier} }); err != nil {
-		return err
+		return fmt.Errorf("indexing ResourceServers by %s: %w", identifierIndex, err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.M2MClient{}, uidIndex,
 		func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
-		return err
+		return fmt.Errorf("indexing M2MClients by %s: %w", uidIndex, err)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ResourceServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -21,7 +21,7 @@ import (
 // pool's limits (25 resource servers, 1,000 app clients) for every team. So the
 // operator keeps a ledger of what each namespace retained (a Secret in its own
 // namespace: tenants cannot read or write it, it survives restarts), and allows
-// Retain to at most Options.MaxRetainedPerNamespace resources per namespace,
+// Retain to at most Config.MaxRetainedPerNamespace resources per namespace,
 // counting those already left and the live objects that ask for Retain, oldest
 // first. An object beyond the bound is not created in Cognito: it waits, with a
 // condition saying why, and is looked at again every drift period, so it becomes
@@ -48,10 +48,13 @@ func retainAllowed(limit, recorded, rank int) bool {
 
 // retainer is what both reconcilers need to apply the bound.
 type retainer struct {
-	c       client.Client
-	reader  client.Reader
-	opts    *Options
-	cognito *cognito.Client
+	c      client.Client
+	reader client.Reader
+	// limit is Config.MaxRetainedPerNamespace, kept in the ledger in
+	// ledgerNamespace (Config.RetainedLedgerNamespace).
+	limit           int
+	ledgerNamespace string
+	cognito         *cognito.Client
 }
 
 // check returns a waiting error when obj asks for Retain beyond its namespace's
@@ -61,7 +64,7 @@ func (r *retainer) check(ctx context.Context, obj client.Object, policy v1alpha1
 	if r == nil {
 		return nil
 	}
-	limit := r.opts.MaxRetainedPerNamespace
+	limit := r.limit
 	if limit <= 0 || policy != v1alpha1.DeletionPolicyRetain {
 		return nil
 	}
@@ -92,11 +95,11 @@ func (r *retainer) check(ctx context.Context, obj client.Object, policy v1alpha1
 func (r *retainer) rank(ctx context.Context, obj client.Object) (int, error) {
 	var servers v1alpha1.ResourceServerList
 	if err := r.c.List(ctx, &servers, client.InNamespace(obj.GetNamespace())); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("listing ResourceServers in %s to rank requests for Retain: %w", obj.GetNamespace(), err)
 	}
 	var clients v1alpha1.M2MClientList
 	if err := r.c.List(ctx, &clients, client.InNamespace(obj.GetNamespace())); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("listing M2MClients in %s to rank requests for Retain: %w", obj.GetNamespace(), err)
 	}
 	var older []client.Object
 	for i := range servers.Items {
@@ -149,7 +152,7 @@ func splitEntries(v string) []string {
 
 func (r *retainer) ledger(ctx context.Context) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
-	err := r.reader.Get(ctx, client.ObjectKey{Namespace: r.opts.RetainedLedgerNamespace, Name: RetainedLedgerName}, s)
+	err := r.reader.Get(ctx, client.ObjectKey{Namespace: r.ledgerNamespace, Name: RetainedLedgerName}, s)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -167,13 +170,16 @@ func (r *retainer) update(ctx context.Context, ns string, change func([]string) 
 			return err
 		}
 		if s == nil {
-			s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.opts.RetainedLedgerNamespace, Name: RetainedLedgerName}}
+			s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.ledgerNamespace, Name: RetainedLedgerName}}
 			s.Data = map[string][]byte{ns: []byte(strings.Join(change(nil), "\n"))}
 			err := r.c.Create(ctx, s)
 			if apierrors.IsAlreadyExists(err) {
 				return apierrors.NewConflict(corev1.Resource("secrets"), RetainedLedgerName, err)
 			}
-			return err
+			if err != nil {
+				return fmt.Errorf("creating the ledger of retained resources: %w", err)
+			}
+			return nil
 		}
 		before := splitEntries(string(s.Data[ns]))
 		after := change(slices.Clone(before))
@@ -184,13 +190,16 @@ func (r *retainer) update(ctx context.Context, ns string, change func([]string) 
 			s.Data = map[string][]byte{}
 		}
 		s.Data[ns] = []byte(strings.Join(after, "\n"))
-		return r.c.Update(ctx, s)
+		if err := r.c.Update(ctx, s); err != nil {
+			return fmt.Errorf("updating the ledger of retained resources: %w", err)
+		}
+		return nil
 	})
 }
 
 // record adds a retained resource to its namespace's ledger.
 func (r *retainer) record(ctx context.Context, ns, entry string) error {
-	if r == nil || r.opts.MaxRetainedPerNamespace <= 0 {
+	if r == nil || r.limit <= 0 {
 		return nil
 	}
 	err := r.update(ctx, ns, func(es []string) []string {

@@ -18,8 +18,8 @@ import (
 // server in Cognito. Objects with the Delete policy are not bounded.
 func TestRetainedResourcesAreBoundedPerNamespace(t *testing.T) {
 	e := newEnv(t, func(e *testEnv) {
-		e.opts.MaxRetainedPerNamespace = 2
-		e.opts.RetainedLedgerNamespace = e.ns // the operator's own namespace
+		e.cfg.MaxRetainedPerNamespace = 2
+		e.cfg.RetainedLedgerNamespace = e.ns // the operator's own namespace
 	})
 	ctx := context.Background()
 	tn := newTenant(t, e.ns+"-tenant")

@@ -89,22 +89,25 @@ func granteeRecord(held *v1alpha1.Grantee, obj *v1alpha1.M2MClient, now time.Tim
 // out of date, so a steady state costs nothing.
 func (r *M2MClientReconciler) recordGrantees(ctx context.Context, obj *v1alpha1.M2MClient, foreign []*v1alpha1.ResourceServer) error {
 	for _, rs := range foreign {
-		if _, changed := granteeRecord(findGrantee(rs.Status.Grantees, obj.UID), obj, time.Now()); !changed {
+		if _, changed := granteeRecord(findGrantee(rs.Status.Grantees, obj.UID), obj, r.clock.Now()); !changed {
 			continue
 		}
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			fresh := &v1alpha1.ResourceServer{}
 			if err := r.reader().Get(ctx, client.ObjectKeyFromObject(rs), fresh); err != nil {
-				return err
+				return fmt.Errorf("reading ResourceServer %s from the API server: %w", client.ObjectKeyFromObject(rs), err)
 			}
-			rec, changed := granteeRecord(findGrantee(fresh.Status.Grantees, obj.UID), obj, time.Now())
+			rec, changed := granteeRecord(findGrantee(fresh.Status.Grantees, obj.UID), obj, r.clock.Now())
 			if !changed {
 				return nil
 			}
 			patch := client.MergeFromWithOptions(fresh.DeepCopy(), client.MergeFromWithOptimisticLock{})
 			fresh.Status.Grantees = slices.DeleteFunc(fresh.Status.Grantees, func(g v1alpha1.Grantee) bool { return g.UID == obj.UID })
 			fresh.Status.Grantees = append(fresh.Status.Grantees, rec)
-			return r.Status().Patch(ctx, fresh, patch)
+			if err := r.Status().Patch(ctx, fresh, patch); err != nil {
+				return fmt.Errorf("writing the grantee record: %w", err)
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("recording app client %q on ResourceServer %s before giving it scopes: %w", obj.Status.ClientID, client.ObjectKeyFromObject(rs), err)
@@ -174,8 +177,10 @@ func (r *ResourceServerReconciler) revokeOrphans(ctx context.Context, rs *v1alph
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		fresh := &v1alpha1.ResourceServer{}
-		if err := r.reader().Get(ctx, client.ObjectKeyFromObject(rs), fresh); err != nil {
-			return client.IgnoreNotFound(err)
+		if err := r.reader().Get(ctx, client.ObjectKeyFromObject(rs), fresh); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("reading ResourceServer %s from the API server to drop grantee records: %w", client.ObjectKeyFromObject(rs), err)
+		} else if err != nil {
+			return nil
 		}
 		patch := client.MergeFromWithOptions(fresh.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		n := len(fresh.Status.Grantees)
@@ -186,7 +191,10 @@ func (r *ResourceServerReconciler) revokeOrphans(ctx context.Context, rs *v1alph
 		if len(fresh.Status.Grantees) == n {
 			return nil
 		}
-		return client.IgnoreNotFound(r.Status().Patch(ctx, fresh, patch))
+		if err := r.Status().Patch(ctx, fresh, patch); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("dropping the records of revoked grantees: %w", err)
+		}
+		return nil
 	})
 }
 
@@ -196,7 +204,7 @@ func (r *ResourceServerReconciler) revokeOrphans(ctx context.Context, rs *v1alph
 func (r *ResourceServerReconciler) fateOf(ctx context.Context, g v1alpha1.Grantee) (granteeFate, error) {
 	var list v1alpha1.M2MClientList
 	if err := r.List(ctx, &list, client.MatchingFields{uidIndex: string(g.UID)}); err != nil {
-		return keepGrantee, err
+		return keepGrantee, fmt.Errorf("finding the M2MClient of grantee %s: %w", g.UID, err)
 	}
 	if len(list.Items) == 0 {
 		return fateOf(g, nil), nil
@@ -207,7 +215,7 @@ func (r *ResourceServerReconciler) fateOf(ctx context.Context, g v1alpha1.Grante
 	}
 	fresh := &v1alpha1.M2MClient{}
 	if err := r.reader().Get(ctx, client.ObjectKeyFromObject(owner), fresh); client.IgnoreNotFound(err) != nil {
-		return keepGrantee, err
+		return keepGrantee, fmt.Errorf("reading M2MClient %s from the API server: %w", client.ObjectKeyFromObject(owner), err)
 	} else if err != nil || fresh.UID != g.UID {
 		return fateOf(g, nil), nil
 	}
@@ -235,7 +243,7 @@ func (r *ResourceServerReconciler) revokeScopes(ctx context.Context, rs *v1alpha
 		return cognitoFailed("UpdateUserPoolClient", err)
 	}
 	logf.FromContext(ctx).Info("Took the server's scopes from an app client whose M2MClient is gone", "pool", pool, "clientId", id, "scopes", its)
-	r.Options.event(rs, v1alpha1.ReasonScopesRevoked, "took %d scopes from app client %s: no M2MClient of another namespace refers to it any more", len(its), id)
+	r.event(rs, v1alpha1.ReasonScopesRevoked, "took %d scopes from app client %s: no M2MClient of another namespace refers to it any more", len(its), id)
 	return nil
 }
 
@@ -245,7 +253,7 @@ func (r *ResourceServerReconciler) revokeScopes(ctx context.Context, rs *v1alpha
 func (r *ResourceServerReconciler) revokePending(ctx context.Context, rs *v1alpha1.ResourceServer, pool string, g v1alpha1.Grantee) error {
 	var all v1alpha1.M2MClientList
 	if err := r.List(ctx, &all); err != nil {
-		return err
+		return fmt.Errorf("listing M2MClients for the app clients they claim: %w", err)
 	}
 	claimed := map[string]bool{}
 	for _, o := range all.Items {
@@ -294,14 +302,6 @@ func serversOfDeletedClient(_ context.Context, o client.Object) []ctrl.Request {
 		}
 	}
 	return reqs
-}
-
-// reader reads from the API server, bypassing the cache.
-func (r *ResourceServerReconciler) reader() client.Reader {
-	if r.Options.APIReader != nil {
-		return r.Options.APIReader
-	}
-	return r.Client
 }
 
 // sameGrantee reports whether two records say the same: a record rewritten since it

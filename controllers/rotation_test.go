@@ -483,3 +483,20 @@ func TestSecretAgeMetric(t *testing.T) {
 		return nil
 	})
 }
+
+// A rotation with gracePeriod 0 finishes at once: the pass that adds the new
+// secret is followed straight away by the one that retires the old, rather than
+// leaving the rotation in Grace until something else wakes the object (here,
+// nothing would for a minute: the drift period).
+func TestRotationWithoutGracePeriodFinishesAtOnce(t *testing.T) {
+	e := newEnv(t, withDriftPeriod(time.Minute))
+	readyPair(t, e)
+	c := rotatingClient(e.ns, "no-grace", 0)
+	mustCreate(t, c)
+	waitReady(t, c)
+	requestRotation(t, c, "now")
+	waitRotated(t, c, "now", 15*time.Second)
+	if ids := clientSecretIDs(t, e.pool, c.Status.ClientID); len(ids) != 1 || ids[0] != c.Status.Rotation.CurrentSecretID {
+		t.Errorf("app client has secrets %v after the rotation, want only %s", ids, c.Status.Rotation.CurrentSecretID)
+	}
+}

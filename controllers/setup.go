@@ -18,31 +18,31 @@ import (
 
 // Setup registers both reconcilers with a manager. They share one Cognito client,
 // so that their calls count against the same quotas.
-func Setup(mgr ctrl.Manager, opts *Options) error {
-	var limiter *cognito.Limiter
-	if opts.Limits.PerOperation > 0 || len(opts.Limits.Categories) > 0 {
-		limiter = cognito.NewLimiter(opts.Limits)
-	}
-	c := cognito.NewClient(opts.Cognito, limiter)
-	if opts.MaxRetainedPerNamespace > 0 && opts.RetainedLedgerNamespace == "" {
+func Setup(mgr ctrl.Manager, cfg Config, deps Deps) error {
+	if cfg.MaxRetainedPerNamespace > 0 && cfg.RetainedLedgerNamespace == "" {
 		return fmt.Errorf("a bound on retained resources per namespace needs the namespace of its ledger (--retained-ledger-namespace)")
 	}
-	reader := opts.APIReader
+	var limiter *cognito.Limiter
+	if cfg.Limits.PerOperation > 0 || len(cfg.Limits.Categories) > 0 {
+		limiter = cognito.NewLimiter(cfg.Limits)
+	}
+	reader := deps.APIReader
 	if reader == nil {
 		reader = mgr.GetAPIReader()
 	}
-	ret := &retainer{c: mgr.GetClient(), reader: reader, opts: opts, cognito: c}
-	opts.pacer = newDriftPacer(mgr.GetClient(), opts.configuredDriftPeriod(), opts.Limits.PerOperation, mgr.GetLogger().WithName("drift"))
-	if opts.pacerInterval > 0 {
-		opts.pacer.interval = opts.pacerInterval
+	sh := newShared(mgr.GetClient(), reader, cfg, deps, cognito.NewClient(deps.Cognito, limiter))
+	// The period stretches for the rates in force, which throttles lower.
+	sh.pacer = newDriftPacer(mgr.GetClient(), cfg.driftPeriod(), limiter.Rate, mgr.GetLogger().WithName("drift"))
+	if err := mgr.Add(sh.pacer); err != nil {
+		return fmt.Errorf("adding the drift pacer: %w", err)
 	}
-	if err := mgr.Add(opts.pacer); err != nil {
-		return err
+	if err := (&ResourceServerReconciler{shared: sh}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the ResourceServer controller: %w", err)
 	}
-	if err := (&ResourceServerReconciler{Client: mgr.GetClient(), Options: opts, cognito: c, retain: ret}).SetupWithManager(mgr); err != nil {
-		return err
+	if err := newM2MClientReconciler(sh).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the M2MClient controller: %w", err)
 	}
-	return (&M2MClientReconciler{Client: mgr.GetClient(), Options: opts, cognito: c, retain: ret}).SetupWithManager(mgr)
+	return nil
 }
 
 // completeFair builds a controller that is fair between namespaces, so that one

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,13 +29,13 @@ func (w *statusWriter) patch(ctx context.Context) error {
 	p := client.MergeFrom(w.base)
 	data, err := p.Data(w.obj)
 	if err != nil {
-		return err
+		return fmt.Errorf("computing the status patch: %w", err)
 	}
 	if string(data) == "{}" {
 		return nil
 	}
 	if err := w.c.Status().Patch(ctx, w.obj, p); client.IgnoreNotFound(err) != nil {
-		return err
+		return fmt.Errorf("writing the status: %w", err)
 	}
 	w.base = w.obj.DeepCopyObject().(client.Object)
 	return nil

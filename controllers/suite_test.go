@@ -142,7 +142,8 @@ type testEnv struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	mgr    ctrl.Manager
-	opts   controllers.Options
+	cfg    controllers.Config
+	deps   controllers.Deps
 	// watchNamespaces makes the manager namespace-scoped, as --watch-namespaces.
 	watchNamespaces []string
 	// user, when set, is who the manager acts as (impersonated), so that it has
@@ -154,8 +155,8 @@ type testEnv struct {
 
 type envOption func(*testEnv)
 
-func withOptions(f func(*controllers.Options)) envOption {
-	return func(e *testEnv) { f(&e.opts) }
+func withConfig(f func(*controllers.Config)) envOption {
+	return func(e *testEnv) { f(&e.cfg) }
 }
 
 var nsCounter atomic.Int32
@@ -174,10 +175,11 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 		t.Fatal(err)
 	}
 	e := &testEnv{t: t, ns: ns, pool: pool, api: &hookedAPI{API: cognitoClient()}}
-	e.opts = controllers.Options{
-		Cognito: e.api, Region: emulator.DefaultRegion, DefaultUserPoolID: pool,
-		TokenEndpoint: emu.TokenURL(), IssuerBase: emuURL, DriftPeriod: 2 * time.Second,
+	e.cfg = controllers.Config{
+		Tenancy: controllers.Tenancy{DefaultUserPoolID: pool},
+		Region:  emulator.DefaultRegion, TokenEndpoint: emu.TokenURL(), IssuerBase: emuURL, DriftPeriod: 2 * time.Second,
 	}
+	e.deps = controllers.Deps{Cognito: e.api}
 	for _, o := range opts {
 		o(e)
 	}
@@ -212,10 +214,10 @@ func (e *testEnv) start() {
 		e.t.Fatal(err)
 	}
 	e.mgr = mgr
-	opts := e.opts
-	opts.Recorder = mgr.GetEventRecorder("cognito-m2m-operator")
-	opts.APIReader = mgr.GetAPIReader()
-	if err := controllers.Setup(mgr, &opts); err != nil {
+	deps := e.deps
+	deps.Recorder = mgr.GetEventRecorder("cognito-m2m-operator")
+	deps.APIReader = mgr.GetAPIReader()
+	if err := controllers.Setup(mgr, e.cfg, deps); err != nil {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -276,7 +278,7 @@ func (e *testEnv) waitKilled() {
 // counter and no hooks.
 func (e *testEnv) restart() {
 	e.api = &hookedAPI{API: cognitoClient()}
-	e.opts.Cognito = e.api
+	e.deps.Cognito = e.api
 	e.start()
 }
 

@@ -249,7 +249,7 @@ func TestTenantCannotTakeOverResourceServers(t *testing.T) {
 // With --restrict-identifiers, a namespace claims only the identifiers an admin
 // listed for it, so a tenant cannot squat another team's identifier.
 func TestTenantCannotClaimAnotherTeamsIdentifier(t *testing.T) {
-	e := newEnv(t, withOptions(func(o *controllers.Options) { o.RestrictIdentifiers = true }))
+	e := newEnv(t, withConfig(func(o *controllers.Config) { o.RestrictIdentifiers = true }))
 	tn := newTenant(t, e.ns+"-tenant")
 	billing := "Billing-" + e.ns
 	annotateNamespace(t, e.ns, v1alpha1.AllowedIdentifiersAnnotation, billing+", https://"+e.ns+".example.com/*")

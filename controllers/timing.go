@@ -3,8 +3,6 @@ package controllers
 import (
 	"math/rand/v2"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // jittered is period plus up to 10% so that objects created together do not all
@@ -13,12 +11,18 @@ func jittered(period time.Duration) time.Duration {
 	return period + time.Duration(rand.Int64N(int64(period)/10+1))
 }
 
-// now is the wall-clock time, for marks compared with Cognito's own timestamps (a
-// create-pending mark against an app client's creation date).
-func now() *metav1.Time { t := metav1.Now(); return &t }
+// nextPass is when a pass should look again: when the rotation's next step is
+// due, or at the drift check, whichever comes first. A step due now (the end of a
+// zero grace period, a schedule already past) still gets a positive wait, as short
+// as can be: controller-runtime reads a RequeueAfter of zero or less as no
+// requeue at all, which would leave the rotation where it is until something
+// else wakes the object.
+func nextPass(rotation, drift time.Duration) time.Duration {
+	return max(min(rotation, drift), time.Nanosecond)
+}
 
-// checkInput is what decides whether a pass must compare the object with Cognito.
-type checkInput struct {
+// skipInput is what decides whether a pass must compare the object with Cognito.
+type skipInput struct {
 	// settled: Ready for its generation, its scopes as recorded, no create or
 	// rotation in flight or due.
 	settled bool
@@ -32,13 +36,13 @@ type checkInput struct {
 	period    time.Duration
 }
 
-// checkPlan decides whether a pass may skip Cognito, and when to look again. Passes
+// decideSkip decides whether a pass may skip Cognito, and when to look again. Passes
 // come for many reasons (the operator's own Secret write, a ResourceServer's status,
 // a restart listing every object); only a changed or broken object, or a due drift
 // check, is worth a call against the pool's quota. The first check of a settled
 // object after a start is spread over the period by firstDelay, so a restarted
 // manager does not describe every client at once.
-func checkPlan(in checkInput, firstDelay time.Duration) (time.Duration, bool) {
+func decideSkip(in skipInput, firstDelay time.Duration) (time.Duration, bool) {
 	if !in.settled || !in.secretIntact {
 		return 0, false
 	}

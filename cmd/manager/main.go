@@ -132,14 +132,17 @@ func run(ctx context.Context, f flags) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	opts := &controllers.Options{
-		Cognito: api, Region: f.region, DefaultUserPoolID: f.userPoolID, AllowedUserPools: f.allowedPools,
-		AllowAdoption: f.allowAdoption, RestrictIdentifiers: f.restrictIdentifiers, Limits: f.limits,
+	cfg := controllers.Config{
+		Tenancy: controllers.Tenancy{
+			DefaultUserPoolID: f.userPoolID, AllowedUserPools: f.allowedPools,
+			AllowAdoption: f.allowAdoption, RestrictIdentifiers: f.restrictIdentifiers,
+		},
+		Region: f.region, Limits: f.limits,
 		MaxRetainedPerNamespace: f.maxRetained, RetainedLedgerNamespace: f.retainedLedgerNamespace,
 		TokenEndpoint: f.tokenEndpoint, IssuerBase: issuerBase, DriftPeriod: f.driftPeriod,
-		Recorder: mgr.GetEventRecorder("cognito-m2m-operator"), APIReader: mgr.GetAPIReader(),
 	}
-	if err := controllers.Setup(mgr, opts); err != nil {
+	deps := controllers.Deps{Cognito: api, Recorder: mgr.GetEventRecorder("cognito-m2m-operator"), APIReader: mgr.GetAPIReader()}
+	if err := controllers.Setup(mgr, cfg, deps); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
