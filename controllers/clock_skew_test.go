@@ -2,16 +2,15 @@ package controllers_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-m2m/operator/internal/emulator"
+	"github.com/cognito-m2m/operator/internal/emulator/emulatortest"
 )
 
 // skewedEnv is a test environment whose Cognito is an emulator of its own, with
@@ -30,24 +29,12 @@ func newSkewedEnv(t *testing.T, offset time.Duration) *skewedEnv {
 // on the clock now.
 func newEmulatorEnv(t *testing.T, now func() time.Time, opts ...envOption) *skewedEnv {
 	t.Helper()
-	skewed, err := emulator.New(emulator.Options{Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(skewed.Handler())
-	t.Cleanup(srv.Close)
-	skewed.SetBaseURL(srv.URL)
-	pool, err := skewed.EnsureUserPool("skewed", "skewed")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk := cip.NewFromConfig(aws.Config{Region: emulator.DefaultRegion, RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", "")},
-		func(o *cip.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	skewed, pool := emulatortest.NewPool(t, emulator.Options{Now: now}, "skewed", "skewed")
+	sdk := emulatortest.SDK(skewed, emulatortest.NoRetries)
 	e := newEnv(t, append([]envOption{func(e *testEnv) {
 		e.pool, e.api = pool, &hookedAPI{API: sdk}
 		e.deps.Cognito, e.cfg.DefaultUserPoolID = e.api, pool
-		e.cfg.TokenEndpoint, e.cfg.IssuerBase = skewed.TokenURL(), srv.URL
+		e.cfg.TokenEndpoint, e.cfg.IssuerBase = skewed.TokenURL(), skewed.BaseURL()
 	}}, opts...)...)
 	return &skewedEnv{testEnv: e, sdk: sdk}
 }
