@@ -100,15 +100,22 @@ func TestTenantCannotOrphanAppClients(t *testing.T) {
 		t.Fatalf("the app client is not in Cognito: %v", err)
 	}
 
-	// The API server loads the policy within moments; the first attempt may
-	// precede it, so the tenant's attempts are repeated until one is refused,
-	// and a removal that got through fails the test.
+	// The API server loads a new policy within moments. Admission runs for
+	// dry-run requests too, so the tenant's removal is tried as a dry run until
+	// the policy refuses it; only then is it sent for real, and it must be
+	// refused.
 	clear := client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"finalizers":null}}`))
-	var err error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if err = tn.c.Patch(ctx, c.DeepCopy(), clear); err != nil {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		err := tn.c.Patch(ctx, c.DeepCopy(), clear, client.DryRunAll)
+		if apierrors.IsForbidden(err) {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the finalizer guard was not in force after 20s: the tenant's dry-run removal got %v", err)
+		}
+	}
+	err := tn.c.Patch(ctx, c.DeepCopy(), clear)
+	if err == nil {
 		if err := tn.c.Get(ctx, keyOf(c), c); err != nil {
 			t.Fatal(err)
 		}
