@@ -271,7 +271,7 @@ func (n *Node) startAPIServer(ctx context.Context) error {
 		"--client-ca-file", p("ca.crt"),
 		"--service-cluster-ip-range", ServiceCIDR,
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file", p("sa.pub"), "--service-account-signing-key-file", p("sa.key"),
+		"--service-account-key-file", p("sa.key"), "--service-account-signing-key-file", p("sa.key"),
 		"--authorization-mode", "Node,RBAC",
 		"--kubelet-client-certificate", p("apiserver-kubelet-client.crt"),
 		"--kubelet-client-key", p("apiserver-kubelet-client.key"),
