@@ -121,10 +121,7 @@ func run(ctx context.Context, version, out, registry, helm, state string) error 
 		if err := b.Build(ctx, images.Target{Stage: s.stage, Ref: ref, Archive: archive}); err != nil {
 			return err
 		}
-		if err := images.CheckPlatforms(archive, s.binary, Platforms); err != nil {
-			return err
-		}
-		dgst, err := images.IndexDigest(archive)
+		dgst, err := images.CheckPlatforms(archive, s.binary, Platforms)
 		if err != nil {
 			return err
 		}

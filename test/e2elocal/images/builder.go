@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/cognito-m2m/operator/internal/childproc"
 	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
@@ -177,7 +179,7 @@ func (b *Builder) makeBases(ctx context.Context) error {
 		Ref: syntaxImage, Arch: runtime.GOARCH,
 		Layers: []node.Layer{append(node.Dirs("/bin/dockerfile-frontend"),
 			node.File{Name: "bin/dockerfile-frontend", Mode: 0o755, Src: filepath.Join(b.opts.BinDir, "dockerfile-frontend")})},
-		Config: node.ImageConfig{
+		Config: v1.Config{
 			Entrypoint: []string{"/bin/dockerfile-frontend"},
 			Labels: map[string]string{
 				"moby.buildkit.frontend.network.none": "true",
@@ -271,7 +273,7 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 	return node.OCIImage{
 		Ref: "golang:" + b.GoVersion, Arch: runtime.GOARCH,
 		Layers: []node.Layer{append(node.Accounts(), append(node.Layer{{Name: "root", Mode: 0o700, Dir: true}}, shell...)...), goroot, mods},
-		Config: node.ImageConfig{
+		Config: v1.Config{
 			Env: []string{
 				"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 				"GOLANG_VERSION=" + b.GoVersion, "GOPATH=/go", "GOTOOLCHAIN=local", "GOPROXY=off",

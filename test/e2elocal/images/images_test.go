@@ -152,12 +152,7 @@ COPY --from=probe /net-dev /go-env /
 		if !ok {
 			t.Fatalf("the Dockerfile has no final stage %s", tg.Stage)
 		}
-		f, err := os.Open(tg.Archive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, ref, files, err := node.ReadArchive(f, runtime.GOARCH)
-		f.Close()
+		cfg, ref, files, err := node.ReadArchive(tg.Archive, runtime.GOARCH)
 		if err != nil {
 			t.Fatalf("%s: %v", tg.Archive, err)
 		}

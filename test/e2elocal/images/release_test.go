@@ -62,7 +62,7 @@ func TestCheckPlatforms(t *testing.T) {
 	}
 	both := []string{"linux/amd64", "linux/arm64"}
 
-	if err := CheckPlatforms(archive(t, bins), binary, both); err != nil {
+	if _, err := CheckPlatforms(archive(t, bins), binary, both); err != nil {
 		t.Errorf("a correct archive: %v", err)
 	}
 	for _, tc := range []struct {
@@ -74,7 +74,7 @@ func TestCheckPlatforms(t *testing.T) {
 		{"arm64 image with an amd64 program", map[string]string{"amd64": bins["amd64"], "arm64": bins["amd64"]}, "linux/arm64: /usr/local/bin/pause is an ELF program for EM_X86_64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckPlatforms(archive(t, tc.arches), binary, both)
+			_, err := CheckPlatforms(archive(t, tc.arches), binary, both)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error containing %q", err, tc.want)
 			}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -83,7 +84,7 @@ func DockerfileStages(path string) (map[string]Stage, error) {
 
 // ImageStage is what an image's config says about the Dockerfile stage it
 // stands for; binary and path are the stage's, given.
-func ImageStage(cfg Config, binary, path string) Stage {
+func ImageStage(cfg *v1.ConfigFile, binary, path string) Stage {
 	s := Stage{Binary: binary, Path: path, User: cfg.Config.User, Entrypoint: cfg.Config.Entrypoint}
 	for p := range cfg.Config.ExposedPorts {
 		s.Ports = append(s.Ports, p)

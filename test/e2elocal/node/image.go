@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Image is an OCI image assembled from one static binary on the runtime
@@ -83,7 +85,7 @@ func RuntimeBase(ref, arch string, withCA bool) (OCIImage, error) {
 	}
 	return OCIImage{
 		Ref: ref, Arch: arch, Gzip: true, Layers: []Layer{base},
-		Config: ImageConfig{Env: env, WorkingDir: "/home/nonroot"},
+		Config: v1.Config{Env: env, WorkingDir: "/home/nonroot"},
 	}, nil
 }
 

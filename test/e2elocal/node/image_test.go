@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,11 +22,16 @@ func TestWriteOCIReadsBack(t *testing.T) {
 		Ref: "docker.io/example/app:1", Target: "app", Binary: bin, Path: "/usr/local/bin/app",
 		User: "65532:65532", Entrypoint: []string{"/usr/local/bin/app"}, Ports: []string{"8081/tcp", "8080/tcp"},
 	}
-	var archive bytes.Buffer
-	if err := img.WriteOCI(&archive, runtime.GOARCH); err != nil {
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	f, err := os.Create(archive)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, ref, files, err := ReadArchive(&archive, runtime.GOARCH)
+	defer f.Close()
+	if err := img.WriteOCI(f, runtime.GOARCH); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ref, files, err := ReadArchive(archive, runtime.GOARCH)
 	if err != nil {
 		t.Fatal(err)
 	}
