@@ -85,6 +85,7 @@ type Builder struct {
 	dir    string
 	cgroup string
 	cmd    *exec.Cmd
+	cancel context.CancelFunc // SIGTERM to buildkitd, SIGKILL 30s later
 	done   chan struct{}
 	err    error
 	// netns is buildkitd's network namespace ("net:[inode]"), held open by
@@ -421,7 +422,8 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(b.opts.BinDir, "buildkitd"),
+	dctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(dctx, filepath.Join(b.opts.BinDir, "buildkitd"),
 		"--config", cfg,
 		"--root", root,
 		"--addr", "unix://"+b.socket(),
@@ -430,6 +432,8 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		"--oci-worker-binary", runc,
 		"--oci-worker-net", "host",
 	)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(runc)+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -439,10 +443,11 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		Pdeathsig:    syscall.SIGKILL,
 	}
 	if err := childproc.Fork(cmd); err != nil {
+		cancel()
 		log.Close()
 		return fmt.Errorf("start buildkitd: %w", err)
 	}
-	b.cmd, b.done = cmd, make(chan struct{})
+	b.cmd, b.cancel, b.done = cmd, cancel, make(chan struct{})
 	go func() {
 		b.err = cmd.Wait()
 		log.Close()
@@ -587,17 +592,8 @@ func lastLines(b []byte, n int) string {
 // mounts, cgroups and directory. It is safe to call after a failed Start.
 func (b *Builder) Close() error {
 	if b.cmd != nil {
-		select {
-		case <-b.done:
-		default:
-			_ = b.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-b.done:
-			case <-time.After(30 * time.Second):
-				_ = b.cmd.Process.Kill()
-				<-b.done
-			}
-		}
+		b.cancel()
+		<-b.done
 	}
 	var errs []error
 	for i := 0; i < 40; i++ {

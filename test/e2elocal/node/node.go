@@ -78,7 +78,9 @@ type Node struct {
 
 type proc struct {
 	name string
-	cmd  *exec.Cmd
+	// stop asks the process to end (SIGTERM), kills it after its grace
+	// (exec.Cmd.WaitDelay) and waits for it.
+	stop func()
 	done chan struct{}
 	err  error
 }
@@ -629,7 +631,10 @@ func (n *Node) startEnv(name string, env []string, bin string, args ...string) (
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
 	cmd.Stdout, cmd.Stderr = log, log
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
@@ -638,10 +643,12 @@ func (n *Node) startEnv(name string, env []string, bin string, args ...string) (
 	// which then stops the node in order. If the test dies, so does the
 	// process, and only then (see childproc).
 	if err := childproc.Start(cmd); err != nil {
+		cancel()
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, done: make(chan struct{})}
+	p.stop = func() { cancel(); <-p.done }
 	go func() {
 		p.err = cmd.Wait()
 		log.Close()
@@ -676,21 +683,6 @@ func (n *Node) anyExited() error {
 		}
 	}
 	return nil
-}
-
-func (p *proc) stop(grace time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 func (n *Node) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls.Config) error {

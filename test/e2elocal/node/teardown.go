@@ -30,7 +30,7 @@ func (n *Node) Down() error {
 	stop := func(names ...string) {
 		for _, name := range names {
 			if p := byName[name]; p != nil {
-				p.stop(15 * time.Second)
+				p.stop()
 			}
 		}
 	}
