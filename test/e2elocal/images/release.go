@@ -17,33 +17,21 @@ import (
 // elfMachine is the ELF machine of each GOARCH a release is built for.
 var elfMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 
-// CheckPlatforms checks a multi-platform OCI archive: its index.json names
-// one image index listing exactly the platforms (linux/amd64, ...;
-// attestations, platform unknown/unknown, left out), and each platform's
+// CheckPlatforms checks an OCI archive of a release's image: its
+// index.json names one image index listing exactly the platforms
+// (linux/amd64, ...; attestations, platform unknown/unknown, left out), or
+// for one platform may name that platform's image, and each platform's
 // image holds binary as a static ELF program for that platform's machine.
-// It returns the image index's digest, which a registry keeps.
+// It returns the digest index.json names, which a registry keeps.
 func CheckPlatforms(archive, binary string, platforms []string) (string, error) {
 	a, err := node.OpenArchive(archive)
 	if err != nil {
 		return "", err
 	}
 	defer a.Close()
-	if !a.Top.MediaType.IsIndex() {
-		return "", fmt.Errorf("%s: index.json names a %s, not an image index", archive, a.Top.MediaType)
-	}
-	idx, err := a.Index.ImageIndex(a.Top.Digest)
+	listed, err := archivePlatforms(a)
 	if err != nil {
-		return "", err
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return "", err
-	}
-	var listed []string
-	for _, d := range m.Manifests {
-		if d.Platform != nil && d.Platform.OS != "unknown" {
-			listed = append(listed, d.Platform.OS+"/"+d.Platform.Architecture)
-		}
+		return "", fmt.Errorf("%s: %w", archive, err)
 	}
 	want := slices.Sorted(slices.Values(platforms))
 	if slices.Sort(listed); !slices.Equal(listed, want) {
@@ -57,6 +45,35 @@ func CheckPlatforms(archive, binary string, platforms []string) (string, error) 
 		}
 	}
 	return a.Top.Digest.String(), errors.Join(errs...)
+}
+
+func archivePlatforms(a *node.Archive) ([]string, error) {
+	if !a.Top.MediaType.IsIndex() {
+		img, err := a.Image("")
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		return []string{cfg.OS + "/" + cfg.Architecture}, nil
+	}
+	idx, err := a.Index.ImageIndex(a.Top.Digest)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var listed []string
+	for _, d := range m.Manifests {
+		if d.Platform != nil && d.Platform.OS != "unknown" {
+			listed = append(listed, d.Platform.OS+"/"+d.Platform.Architecture)
+		}
+	}
+	return listed, nil
 }
 
 func checkPlatform(a *node.Archive, arch, binary string) error {

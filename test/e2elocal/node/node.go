@@ -381,7 +381,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if _, err := n.ctr(ctx, "version"); err == nil {
+		if _, err := n.Ctr(ctx, "version"); err == nil {
 			break
 		}
 		if err := p.exited(); err != nil {
@@ -401,8 +401,8 @@ func (n *Node) path() []string {
 	return []string{"PATH=" + n.opts.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 }
 
-// ctr runs ctr against the node's containerd in the kubelet's namespace.
-func (n *Node) ctr(ctx context.Context, args ...string) ([]byte, error) {
+// Ctr runs ctr against the node's containerd in the kubelet's namespace.
+func (n *Node) Ctr(ctx context.Context, args ...string) ([]byte, error) {
 	return output(ctx, n.bin("ctr"), append([]string{"-a", n.containerdSocket(), "-n", "k8s.io"}, args...)...)
 }
 
@@ -438,7 +438,7 @@ func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
 // each archive's index gives its image (io.containerd.image.name).
 func (n *Node) ImportArchives(ctx context.Context, archives ...string) error {
 	for _, path := range archives {
-		if out, err := n.ctr(ctx, "images", "import", "--no-unpack=false", path); err != nil {
+		if out, err := n.Ctr(ctx, "images", "import", "--no-unpack=false", path); err != nil {
 			return fmt.Errorf("ctr images import %s: %w: %s", path, err, out)
 		}
 	}
@@ -608,7 +608,7 @@ func (n *Node) Kubectl(ctx context.Context, args ...string) ([]byte, error) {
 // Netns returns the path of the network namespace of a running container
 // (by its process), for checks made from inside the pod network.
 func (n *Node) Netns(ctx context.Context, containerID string) (string, error) {
-	out, err := n.ctr(ctx, "tasks", "ls")
+	out, err := n.Ctr(ctx, "tasks", "ls")
 	if err != nil {
 		return "", err
 	}

@@ -47,15 +47,15 @@ func (n *Node) Down() error {
 // killTasks kills every container of the kubelet's namespace through
 // containerd, so that the shims exit and release their mounts.
 func (n *Node) killTasks(ctx context.Context) {
-	out, err := n.ctr(ctx, "tasks", "ls", "-q")
+	out, err := n.Ctr(ctx, "tasks", "ls", "-q")
 	if err != nil {
 		return
 	}
 	for _, id := range strings.Fields(string(out)) {
-		_, _ = n.ctr(ctx, "tasks", "kill", "-a", "-s", "SIGKILL", id)
+		_, _ = n.Ctr(ctx, "tasks", "kill", "-a", "-s", "SIGKILL", id)
 	}
 	for _, id := range strings.Fields(string(out)) {
-		_, _ = n.ctr(ctx, "tasks", "delete", "-f", id)
+		_, _ = n.Ctr(ctx, "tasks", "delete", "-f", id)
 	}
 }
 
