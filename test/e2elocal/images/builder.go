@@ -595,38 +595,19 @@ func (b *Builder) Close() error {
 		b.cancel()
 		<-b.done
 	}
+	tr := b.traces()
+	tr.Kill()
 	var errs []error
-	for i := 0; i < 40; i++ {
-		pids := b.processes()
-		if len(pids) == 0 {
-			break
-		}
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 	if b.netnsFile != nil {
-		if pids := b.processes(); len(pids) > 0 {
+		if pids := tr.Processes(); len(pids) > 0 {
 			errs = append(errs, fmt.Errorf("processes %v still in buildkitd's network namespace", pids))
 		}
 		b.netnsFile.Close()
 		b.netnsFile, b.netns = nil, ""
 	}
-	for _, m := range b.mounts() {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
-		}
-	}
-	for _, d := range b.cgroups() {
-		if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
-		}
-	}
+	errs = append(errs, tr.Unmount(), tr.RemoveCgroups())
 	if b.dir != "" {
-		if err := os.RemoveAll(b.dir); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, os.RemoveAll(b.dir))
 	}
 	if left := b.Leftovers(); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("left on the host: %s", strings.Join(left, "; ")))
@@ -637,16 +618,7 @@ func (b *Builder) Close() error {
 // Leftovers lists what of the builder is still on the host: nothing after
 // Close.
 func (b *Builder) Leftovers() []string {
-	var left []string
-	for _, pid := range b.processes() {
-		left = append(left, fmt.Sprintf("process %d (%s)", pid, node.Cmdline(pid)))
-	}
-	for _, m := range b.mounts() {
-		left = append(left, "mount "+m)
-	}
-	for _, d := range b.cgroups() {
-		left = append(left, "cgroup "+d)
-	}
+	left := b.traces().Leftovers()
 	if b.dir != "" {
 		if _, err := os.Stat(b.dir); err == nil {
 			left = append(left, "directory "+b.dir)
@@ -655,103 +627,22 @@ func (b *Builder) Leftovers() []string {
 	return left
 }
 
-// processes are buildkitd and whatever runs in its network namespace (the
-// build's containers, the frontend) while the builder holds it, and
-// anything whose command line names the builder's directories.
-func (b *Builder) processes() []int {
+// traces are buildkitd and whatever runs in its network namespace (the
+// build's containers, the frontend) while the builder holds it, anything
+// whose command line names the builder's directories, mounts under them
+// that the host can see (there should be none: buildkitd mounts in its own
+// namespace), and the cgroups runc made under the parent buildkitd was given.
+func (b *Builder) traces() node.Traces {
 	if b.dir == "" {
-		return nil
+		return node.Traces{}
 	}
-	root := b.dir
-	if b.opts.StateDir != "" {
-		root = b.opts.StateDir
+	return node.Traces{
+		Dirs: []string{b.dir, b.opts.StateDir}, Cgroup: b.cgroup,
+		Owns: func(pid int) bool {
+			ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+			return b.netnsFile != nil && ns == b.netns
+		},
 	}
-	var pids []int
-	// This process and its ancestors may name the state directory on their
-	// command lines (hack/release --state): they are the caller, never the
-	// builder's.
-	callers := map[int]bool{}
-	for pid := os.Getpid(); pid > 1 && !callers[pid]; pid = parentPID(pid) {
-		callers[pid] = true
-	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || callers[pid] {
-			continue
-		}
-		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if c := node.Cmdline(pid); (b.netnsFile != nil && ns == b.netns) || strings.Contains(c, b.dir) || strings.Contains(c, root) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// parentPID is the parent of pid from /proc/<pid>/stat, 0 when unknown.
-func parentPID(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: fields follow the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
-}
-
-// mounts are mount points under the builder's directories that the host
-// can see, the deepest first (there should be none: buildkitd mounts in its own
-// namespace).
-func (b *Builder) mounts() []string {
-	if b.dir == "" {
-		return nil
-	}
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := strings.ReplaceAll(f[4], `\040`, " ")
-		for _, d := range []string{b.dir, b.opts.StateDir} {
-			if d != "" && (mp == d || strings.HasPrefix(mp, d+"/")) {
-				out = append(out, mp)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// cgroups are the cgroups runc made for the build's containers under the
-// parent buildkitd was given, children first.
-func (b *Builder) cgroups() []string {
-	if b.cgroup == "" {
-		return nil
-	}
-	var dirs []string
-	for _, h := range node.CgroupHierarchies() {
-		_ = filepath.WalkDir(filepath.Join(h, b.cgroup), func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-	}
-	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
-	return dirs
 }
 
 // ProjectTargets are the Dockerfile's final stages as the scenario names

@@ -3,7 +3,6 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
+	"github.com/prometheus/procfs"
 )
 
 // Down stops the node in order (the kubelet and the other clients of the API
@@ -66,19 +68,8 @@ func (n *Node) killTasks(ctx context.Context) {
 // rule and chain of the node, kube-proxy, the kubelet and CNI, and the sysctls
 // it changed. It is safe to call when nothing is left.
 func Sweep(logf func(string, ...any)) error {
-	var errs []error
-	for i := 0; i < 20; i++ {
-		if killed := killProcesses(); killed == 0 {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if err := unmountAll(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := removeCgroups(); err != nil {
-		errs = append(errs, err)
-	}
+	traces.Kill()
+	errs := []error{traces.Unmount(), traces.RemoveCgroups()}
 	if err := removeBridge(); err != nil {
 		errs = append(errs, err)
 	}
@@ -115,18 +106,14 @@ var hostDirs = []string{"/run/containerd", "/run/mount", "/var/lib/cni", "/var/l
 
 func createdDirs() string { return filepath.Join(stateDir, "created-dirs") }
 
+// traces are the node's: every process it starts has a path under its
+// directories on its command line (a configuration, a data directory, a
+// socket), and the pods' processes live in its cgroups.
+var traces = Traces{Dirs: []string{stateDir, runDir}, MountDirs: []string{"/run/containerd"}, Cgroup: cgroupDir}
+
 // Leftovers lists what of a node is still on the host: nothing after Sweep.
 func Leftovers() []string {
-	var left []string
-	for _, pid := range nodeProcesses() {
-		left = append(left, fmt.Sprintf("process %d (%s)", pid, Cmdline(pid)))
-	}
-	for _, m := range nodeMounts() {
-		left = append(left, "mount "+m)
-	}
-	for _, d := range cgroupDirs() {
-		left = append(left, "cgroup "+d)
-	}
+	left := traces.Leftovers()
 	if _, err := os.Stat("/sys/class/net/" + Bridge); err == nil {
 		left = append(left, "bridge "+Bridge)
 	}
@@ -145,93 +132,103 @@ func Leftovers() []string {
 	return left
 }
 
-// nodeProcesses are the processes started by a node: every one has a path
-// under the node's directories on its command line (a configuration, a data
-// directory, a socket), and the pods' processes live in the node's cgroups.
-func nodeProcesses() []int {
-	seen := map[int]bool{}
-	self := os.Getpid()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
+// Traces are what a set of programs may leave on the host, found the same
+// way for the node and the image builder: processes whose command line
+// names one of Dirs, that live in the cgroups named Cgroup, or that Owns
+// claims; mounts under Dirs and MountDirs; and those cgroups.
+type Traces struct {
+	Dirs, MountDirs []string
+	Cgroup          string
+	Owns            func(pid int) bool
+}
+
+// Processes are the programs' processes, never this one or its ancestors
+// (whose command lines may name a directory, as hack/release --state does).
+func (tr Traces) Processes() []int {
+	callers := map[int]bool{}
+	for pid := os.Getpid(); pid > 1 && !callers[pid]; {
+		callers[pid] = true
+		p, err := procfs.NewProc(pid)
+		if err != nil {
+			break
 		}
-		c := Cmdline(pid)
-		if strings.Contains(c, stateDir) || strings.Contains(c, runDir) {
-			seen[pid] = true
+		st, err := p.Stat()
+		if err != nil {
+			break
 		}
+		pid = st.PPID
 	}
-	for _, d := range cgroupDirs() {
+	inCgroups := map[int]bool{}
+	for _, d := range tr.Cgroups() {
 		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil && pid != self {
-				seen[pid] = true
-			}
+			pid, _ := strconv.Atoi(f)
+			inCgroups[pid] = true
 		}
 	}
-	pids := make([]int, 0, len(seen))
-	for p := range seen {
-		pids = append(pids, p)
+	procs, _ := procfs.AllProcs()
+	var pids []int
+	for _, p := range procs {
+		if callers[p.PID] {
+			continue
+		}
+		c := Cmdline(p.PID)
+		if inCgroups[p.PID] || slices.ContainsFunc(tr.Dirs, func(d string) bool { return d != "" && strings.Contains(c, d) }) ||
+			(tr.Owns != nil && tr.Owns(p.PID)) {
+			pids = append(pids, p.PID)
+		}
 	}
-	sort.Ints(pids)
 	return pids
 }
 
 // Cmdline is a process's command line, its arguments joined by spaces.
 func Cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-}
-
-func killProcesses() int {
-	pids := nodeProcesses()
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	return len(pids)
-}
-
-// nodeMounts are the mount points under the node's directories (container
-// root filesystems, Secret and projected volumes, network namespaces), the
-// deepest first.
-func nodeMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return nil
+		return ""
 	}
-	defer f.Close()
-	var mounts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := strings.ReplaceAll(fields[4], `\040`, " ")
-		for _, d := range []string{stateDir, runDir, "/run/containerd"} {
-			if mp == d || strings.HasPrefix(mp, d+"/") {
-				mounts = append(mounts, mp)
-			}
-		}
-	}
-	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
-	return mounts
+	args, _ := p.CmdLine()
+	return strings.Join(args, " ")
 }
 
-func unmountAll() error {
-	for i := 0; i < 10; i++ {
-		mounts := nodeMounts()
-		if len(mounts) == 0 {
-			return nil
+// Kill kills the processes until none is left (or 5s have passed).
+func (tr Traces) Kill() {
+	for i := 0; i < 20; i++ {
+		pids := tr.Processes()
+		if len(pids) == 0 {
+			return
 		}
-		for _, m := range mounts {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// Mounts are the mount points under the directories (container root
+// filesystems, volumes, network namespaces), the deepest first.
+func (tr Traces) Mounts() []string {
+	infos, _ := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		under := func(d string) bool { return d != "" && (i.Mountpoint == d || strings.HasPrefix(i.Mountpoint, d+"/")) }
+		return !slices.ContainsFunc(tr.Dirs, under) && !slices.ContainsFunc(tr.MountDirs, under), false
+	})
+	var mounts []string
+	for _, i := range infos {
+		mounts = append(mounts, i.Mountpoint)
+	}
+	return deepestFirst(mounts)
+}
+
+// Unmount unmounts the mounts, lazily those that are busy.
+func (tr Traces) Unmount() error {
+	for i := 0; i < 10 && len(tr.Mounts()) > 0; i++ {
+		for _, m := range tr.Mounts() {
 			if err := syscall.Unmount(m, 0); err != nil {
 				_ = syscall.Unmount(m, syscall.MNT_DETACH)
 			}
 		}
 	}
-	if m := nodeMounts(); len(m) > 0 {
+	if m := tr.Mounts(); len(m) > 0 {
 		return fmt.Errorf("cannot unmount %s", strings.Join(m, ", "))
 	}
 	return nil
@@ -241,41 +238,67 @@ func unmountAll() error {
 // and the v2 one (/sys/fs/cgroup/unified on a hybrid host, or
 // /sys/fs/cgroup itself).
 func CgroupHierarchies() []string {
+	infos, _ := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	var hs []string
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.Index(line, " - ")
-		if i < 0 {
-			continue
-		}
-		fs := strings.Fields(line[i+3:])
-		if len(fs) > 0 && (fs[0] == "cgroup" || fs[0] == "cgroup2") {
-			hs = append(hs, strings.Fields(line)[4])
-		}
+	for _, i := range infos {
+		hs = append(hs, i.Mountpoint)
 	}
 	return hs
 }
 
-// cgroupDirs are the node's cgroups, children before parents.
-func cgroupDirs() []string {
+// Cgroups are the cgroups named Cgroup and their children, children first.
+func (tr Traces) Cgroups() []string {
+	if tr.Cgroup == "" {
+		return nil
+	}
 	var dirs []string
 	for _, h := range CgroupHierarchies() {
-		root := filepath.Join(h, cgroupDir)
-		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		_ = filepath.WalkDir(filepath.Join(h, tr.Cgroup), func(path string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
 				dirs = append(dirs, path)
 			}
 			return nil
 		})
 	}
-	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
-	return dirs
+	return deepestFirst(dirs)
+}
+
+// RemoveCgroups removes the cgroups, killing what still lives in them.
+func (tr Traces) RemoveCgroups() error {
+	var last error
+	for i := 0; i < 20; i++ {
+		last = nil
+		for _, d := range tr.Cgroups() {
+			if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				last = fmt.Errorf("rmdir %s: %w", d, err)
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		tr.Kill()
+	}
+	return last
+}
+
+// Leftovers lists the processes, mounts and cgroups still on the host.
+func (tr Traces) Leftovers() []string {
+	var left []string
+	for _, pid := range tr.Processes() {
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, Cmdline(pid)))
+	}
+	for _, m := range tr.Mounts() {
+		left = append(left, "mount "+m)
+	}
+	for _, d := range tr.Cgroups() {
+		left = append(left, "cgroup "+d)
+	}
+	return left
+}
+
+func deepestFirst(paths []string) []string {
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	return paths
 }
 
 // makeCgroups creates the cgroup the kubelet puts pods under (cgroupRoot).
@@ -295,24 +318,6 @@ func makeCgroups() error {
 		}
 	}
 	return nil
-}
-
-func removeCgroups() error {
-	var last error
-	for i := 0; i < 20; i++ {
-		last = nil
-		for _, d := range cgroupDirs() {
-			if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				last = fmt.Errorf("rmdir %s: %w", d, err)
-			}
-		}
-		if last == nil {
-			return nil
-		}
-		killProcesses()
-		time.Sleep(250 * time.Millisecond)
-	}
-	return last
 }
 
 func removeBridge() error {
