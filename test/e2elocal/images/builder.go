@@ -23,6 +23,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
 	"github.com/cognito-m2m/operator/test/e2elocal/node"
@@ -466,21 +467,18 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, "nsenter", "--target", strconv.Itoa(pid), "--net", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("loopback in buildkitd's network namespace: %w: %s", err, out)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := b.buildctl(ctx, "debug", "workers"); err == nil {
-			return nil
-		}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := b.buildctl(ctx, "debug", "workers")
 		select {
 		case <-b.done:
-			return fmt.Errorf("buildkitd exited: %v: %s", b.err, tail(filepath.Join(b.dir, "buildkitd.log")))
+			return false, fmt.Errorf("buildkitd exited: %v", b.err)
 		default:
+			return err == nil, nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("buildkitd did not answer within 1m: %s", tail(filepath.Join(b.dir, "buildkitd.log")))
-		}
-		time.Sleep(200 * time.Millisecond)
+	}); err != nil {
+		return fmt.Errorf("buildkitd not answering: %w: %s", err, tail(filepath.Join(b.dir, "buildkitd.log")))
 	}
+	return nil
 }
 
 // Interfaces are the network interfaces buildkitd sees: loopback only.

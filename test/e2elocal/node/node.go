@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/cognito-m2m/operator/internal/childproc"
 )
 
@@ -379,18 +381,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := n.Ctr(ctx, "version"); err == nil {
-			break
-		}
-		if err := p.exited(); err != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return errors.New("containerd did not answer within 1m")
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := n.Ctr(ctx, "version")
+		return err == nil, p.exited()
+	}); err != nil {
+		return fmt.Errorf("containerd not answering: %w", err)
 	}
 	return n.ImportImages(ctx, n.opts.Images...)
 }
@@ -570,34 +565,25 @@ func (n *Node) startDNS(context.Context) error {
 }
 
 func (n *Node) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	for {
-		out, err := n.Kubectl(ctx, "get", "node", Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
-		if err == nil && strings.TrimSpace(string(out)) == "True" {
-			break
-		}
-		if err := n.anyExited(); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("node %s not Ready within 3m: %s", Name, out)
-		}
-		time.Sleep(time.Second)
+	var out []byte
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		out, err = n.Kubectl(ctx, "get", "node", Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return err == nil && strings.TrimSpace(string(out)) == "True", n.anyExited()
+	}); err != nil {
+		return fmt.Errorf("node %s not Ready: %w: %s", Name, err, out)
 	}
 	if err := n.waitHTTP(ctx, "coredns", "http://"+NodeIP+":8181/ready", nil); err != nil {
 		return err
 	}
 	// Pods of the default namespace need its service account.
-	for {
-		if _, err := n.Kubectl(ctx, "-n", "default", "get", "serviceaccount", "default"); err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return errors.New("no default service account within 3m")
-		}
-		time.Sleep(time.Second)
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := n.Kubectl(ctx, "-n", "default", "get", "serviceaccount", "default")
+		return err == nil, nil
+	}); err != nil {
+		return fmt.Errorf("no default service account: %w", err)
 	}
+	return nil
 }
 
 // Kubectl runs the node's kubectl as administrator.
@@ -687,30 +673,22 @@ func (n *Node) anyExited() error {
 
 func (n *Node) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls.Config) error {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	var last string
-	for {
+	if err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := c.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(b))
-		} else {
+		if err != nil {
 			last = err.Error()
+			return false, n.anyExited()
 		}
-		if err := n.anyExited(); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s not ready at %s within 2m: %s (log: %s)", name, url, last, filepath.Join(n.opts.LogDir, name+".log"))
-		}
-		time.Sleep(300 * time.Millisecond)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		last = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(b))
+		return resp.StatusCode == http.StatusOK, n.anyExited()
+	}); err != nil {
+		return fmt.Errorf("%s not ready at %s: %w: %s (log: %s)", name, url, err, last, filepath.Join(n.opts.LogDir, name+".log"))
 	}
+	return nil
 }
 
 func run(ctx context.Context, name string, args ...string) error {
