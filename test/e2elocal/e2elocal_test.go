@@ -75,7 +75,7 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	t.Log("Create the cluster: a local node from upstream parts")
 	n, err = node.Up(context.Background(), node.Options{
 		BinDir: binDir, ToolsDir: filepath.Join(root, "bin"), LogDir: logDir, Logf: t.Logf,
-		Images: []node.Image{node.PauseImage(filepath.Join(imgDir, "pause"))},
+		Images: []node.OCIImage{node.PauseImage(filepath.Join(imgDir, "pause"))},
 	})
 	if err != nil {
 		t.Fatalf("%v (logs in %s)", err, logDir)

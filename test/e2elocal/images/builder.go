@@ -167,7 +167,7 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	// every architecture, so one image per platform built for.
 	var runtimeImgs []node.OCIImage
 	for _, arch := range b.arches() {
-		img, err := node.RuntimeBase(RuntimeImage, arch, true)
+		img, err := node.RuntimeBase(RuntimeImage, arch)
 		if err != nil {
 			return err
 		}

@@ -45,17 +45,8 @@ func TestCheckPlatforms(t *testing.T) {
 			imgs = append(imgs, node.OCIImage{Ref: "example/pause:v0.0.1", Arch: arch, Gzip: true,
 				Layers: []node.Layer{append(node.Dirs(binary), node.File{Name: strings.TrimPrefix(binary, "/"), Mode: 0o755, Src: src})}})
 		}
-		dir := filepath.Join(t.TempDir(), "layout")
-		if _, err := node.WriteIndexLayout(dir, imgs...); err != nil {
-			t.Fatal(err)
-		}
 		p := filepath.Join(t.TempDir(), "image.oci.tar")
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := node.WriteArchive(f, dir); err != nil {
+		if err := node.WriteArchive(p, true, imgs...); err != nil {
 			t.Fatal(err)
 		}
 		return p

@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -66,7 +65,7 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Images are imported into containerd before the kubelet starts: at
 	// least PauseImage.
-	Images []Image
+	Images []OCIImage
 }
 
 // Node is a running node.
@@ -403,33 +402,26 @@ func (n *Node) Ctr(ctx context.Context, args ...string) ([]byte, error) {
 
 // ImportImages writes each image as an OCI archive and imports it into
 // containerd's namespace of the kubelet.
-func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
+func (n *Node) ImportImages(ctx context.Context, images ...OCIImage) error {
 	dir, err := os.MkdirTemp("", "cognito-m2m-images-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var archives []string
-	for _, img := range images {
-		path := filepath.Join(dir, img.Target+".tar")
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		err = img.WriteOCI(f, runtime.GOARCH)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+	for i, img := range images {
+		path := filepath.Join(dir, fmt.Sprintf("%d.tar", i))
+		if err := WriteArchive(path, false, img); err != nil {
 			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
-		archives = append(archives, path)
+		if err := n.ImportArchives(ctx, path); err != nil {
+			return err
+		}
 	}
-	return n.ImportArchives(ctx, archives...)
+	return nil
 }
 
 // ImportArchives imports OCI image archives (an image builder's output, or
-// WriteOCI's) into containerd's namespace of the kubelet, under the name
+// WriteArchive's) into containerd's namespace of the kubelet, under the name
 // each archive's index gives its image (io.containerd.image.name).
 func (n *Node) ImportArchives(ctx context.Context, archives ...string) error {
 	for _, path := range archives {

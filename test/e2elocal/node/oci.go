@@ -283,12 +283,26 @@ func Tree(src, dst string, mode func(rel string, d fs.DirEntry) int64) (Layer, e
 	return out, err
 }
 
-// WriteArchive writes the OCI layout in dir as a tar archive, the format
-// `ctr images import` reads.
-func WriteArchive(w io.Writer, dir string) error {
-	tw := tar.NewWriter(w)
+// WriteArchive writes images as an OCI layout archive at path, the format
+// `ctr images import` reads: one image, or an image index of them (one per
+// architecture) when index is true.
+func WriteArchive(path string, index bool, imgs ...OCIImage) error {
+	dir, err := os.MkdirTemp("", "cognito-m2m-layout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := writeLayout(dir, index, imgs...); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
 	var names []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			rel, _ := filepath.Rel(dir, p)
 			names = append(names, filepath.ToSlash(rel))
@@ -304,7 +318,10 @@ func WriteArchive(w io.Writer, dir string) error {
 			return err
 		}
 	}
-	return tw.Close()
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Archive is an OCI layout archive unpacked into a temporary directory.
