@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -230,7 +231,7 @@ func goBuild(t *testing.T, root, dir string, pkgs ...string) {
 func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 	ctx := context.Background()
 	addrs := strings.Fields(e.Kubectl(t, time.Minute, "get", "node", node.Name, "-o", `jsonpath={range .status.addresses[*]}{.type}={.address} {end}`))
-	if !contains(addrs, "InternalIP="+node.NodeIP) {
+	if !slices.Contains(addrs, "InternalIP="+node.NodeIP) {
 		t.Errorf("node addresses %v lack InternalIP=%s", addrs, node.NodeIP)
 	}
 	// Logs go through the API server to the kubelet at its InternalIP.
@@ -243,7 +244,7 @@ func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 		return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort(node.NodeIP, "53"))
 	}}
 	svcIP := strings.TrimSpace(e.Kubectl(t, time.Minute, "-n", scenario.AppNS, "get", "svc", "weather", "-o", "jsonpath={.spec.clusterIP}"))
-	if got, err := r.LookupHost(ctx, "weather.default.svc.cluster.local"); err != nil || !contains(got, svcIP) {
+	if got, err := r.LookupHost(ctx, "weather.default.svc.cluster.local"); err != nil || !slices.Contains(got, svcIP) {
 		t.Errorf("weather.default.svc.cluster.local: %v %v, want %s", got, err, svcIP)
 	}
 	for _, name := range []string{"example.com", "amazonaws.com", "weather.default.svc.cluster.locall"} {
@@ -285,15 +286,6 @@ func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 			t.Errorf("from a pod, %s answered: pods must reach the node's bridge only", a)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type probe struct{ name, netns string }

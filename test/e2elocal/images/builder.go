@@ -3,13 +3,13 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -23,6 +23,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/prometheus/procfs"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
@@ -483,24 +484,18 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 
 // Interfaces are the network interfaces buildkitd sees: loopback only.
 func (b *Builder) Interfaces() ([]string, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", b.cmd.Process.Pid))
+	return Interfaces(fmt.Sprintf("/proc/%d", b.cmd.Process.Pid))
+}
+
+// Interfaces lists, sorted, the interfaces in net/dev of a proc directory
+// (/proc/<pid>, or a copy of one made inside a build).
+func Interfaces(proc string) ([]string, error) {
+	fs, err := procfs.NewFS(proc)
 	if err != nil {
 		return nil, err
 	}
-	return ParseNetDev(raw), nil
-}
-
-// ParseNetDev lists the interfaces of a /proc/net/dev.
-func ParseNetDev(raw []byte) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for sc.Scan() {
-		if name, _, ok := strings.Cut(sc.Text(), ":"); ok && !strings.Contains(name, "|") {
-			out = append(out, strings.TrimSpace(name))
-		}
-	}
-	sort.Strings(out)
-	return out
+	dev, err := fs.NetDev()
+	return slices.Sorted(maps.Keys(dev)), err
 }
 
 func (b *Builder) buildctl(ctx context.Context, args ...string) ([]byte, error) {
