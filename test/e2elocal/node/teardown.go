@@ -118,10 +118,9 @@ func Leftovers() []string {
 		left = append(left, "bridge "+Bridge)
 	}
 	for _, bin := range []string{"iptables", "ip6tables"} {
-		for table, rules := range nodeRules(bin) {
-			for _, r := range rules {
-				left = append(left, fmt.Sprintf("%s -t %s %s", bin, table, r))
-			}
+		chains, jumps := nodeRules(bin)
+		for _, r := range append(chains, jumps...) {
+			left = append(left, fmt.Sprintf("%s -t %s %s", bin, r.table, r.spec))
 		}
 	}
 	for _, d := range []string{stateDir, runDir} {
@@ -349,18 +348,25 @@ func ours(chainName string) bool {
 
 var tables = []string{"filter", "nat", "mangle", "raw"}
 
-// nodeRules lists, per table, the node's chains and the rules of other chains
-// that jump to them.
-func nodeRules(bin string) map[string][]string {
-	out := map[string][]string{}
+// rule is an iptables chain (-N) or rule (-A, num its position in its chain)
+// as `iptables -S` prints it.
+type rule struct {
+	table, chain, spec string
+	num                int
+}
+
+// nodeRules lists the node's chains and the rules of other chains that jump
+// to them, in every table.
+func nodeRules(bin string) (chains, jumps []rule) {
 	if _, err := exec.LookPath(bin); err != nil {
-		return out
+		return nil, nil
 	}
 	for _, t := range tables {
 		b, err := exec.Command(bin, "-w", "-t", t, "-S").Output()
 		if err != nil {
 			continue
 		}
+		num := map[string]int{}
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
 			if len(f) < 2 {
@@ -368,13 +374,16 @@ func nodeRules(bin string) map[string][]string {
 			}
 			switch {
 			case f[0] == "-N" && ours(f[1]):
-				out[t] = append(out[t], line)
-			case f[0] == "-A" && !ours(f[1]) && jumpsToOurs(f):
-				out[t] = append(out[t], line)
+				chains = append(chains, rule{table: t, chain: f[1], spec: line})
+			case f[0] == "-A":
+				num[f[1]]++
+				if !ours(f[1]) && jumpsToOurs(f) {
+					jumps = append(jumps, rule{table: t, chain: f[1], spec: line, num: num[f[1]]})
+				}
 			}
 		}
 	}
-	return out
+	return chains, jumps
 }
 
 func jumpsToOurs(f []string) bool {
@@ -386,58 +395,29 @@ func jumpsToOurs(f []string) bool {
 	return false
 }
 
-// removeChains deletes, in every table, the rules of other chains that jump
-// to the node's chains (by number, from the last), then flushes and deletes
-// the node's chains.
+// removeChains deletes the rules of other chains that jump to the node's
+// chains (by number, from the last, so that the numbers stay right), then
+// flushes and deletes the node's chains.
 func removeChains(bin string) error {
-	if _, err := exec.LookPath(bin); err != nil {
-		return nil
-	}
+	chains, jumps := nodeRules(bin)
 	var errs []error
-	for _, t := range tables {
-		b, err := exec.Command(bin, "-w", "-t", t, "-S").Output()
-		if err != nil {
-			continue
-		}
-		type ruleRef struct {
-			chain string
-			num   int
-		}
-		var jumps []ruleRef
-		var chains []string
-		num := map[string]int{}
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			switch f[0] {
-			case "-N":
-				if ours(f[1]) {
-					chains = append(chains, f[1])
-				}
-			case "-A":
-				num[f[1]]++
-				if !ours(f[1]) && jumpsToOurs(f) {
-					jumps = append(jumps, ruleRef{f[1], num[f[1]]})
-				}
-			}
-		}
-		for i := len(jumps) - 1; i >= 0; i-- {
-			if out, err := exec.Command(bin, "-w", "-t", t, "-D", jumps[i].chain, strconv.Itoa(jumps[i].num)).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("%s -t %s -D %s %d: %w: %s", bin, t, jumps[i].chain, jumps[i].num, err, out))
-			}
-		}
-		for _, c := range chains {
-			_ = exec.Command(bin, "-w", "-t", t, "-F", c).Run()
-		}
-		for _, c := range chains {
-			if out, err := exec.Command(bin, "-w", "-t", t, "-X", c).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("%s -t %s -X %s: %w: %s", bin, t, c, err, out))
-			}
-		}
+	for i := len(jumps) - 1; i >= 0; i-- {
+		errs = append(errs, iptables(bin, jumps[i].table, "-D", jumps[i].chain, strconv.Itoa(jumps[i].num)))
+	}
+	for _, c := range chains {
+		_ = iptables(bin, c.table, "-F", c.chain)
+	}
+	for _, c := range chains {
+		errs = append(errs, iptables(bin, c.table, "-X", c.chain))
 	}
 	return errors.Join(errs...)
+}
+
+func iptables(bin, table string, args ...string) error {
+	if out, err := exec.Command(bin, append([]string{"-w", "-t", table}, args...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s -t %s %s: %w: %s", bin, table, strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // sysctls the node, the kubelet and kube-proxy may change; their values are
