@@ -34,10 +34,7 @@ var (
 // runs, and neither buildkitd nor a RUN step had any network but loopback.
 // Afterwards nothing of the builder is left on the host.
 func TestDockerfileBuildsOffline(t *testing.T) {
-	root, err := scenario.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	want, err := node.DockerfileStages(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
