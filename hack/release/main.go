@@ -38,7 +38,9 @@ import (
 	"github.com/cognito-m2m/operator/test/e2elocal/images"
 )
 
-// Platforms of a release.
+// Platforms of a release. The local-node test (test/e2elocal) makes its
+// release for this machine's platform only (--platforms): the other one
+// would double the images' compile time and is checked here.
 var Platforms = []string{"linux/amd64", "linux/arm64"}
 
 // The images by Dockerfile stage: the repository name under the registry,
@@ -63,8 +65,10 @@ func main() {
 	out := flag.String("out", "dist", "the directory to write (emptied first)")
 	registry := flag.String("registry", "ghcr.io/cognito-m2m", "the registry path the images are named under")
 	helm := flag.String("helm", "bin/helm", "the helm binary")
+	platforms := flag.String("platforms", strings.Join(Platforms, ","), "the platforms to build the images for")
 	state := flag.String("state", "", "buildkitd's state directory (default: the per-user cache the local node uses; a new empty one rebuilds from nothing)")
 	flag.Parse()
+	Platforms = strings.Split(*platforms, ",")
 	start := time.Now()
 	if err := run(context.Background(), *version, *out, *registry, *helm, *state); err != nil {
 		fmt.Fprintf(os.Stderr, "release: %v\n", err)
@@ -121,10 +125,7 @@ func run(ctx context.Context, version, out, registry, helm, state string) error 
 		if err := b.Build(ctx, images.Target{Stage: s.stage, Ref: ref, Archive: archive}); err != nil {
 			return err
 		}
-		if err := images.CheckPlatforms(archive, s.binary, Platforms); err != nil {
-			return err
-		}
-		dgst, err := images.IndexDigest(archive)
+		dgst, err := images.CheckPlatforms(archive, s.binary, Platforms)
 		if err != nil {
 			return err
 		}

@@ -8,11 +8,14 @@
 //	sudo make test-e2e-local
 //
 // Only creating the cluster and loading the images differ from the kind
-// test. The images are built from the Dockerfile itself, offline, by
-// BuildKit on base images made on this machine (package images), written
-// as OCI archives and imported into containerd; nothing is pulled. Only the
-// pod sandbox image, which the Dockerfile does not define, is assembled
-// from its program (node.PauseImage).
+// test. The images, chart and install.yaml are a release made as make
+// release makes it (hack/release, for this machine's platform): the images
+// built from the Dockerfile itself, offline, by BuildKit on base images made
+// on this machine (package images), imported into containerd from the
+// release's OCI archives; nothing is pulled. The scenario installs the
+// release's chart, and a last subtest its install.yaml. Only the pod
+// sandbox image, which the Dockerfile does not define, is assembled from
+// its program (node.PauseImage).
 //
 // Services are reached at their cluster IPs, through kube-proxy's rules as
 // pods reach them; the operator's metrics and probes through the API

@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +23,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cognito-m2m/operator/test/e2e/scenario"
-	"github.com/cognito-m2m/operator/test/e2elocal/images"
 	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
 
@@ -75,7 +76,7 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	t.Log("Create the cluster: a local node from upstream parts")
 	n, err = node.Up(context.Background(), node.Options{
 		BinDir: binDir, ToolsDir: filepath.Join(root, "bin"), LogDir: logDir, Logf: t.Logf,
-		Images: []node.Image{node.PauseImage(filepath.Join(imgDir, "pause"))},
+		Images: []node.OCIImage{node.PauseImage(filepath.Join(imgDir, "pause"))},
 	})
 	if err != nil {
 		t.Fatalf("%v (logs in %s)", err, logDir)
@@ -90,58 +91,82 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	scenario.Run(t, e)
 
 	t.Run("network stays on the node's bridge", func(t *testing.T) { checkNetwork(t, e, n) })
+	t.Run("install.yaml of the release", c.installYAML)
 	if err := n.Running(); err != nil {
 		t.Errorf("a node process stopped during the test: %v", err)
 	}
 }
 
-// localCluster is the local node; images are built from the Dockerfile
-// offline with BuildKit (package images) and imported into containerd.
+// localCluster is the local node. Its images, chart and install.yaml are a
+// release's, made offline as `make release` makes them (hack/release,
+// which builds the Dockerfile with BuildKit, package images).
 type localCluster struct {
-	node         *node.Node
-	env          *scenario.Env
-	root, imgDir string
-	podUIDs      sync.Map // "namespace/pod" -> UID, for SecretVolume
+	node               *node.Node
+	env                *scenario.Env
+	root, imgDir, dist string
+	podUIDs            sync.Map // "namespace/pod" -> UID, for SecretVolume
 }
+
+// The release the test makes: its version and the registry path its images
+// are named under (hack/release's default).
+const (
+	releaseVersion  = "v0.0.0-e2elocal"
+	releaseRegistry = "ghcr.io/cognito-m2m"
+)
 
 func (c *localCluster) Kubeconfig() string { return c.node.Kubeconfig }
 
+// LoadImages makes the release with hack/release for this machine's
+// platform only: the same code path as make release, whose arm64 half would
+// double the images' compile time on CI's two cores (make release checks
+// both platforms). It imports each image from its release archive (the
+// host's platform of its image index) and has the scenario install the
+// release's packaged chart, whose default images these are. The examples'
+// manifests name their images as users build them, so each image is also
+// tagged with the scenario's name for it.
 func (c *localCluster) LoadImages(t *testing.T, imgs []scenario.Image) {
 	t.Helper()
 	ctx := context.Background()
 	t0 := time.Now()
-	// buildkitd's state is kept in the per-user cache: a later run builds
-	// unchanged sources in seconds (the first compiles for minutes).
-	state, err := images.CacheDir()
+	c.dist = filepath.Join(c.imgDir, "dist")
+	cmd := exec.Command("go", "run", "./hack/release", "--version", releaseVersion, "--out", c.dist,
+		"--registry", releaseRegistry, "--helm", c.env.Helm, "--platforms", "linux/"+runtime.GOARCH)
+	cmd.Dir = c.root
+	out, err := cmd.CombinedOutput()
+	t.Logf("hack/release:\n%s", out)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("hack/release: %v", err)
 	}
-	b, err := images.Start(ctx, images.Options{Root: c.root, BinDir: filepath.Join(c.root, "bin", "node"), StateDir: state, Logf: t.Logf})
-	defer func() {
-		if err := b.Close(); err != nil {
-			t.Errorf("closing the image builder: %v", err)
-		}
-	}()
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs := map[string]string{}
 	for _, img := range imgs {
-		refs[img.Target] = "docker.io/" + img.Ref()
-	}
-	var archives []string
-	for _, tg := range images.ProjectTargets(c.imgDir, refs) {
-		t1 := time.Now()
-		if err := b.Build(ctx, tg); err != nil {
+		name := path.Base(img.Repo)
+		if err := c.node.ImportArchives(ctx, filepath.Join(c.dist, "images", name+".oci.tar")); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("  built %s from the Dockerfile in %s", tg.Ref, time.Since(t1).Round(100*time.Millisecond))
-		archives = append(archives, tg.Archive)
+		if out, err := c.node.Ctr(ctx, "images", "tag", "--force", releaseRegistry+"/"+name+":"+releaseVersion, "docker.io/"+img.Ref()); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
 	}
-	if err := c.node.ImportArchives(ctx, archives...); err != nil {
-		t.Fatal(err)
+	c.env.Chart = filepath.Join(c.dist, "cognito-m2m-operator-"+strings.TrimPrefix(releaseVersion, "v")+".tgz")
+	t.Logf("images: release made and imported in %s", time.Since(t0).Round(100*time.Millisecond))
+}
+
+// installYAML replaces the chart's install with the release's install.yaml
+// as a user without Helm applies it, and waits until its operator, on the
+// release's image, is ready.
+func (c *localCluster) installYAML(t *testing.T) {
+	e, deploy := c.env, "deployment/"+scenario.Release
+	e.Run(t, 4*time.Minute, e.Helm, "uninstall", scenario.Release, "--kubeconfig", c.Kubeconfig(), "--namespace", scenario.OpNS, "--wait", "--timeout", "3m")
+	// The CRDs stay after helm uninstall, and Helm owns their fields.
+	e.Kubectl(t, 2*time.Minute, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(c.dist, "install.yaml"))
+	// The chart's defaults name no region: the patch the install guide
+	// tells users of install.yaml to make.
+	e.Kubectl(t, time.Minute, "-n", scenario.OpNS, "patch", deploy, "--type=json",
+		"-p", `[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--region=`+scenario.Region+`"}]`)
+	e.Kubectl(t, 4*time.Minute, "-n", scenario.OpNS, "rollout", "status", deploy, "--timeout=3m")
+	img := strings.TrimSpace(e.Kubectl(t, time.Minute, "-n", scenario.OpNS, "get", deploy, "-o", "jsonpath={.spec.template.spec.containers[0].image}"))
+	if want := releaseRegistry + "/operator:" + releaseVersion; img != want {
+		t.Errorf("install.yaml runs the operator image %q, want the release's %q", img, want)
 	}
-	t.Logf("images: built and imported in %s", time.Since(t0).Round(100*time.Millisecond))
 }
 
 // SecretVolume reads the files the kubelet keeps for a pod's Secret volume
@@ -206,7 +231,7 @@ func goBuild(t *testing.T, root, dir string, pkgs ...string) {
 func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 	ctx := context.Background()
 	addrs := strings.Fields(e.Kubectl(t, time.Minute, "get", "node", node.Name, "-o", `jsonpath={range .status.addresses[*]}{.type}={.address} {end}`))
-	if !contains(addrs, "InternalIP="+node.NodeIP) {
+	if !slices.Contains(addrs, "InternalIP="+node.NodeIP) {
 		t.Errorf("node addresses %v lack InternalIP=%s", addrs, node.NodeIP)
 	}
 	// Logs go through the API server to the kubelet at its InternalIP.
@@ -219,7 +244,7 @@ func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 		return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort(node.NodeIP, "53"))
 	}}
 	svcIP := strings.TrimSpace(e.Kubectl(t, time.Minute, "-n", scenario.AppNS, "get", "svc", "weather", "-o", "jsonpath={.spec.clusterIP}"))
-	if got, err := r.LookupHost(ctx, "weather.default.svc.cluster.local"); err != nil || !contains(got, svcIP) {
+	if got, err := r.LookupHost(ctx, "weather.default.svc.cluster.local"); err != nil || !slices.Contains(got, svcIP) {
 		t.Errorf("weather.default.svc.cluster.local: %v %v, want %s", got, err, svcIP)
 	}
 	for _, name := range []string{"example.com", "amazonaws.com", "weather.default.svc.cluster.locall"} {
@@ -261,15 +286,6 @@ func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 			t.Errorf("from a pod, %s answered: pods must reach the node's bridge only", a)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type probe struct{ name, netns string }

@@ -103,6 +103,10 @@ type MountReader interface {
 type Env struct {
 	Root, Helm, KubectlBin string
 	Cluster                Cluster
+	// Chart, when a Cluster's LoadImages sets it, is a packaged release's
+	// chart to install with its own default images (which LoadImages
+	// loaded) instead of the working tree's chart with Images.
+	Chart string
 }
 
 // NewEnv finds the repository and its tools (bin/ of make tools, else PATH).
@@ -128,14 +132,17 @@ func Run(t *testing.T, e *Env) {
 	e.Cluster.LoadImages(t, Images)
 
 	step("helm install the operator with the in-cluster Cognito emulator")
-	e.Run(t, 6*time.Minute, e.Helm, "install", Release, filepath.Join(e.Root, "charts", "cognito-m2m-operator"),
+	chart, images := e.Chart, []string(nil)
+	if chart == "" {
+		chart = filepath.Join(e.Root, "charts", "cognito-m2m-operator")
+		images = []string{"--set", "image.repository=" + Images[0].Repo, "--set", "image.tag=" + Images[0].Tag,
+			"--set", "emulator.image.repository=" + Images[1].Repo, "--set", "emulator.image.tag=" + Images[1].Tag}
+	}
+	e.Run(t, 6*time.Minute, e.Helm, append([]string{"install", Release, chart,
 		"--kubeconfig", e.Cluster.Kubeconfig(), "--namespace", OpNS, "--create-namespace",
-		"--set", "emulator.enabled=true",
-		"--set", "image.repository="+Images[0].Repo, "--set", "image.tag="+Images[0].Tag, "--set", "image.pullPolicy=Never",
-		"--set", "emulator.image.repository="+Images[1].Repo, "--set", "emulator.image.tag="+Images[1].Tag,
-		"--set", "emulator.image.pullPolicy=Never",
+		"--set", "emulator.enabled=true", "--set", "image.pullPolicy=Never", "--set", "emulator.image.pullPolicy=Never",
 		"--set", "logging.level=debug",
-		"--wait", "--timeout", "5m")
+		"--wait", "--timeout", "5m"}, images...)...)
 	e.Kubectl(t, 5*time.Minute, "-n", OpNS, "rollout", "status", "deployment/"+Release, "--timeout=4m")
 	e.Kubectl(t, 5*time.Minute, "-n", OpNS, "rollout", "status", "deployment/"+EmulatorSv, "--timeout=4m")
 	// The chart's own test: the CRDs are established and the operator is

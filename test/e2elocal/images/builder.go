@@ -3,13 +3,13 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -21,6 +21,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/prometheus/procfs"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
 	"github.com/cognito-m2m/operator/test/e2elocal/node"
@@ -83,6 +87,7 @@ type Builder struct {
 	dir    string
 	cgroup string
 	cmd    *exec.Cmd
+	cancel context.CancelFunc // SIGTERM to buildkitd, SIGKILL 30s later
 	done   chan struct{}
 	err    error
 	// netns is buildkitd's network namespace ("net:[inode]"), held open by
@@ -163,7 +168,7 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	// every architecture, so one image per platform built for.
 	var runtimeImgs []node.OCIImage
 	for _, arch := range b.arches() {
-		img, err := node.RuntimeBase(RuntimeImage, arch, true)
+		img, err := node.RuntimeBase(RuntimeImage, arch)
 		if err != nil {
 			return err
 		}
@@ -177,7 +182,7 @@ func (b *Builder) makeBases(ctx context.Context) error {
 		Ref: syntaxImage, Arch: runtime.GOARCH,
 		Layers: []node.Layer{append(node.Dirs("/bin/dockerfile-frontend"),
 			node.File{Name: "bin/dockerfile-frontend", Mode: 0o755, Src: filepath.Join(b.opts.BinDir, "dockerfile-frontend")})},
-		Config: node.ImageConfig{
+		Config: v1.Config{
 			Entrypoint: []string{"/bin/dockerfile-frontend"},
 			Labels: map[string]string{
 				"moby.buildkit.frontend.network.none": "true",
@@ -271,7 +276,7 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 	return node.OCIImage{
 		Ref: "golang:" + b.GoVersion, Arch: runtime.GOARCH,
 		Layers: []node.Layer{append(node.Accounts(), append(node.Layer{{Name: "root", Mode: 0o700, Dir: true}}, shell...)...), goroot, mods},
-		Config: node.ImageConfig{
+		Config: v1.Config{
 			Env: []string{
 				"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 				"GOLANG_VERSION=" + b.GoVersion, "GOPATH=/go", "GOTOOLCHAIN=local", "GOPROXY=off",
@@ -419,7 +424,8 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(b.opts.BinDir, "buildkitd"),
+	dctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(dctx, filepath.Join(b.opts.BinDir, "buildkitd"),
 		"--config", cfg,
 		"--root", root,
 		"--addr", "unix://"+b.socket(),
@@ -428,6 +434,8 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		"--oci-worker-binary", runc,
 		"--oci-worker-net", "host",
 	)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(runc)+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -437,10 +445,11 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		Pdeathsig:    syscall.SIGKILL,
 	}
 	if err := childproc.Fork(cmd); err != nil {
+		cancel()
 		log.Close()
 		return fmt.Errorf("start buildkitd: %w", err)
 	}
-	b.cmd, b.done = cmd, make(chan struct{})
+	b.cmd, b.cancel, b.done = cmd, cancel, make(chan struct{})
 	go func() {
 		b.err = cmd.Wait()
 		log.Close()
@@ -459,43 +468,34 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, "nsenter", "--target", strconv.Itoa(pid), "--net", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("loopback in buildkitd's network namespace: %w: %s", err, out)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := b.buildctl(ctx, "debug", "workers"); err == nil {
-			return nil
-		}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := b.buildctl(ctx, "debug", "workers")
 		select {
 		case <-b.done:
-			return fmt.Errorf("buildkitd exited: %v: %s", b.err, tail(filepath.Join(b.dir, "buildkitd.log")))
+			return false, fmt.Errorf("buildkitd exited: %v", b.err)
 		default:
+			return err == nil, nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("buildkitd did not answer within 1m: %s", tail(filepath.Join(b.dir, "buildkitd.log")))
-		}
-		time.Sleep(200 * time.Millisecond)
+	}); err != nil {
+		return fmt.Errorf("buildkitd not answering: %w: %s", err, tail(filepath.Join(b.dir, "buildkitd.log")))
 	}
+	return nil
 }
 
 // Interfaces are the network interfaces buildkitd sees: loopback only.
 func (b *Builder) Interfaces() ([]string, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", b.cmd.Process.Pid))
+	return Interfaces(fmt.Sprintf("/proc/%d", b.cmd.Process.Pid))
+}
+
+// Interfaces lists, sorted, the interfaces in net/dev of a proc directory
+// (/proc/<pid>, or a copy of one made inside a build).
+func Interfaces(proc string) ([]string, error) {
+	fs, err := procfs.NewFS(proc)
 	if err != nil {
 		return nil, err
 	}
-	return ParseNetDev(raw), nil
-}
-
-// ParseNetDev lists the interfaces of a /proc/net/dev.
-func ParseNetDev(raw []byte) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for sc.Scan() {
-		if name, _, ok := strings.Cut(sc.Text(), ":"); ok && !strings.Contains(name, "|") {
-			out = append(out, strings.TrimSpace(name))
-		}
-	}
-	sort.Strings(out)
-	return out
+	dev, err := fs.NetDev()
+	return slices.Sorted(maps.Keys(dev)), err
 }
 
 func (b *Builder) buildctl(ctx context.Context, args ...string) ([]byte, error) {
@@ -585,50 +585,22 @@ func lastLines(b []byte, n int) string {
 // mounts, cgroups and directory. It is safe to call after a failed Start.
 func (b *Builder) Close() error {
 	if b.cmd != nil {
-		select {
-		case <-b.done:
-		default:
-			_ = b.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-b.done:
-			case <-time.After(30 * time.Second):
-				_ = b.cmd.Process.Kill()
-				<-b.done
-			}
-		}
+		b.cancel()
+		<-b.done
 	}
+	tr := b.traces()
+	tr.Kill()
 	var errs []error
-	for i := 0; i < 40; i++ {
-		pids := b.processes()
-		if len(pids) == 0 {
-			break
-		}
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 	if b.netnsFile != nil {
-		if pids := b.processes(); len(pids) > 0 {
+		if pids := tr.Processes(); len(pids) > 0 {
 			errs = append(errs, fmt.Errorf("processes %v still in buildkitd's network namespace", pids))
 		}
 		b.netnsFile.Close()
 		b.netnsFile, b.netns = nil, ""
 	}
-	for _, m := range b.mounts() {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
-		}
-	}
-	for _, d := range b.cgroups() {
-		if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
-		}
-	}
+	errs = append(errs, tr.Unmount(), tr.RemoveCgroups())
 	if b.dir != "" {
-		if err := os.RemoveAll(b.dir); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, os.RemoveAll(b.dir))
 	}
 	if left := b.Leftovers(); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("left on the host: %s", strings.Join(left, "; ")))
@@ -639,16 +611,7 @@ func (b *Builder) Close() error {
 // Leftovers lists what of the builder is still on the host: nothing after
 // Close.
 func (b *Builder) Leftovers() []string {
-	var left []string
-	for _, pid := range b.processes() {
-		left = append(left, fmt.Sprintf("process %d (%s)", pid, node.Cmdline(pid)))
-	}
-	for _, m := range b.mounts() {
-		left = append(left, "mount "+m)
-	}
-	for _, d := range b.cgroups() {
-		left = append(left, "cgroup "+d)
-	}
+	left := b.traces().Leftovers()
 	if b.dir != "" {
 		if _, err := os.Stat(b.dir); err == nil {
 			left = append(left, "directory "+b.dir)
@@ -657,103 +620,22 @@ func (b *Builder) Leftovers() []string {
 	return left
 }
 
-// processes are buildkitd and whatever runs in its network namespace (the
-// build's containers, the frontend) while the builder holds it, and
-// anything whose command line names the builder's directories.
-func (b *Builder) processes() []int {
+// traces are buildkitd and whatever runs in its network namespace (the
+// build's containers, the frontend) while the builder holds it, anything
+// whose command line names the builder's directories, mounts under them
+// that the host can see (there should be none: buildkitd mounts in its own
+// namespace), and the cgroups runc made under the parent buildkitd was given.
+func (b *Builder) traces() node.Traces {
 	if b.dir == "" {
-		return nil
+		return node.Traces{}
 	}
-	root := b.dir
-	if b.opts.StateDir != "" {
-		root = b.opts.StateDir
+	return node.Traces{
+		Dirs: []string{b.dir, b.opts.StateDir}, Cgroup: b.cgroup,
+		Owns: func(pid int) bool {
+			ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+			return b.netnsFile != nil && ns == b.netns
+		},
 	}
-	var pids []int
-	// This process and its ancestors may name the state directory on their
-	// command lines (hack/release --state): they are the caller, never the
-	// builder's.
-	callers := map[int]bool{}
-	for pid := os.Getpid(); pid > 1 && !callers[pid]; pid = parentPID(pid) {
-		callers[pid] = true
-	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || callers[pid] {
-			continue
-		}
-		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if c := node.Cmdline(pid); (b.netnsFile != nil && ns == b.netns) || strings.Contains(c, b.dir) || strings.Contains(c, root) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// parentPID is the parent of pid from /proc/<pid>/stat, 0 when unknown.
-func parentPID(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: fields follow the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
-}
-
-// mounts are mount points under the builder's directories that the host
-// can see, the deepest first (there should be none: buildkitd mounts in its own
-// namespace).
-func (b *Builder) mounts() []string {
-	if b.dir == "" {
-		return nil
-	}
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := strings.ReplaceAll(f[4], `\040`, " ")
-		for _, d := range []string{b.dir, b.opts.StateDir} {
-			if d != "" && (mp == d || strings.HasPrefix(mp, d+"/")) {
-				out = append(out, mp)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// cgroups are the cgroups runc made for the build's containers under the
-// parent buildkitd was given, children first.
-func (b *Builder) cgroups() []string {
-	if b.cgroup == "" {
-		return nil
-	}
-	var dirs []string
-	for _, h := range node.CgroupHierarchies() {
-		_ = filepath.WalkDir(filepath.Join(h, b.cgroup), func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-	}
-	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
-	return dirs
 }
 
 // ProjectTargets are the Dockerfile's final stages as the scenario names

@@ -14,7 +14,7 @@
 //     with what it lacks, see ModuleCache), with GOPROXY=off: the build
 //     stage's `go mod download && go mod verify` succeeds with no network.
 //   - ${RUNTIME_IMAGE}: scratch plus Debian's CA bundle and /etc/passwd
-//     with 65532 (node.RuntimeBase, the base the assembled images have).
+//     with 65532 (node.RuntimeBase).
 //   - docker/dockerfile:1, the frontend the Dockerfile's syntax line asks
 //     for: the Dockerfile frontend of the same BuildKit module as a
 //     program (dockerfile-frontend) on scratch, with the labels of

@@ -34,10 +34,7 @@ var (
 // runs, and neither buildkitd nor a RUN step had any network but loopback.
 // Afterwards nothing of the builder is left on the host.
 func TestDockerfileBuildsOffline(t *testing.T) {
-	root, err := scenario.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	want, err := node.DockerfileStages(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +88,9 @@ func TestDockerfileBuildsOffline(t *testing.T) {
 	t.Run("a RUN step has loopback only and no module proxy", func(t *testing.T) {
 		dir, out := t.TempDir(), t.TempDir()
 		dockerfile := fmt.Sprintf(`FROM golang:%s AS probe
-RUN cat /proc/net/dev > /net-dev && go env GOPROXY GOTOOLCHAIN > /go-env
+RUN mkdir -p /probe/net && cat /proc/net/dev > /probe/net/dev && go env GOPROXY GOTOOLCHAIN > /probe/go-env
 FROM scratch
-COPY --from=probe /net-dev /go-env /
+COPY --from=probe /probe /
 `, b.GoVersion)
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 			t.Fatal(err)
@@ -101,11 +98,11 @@ COPY --from=probe /net-dev /go-env /
 		if err := b.BuildFile(ctx, "probe", dir, out); err != nil {
 			t.Fatal(err)
 		}
-		netDev, err := os.ReadFile(filepath.Join(out, "net-dev"))
+		ifs, err := Interfaces(out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]string{"lo"}, ParseNetDev(netDev)); diff != "" {
+		if diff := cmp.Diff([]string{"lo"}, ifs); diff != "" {
 			t.Errorf("a RUN step's network interfaces (-want +got):\n%s", diff)
 		}
 		goEnv, err := os.ReadFile(filepath.Join(out, "go-env"))
@@ -152,12 +149,7 @@ COPY --from=probe /net-dev /go-env /
 		if !ok {
 			t.Fatalf("the Dockerfile has no final stage %s", tg.Stage)
 		}
-		f, err := os.Open(tg.Archive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, ref, files, err := node.ReadArchive(f, runtime.GOARCH)
-		f.Close()
+		cfg, ref, files, err := node.ReadArchive(tg.Archive, runtime.GOARCH)
 		if err != nil {
 			t.Fatalf("%s: %v", tg.Archive, err)
 		}

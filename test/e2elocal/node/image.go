@@ -2,42 +2,25 @@ package node
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"strings"
+	"runtime"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-// Image is an OCI image assembled from one static binary on the runtime
-// base (RuntimeBase), for what the Dockerfile does not build: the pod
-// sandbox image. The project's images are built from the Dockerfile
-// (package images).
-type Image struct {
-	// Ref is the full reference containerd stores, such as
-	// docker.io/cognito-m2m/weather:latest (the kubelet normalises
-	// cognito-m2m/weather:latest to it).
-	Ref string
-	// Target names the image in messages and archive names; "pause" gets
-	// no CA bundle.
-	Target string
-	// Binary is the file on this machine copied to Path in the image.
-	Binary, Path string
-	User         string
-	Entrypoint   []string
-	// Ports are exposed ports as in the image config: "8080/tcp".
-	Ports []string
-}
-
-// PauseImage is the pod sandbox image: a static program that sleeps until
-// it is told to stop, like registry.k8s.io/pause.
-func PauseImage(binary string) Image {
-	return Image{
-		Ref: PauseRef, Target: "pause", Binary: binary, Path: "/pause",
-		User: "65535:65535", Entrypoint: []string{"/pause"},
-	}
-}
 
 // PauseRef is the sandbox image's reference in containerd's configuration.
 const PauseRef = "localhost/cognito-m2m-node/pause:1"
+
+// PauseImage is the pod sandbox image, which the Dockerfile does not build:
+// a static program that sleeps until it is told to stop, like
+// registry.k8s.io/pause, on the accounts of the runtime base.
+func PauseImage(binary string) OCIImage {
+	return OCIImage{
+		Ref: PauseRef, Arch: runtime.GOARCH, Gzip: true,
+		Layers: []Layer{Accounts(), {{Name: "pause", Mode: 0o755, Src: binary}}},
+		Config: v1.Config{User: "65535:65535", Entrypoint: []string{"/pause"}},
+	}
+}
 
 const (
 	passwd = "root:x:0:0:root:/root:/sbin/nologin\n" +
@@ -65,51 +48,21 @@ func Accounts() Layer {
 // RuntimeBase is the image the Dockerfile's RUNTIME_IMAGE names, made on
 // this machine: scratch plus what its comment asks for, CA certificates
 // (from Debian's ca-certificates) and /etc/passwd with the non-root user
-// 65532, laid out as distroless's static image has them. The sandbox image
-// is made without the CA bundle.
-func RuntimeBase(ref, arch string, withCA bool) (OCIImage, error) {
-	base := Accounts()
-	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	if withCA {
-		ca, err := os.ReadFile(caBundle)
-		if err != nil {
-			return OCIImage{}, fmt.Errorf("CA certificates for the image base (Debian package ca-certificates): %w", err)
-		}
-		base = append(base,
-			File{Name: "etc/ssl", Mode: 0o755, Dir: true},
-			File{Name: "etc/ssl/certs", Mode: 0o755, Dir: true},
-			File{Name: "etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Data: ca})
-		env = append(env, "SSL_CERT_FILE="+caBundle)
+// 65532, laid out as distroless's static image has them.
+func RuntimeBase(ref, arch string) (OCIImage, error) {
+	ca, err := os.ReadFile(caBundle)
+	if err != nil {
+		return OCIImage{}, fmt.Errorf("CA certificates for the image base (Debian package ca-certificates): %w", err)
 	}
 	return OCIImage{
-		Ref: ref, Arch: arch, Gzip: true, Layers: []Layer{base},
-		Config: ImageConfig{Env: env, WorkingDir: "/home/nonroot"},
+		Ref: ref, Arch: arch, Gzip: true,
+		Layers: []Layer{append(Accounts(),
+			File{Name: "etc/ssl", Mode: 0o755, Dir: true},
+			File{Name: "etc/ssl/certs", Mode: 0o755, Dir: true},
+			File{Name: "etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Data: ca})},
+		Config: v1.Config{
+			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SSL_CERT_FILE=" + caBundle},
+			WorkingDir: "/home/nonroot",
+		},
 	}, nil
-}
-
-// WriteOCI writes the image as an OCI image layout tar archive, the format
-// `ctr images import` reads, for the architecture arch (GOARCH names).
-func (img Image) WriteOCI(w io.Writer, arch string) error {
-	o, err := RuntimeBase(img.Ref, arch, img.Target != "pause")
-	if err != nil {
-		return err
-	}
-	app := append(Dirs(img.Path), File{Name: strings.TrimPrefix(img.Path, "/"), Mode: 0o755, Src: img.Binary})
-	o.Layers = append(o.Layers, app)
-	o.Config.User, o.Config.Entrypoint = img.User, img.Entrypoint
-	if len(img.Ports) > 0 {
-		o.Config.ExposedPorts = map[string]struct{}{}
-		for _, p := range img.Ports {
-			o.Config.ExposedPorts[p] = struct{}{}
-		}
-	}
-	dir, err := os.MkdirTemp("", "cognito-m2m-oci-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if _, err := o.WriteLayout(dir); err != nil {
-		return err
-	}
-	return WriteArchive(w, dir)
 }

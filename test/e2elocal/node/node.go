@@ -25,10 +25,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
 )
@@ -64,7 +65,7 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Images are imported into containerd before the kubelet starts: at
 	// least PauseImage.
-	Images []Image
+	Images []OCIImage
 }
 
 // Node is a running node.
@@ -78,7 +79,9 @@ type Node struct {
 
 type proc struct {
 	name string
-	cmd  *exec.Cmd
+	// stop asks the process to end (SIGTERM), kills it after its grace
+	// (exec.Cmd.WaitDelay) and waits for it.
+	stop func()
 	done chan struct{}
 	err  error
 }
@@ -271,7 +274,7 @@ func (n *Node) startAPIServer(ctx context.Context) error {
 		"--client-ca-file", p("ca.crt"),
 		"--service-cluster-ip-range", ServiceCIDR,
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file", p("sa.pub"), "--service-account-signing-key-file", p("sa.key"),
+		"--service-account-key-file", p("sa.key"), "--service-account-signing-key-file", p("sa.key"),
 		"--authorization-mode", "Node,RBAC",
 		"--kubelet-client-certificate", p("apiserver-kubelet-client.crt"),
 		"--kubelet-client-key", p("apiserver-kubelet-client.key"),
@@ -377,18 +380,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := n.ctr(ctx, "version"); err == nil {
-			break
-		}
-		if err := p.exited(); err != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return errors.New("containerd did not answer within 1m")
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := n.Ctr(ctx, "version")
+		return err == nil, p.exited()
+	}); err != nil {
+		return fmt.Errorf("containerd not answering: %w", err)
 	}
 	return n.ImportImages(ctx, n.opts.Images...)
 }
@@ -399,44 +395,37 @@ func (n *Node) path() []string {
 	return []string{"PATH=" + n.opts.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 }
 
-// ctr runs ctr against the node's containerd in the kubelet's namespace.
-func (n *Node) ctr(ctx context.Context, args ...string) ([]byte, error) {
+// Ctr runs ctr against the node's containerd in the kubelet's namespace.
+func (n *Node) Ctr(ctx context.Context, args ...string) ([]byte, error) {
 	return output(ctx, n.bin("ctr"), append([]string{"-a", n.containerdSocket(), "-n", "k8s.io"}, args...)...)
 }
 
 // ImportImages writes each image as an OCI archive and imports it into
 // containerd's namespace of the kubelet.
-func (n *Node) ImportImages(ctx context.Context, images ...Image) error {
+func (n *Node) ImportImages(ctx context.Context, images ...OCIImage) error {
 	dir, err := os.MkdirTemp("", "cognito-m2m-images-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var archives []string
-	for _, img := range images {
-		path := filepath.Join(dir, img.Target+".tar")
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		err = img.WriteOCI(f, runtime.GOARCH)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+	for i, img := range images {
+		path := filepath.Join(dir, fmt.Sprintf("%d.tar", i))
+		if err := WriteArchive(path, false, img); err != nil {
 			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
-		archives = append(archives, path)
+		if err := n.ImportArchives(ctx, path); err != nil {
+			return err
+		}
 	}
-	return n.ImportArchives(ctx, archives...)
+	return nil
 }
 
 // ImportArchives imports OCI image archives (an image builder's output, or
-// WriteOCI's) into containerd's namespace of the kubelet, under the name
+// WriteArchive's) into containerd's namespace of the kubelet, under the name
 // each archive's index gives its image (io.containerd.image.name).
 func (n *Node) ImportArchives(ctx context.Context, archives ...string) error {
 	for _, path := range archives {
-		if out, err := n.ctr(ctx, "images", "import", "--no-unpack=false", path); err != nil {
+		if out, err := n.Ctr(ctx, "images", "import", "--no-unpack=false", path); err != nil {
 			return fmt.Errorf("ctr images import %s: %w: %s", path, err, out)
 		}
 	}
@@ -568,34 +557,25 @@ func (n *Node) startDNS(context.Context) error {
 }
 
 func (n *Node) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	for {
-		out, err := n.Kubectl(ctx, "get", "node", Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
-		if err == nil && strings.TrimSpace(string(out)) == "True" {
-			break
-		}
-		if err := n.anyExited(); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("node %s not Ready within 3m: %s", Name, out)
-		}
-		time.Sleep(time.Second)
+	var out []byte
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		out, err = n.Kubectl(ctx, "get", "node", Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return err == nil && strings.TrimSpace(string(out)) == "True", n.anyExited()
+	}); err != nil {
+		return fmt.Errorf("node %s not Ready: %w: %s", Name, err, out)
 	}
 	if err := n.waitHTTP(ctx, "coredns", "http://"+NodeIP+":8181/ready", nil); err != nil {
 		return err
 	}
 	// Pods of the default namespace need its service account.
-	for {
-		if _, err := n.Kubectl(ctx, "-n", "default", "get", "serviceaccount", "default"); err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return errors.New("no default service account within 3m")
-		}
-		time.Sleep(time.Second)
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := n.Kubectl(ctx, "-n", "default", "get", "serviceaccount", "default")
+		return err == nil, nil
+	}); err != nil {
+		return fmt.Errorf("no default service account: %w", err)
 	}
+	return nil
 }
 
 // Kubectl runs the node's kubectl as administrator.
@@ -606,7 +586,7 @@ func (n *Node) Kubectl(ctx context.Context, args ...string) ([]byte, error) {
 // Netns returns the path of the network namespace of a running container
 // (by its process), for checks made from inside the pod network.
 func (n *Node) Netns(ctx context.Context, containerID string) (string, error) {
-	out, err := n.ctr(ctx, "tasks", "ls")
+	out, err := n.Ctr(ctx, "tasks", "ls")
 	if err != nil {
 		return "", err
 	}
@@ -629,7 +609,10 @@ func (n *Node) startEnv(name string, env []string, bin string, args ...string) (
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
 	cmd.Stdout, cmd.Stderr = log, log
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
@@ -638,10 +621,12 @@ func (n *Node) startEnv(name string, env []string, bin string, args ...string) (
 	// which then stops the node in order. If the test dies, so does the
 	// process, and only then (see childproc).
 	if err := childproc.Start(cmd); err != nil {
+		cancel()
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, done: make(chan struct{})}
+	p.stop = func() { cancel(); <-p.done }
 	go func() {
 		p.err = cmd.Wait()
 		log.Close()
@@ -678,47 +663,24 @@ func (n *Node) anyExited() error {
 	return nil
 }
 
-func (p *proc) stop(grace time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
 func (n *Node) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls.Config) error {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	var last string
-	for {
+	if err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := c.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(b))
-		} else {
+		if err != nil {
 			last = err.Error()
+			return false, n.anyExited()
 		}
-		if err := n.anyExited(); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s not ready at %s within 2m: %s (log: %s)", name, url, last, filepath.Join(n.opts.LogDir, name+".log"))
-		}
-		time.Sleep(300 * time.Millisecond)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		last = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(b))
+		return resp.StatusCode == http.StatusOK, n.anyExited()
+	}); err != nil {
+		return fmt.Errorf("%s not ready at %s: %w: %s (log: %s)", name, url, err, last, filepath.Join(n.opts.LogDir, name+".log"))
 	}
+	return nil
 }
 
 func run(ctx context.Context, name string, args ...string) error {

@@ -2,14 +2,10 @@ package node
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -18,11 +14,24 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // This file is the one place that writes and reads OCI images: the images
-// assembled from binaries (Image), the base images the Dockerfile is built
-// on offline (package images), and the archives either way produces.
+// assembled from files (Image), the base images the Dockerfile is built on
+// offline (package images), and the archives either way produces. Images,
+// indexes and layouts are go-containerregistry's; what is ours is the
+// layers' tar from files on this machine, and the archive (a tar of a
+// layout, which `ctr images import` and BuildKit's oci exporter use and the
+// library does not read or write).
 
 // File is one entry of an image layer.
 type File struct {
@@ -43,29 +52,6 @@ type File struct {
 // children.
 type Layer []File
 
-// ImageConfig is the runtime part of an OCI image config ("config").
-type ImageConfig struct {
-	User         string              `json:"User,omitempty"`
-	Entrypoint   []string            `json:"Entrypoint,omitempty"`
-	Cmd          []string            `json:"Cmd,omitempty"`
-	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
-	Env          []string            `json:"Env,omitempty"`
-	WorkingDir   string              `json:"WorkingDir,omitempty"`
-	Labels       map[string]string   `json:"Labels,omitempty"`
-}
-
-// Config is the part of an OCI image config this package writes and its
-// tests read.
-type Config struct {
-	Architecture string      `json:"architecture"`
-	OS           string      `json:"os"`
-	Config       ImageConfig `json:"config"`
-	RootFS       struct {
-		Type    string   `json:"type"`
-		DiffIDs []string `json:"diff_ids"`
-	} `json:"rootfs"`
-}
-
 // OCIImage is an image to write as an OCI image layout.
 type OCIImage struct {
 	// Ref names the image in the layout's index (io.containerd.image.name,
@@ -73,7 +59,7 @@ type OCIImage struct {
 	Ref string
 	// Arch is the architecture in GOARCH terms; the OS is linux.
 	Arch   string
-	Config ImageConfig
+	Config v1.Config
 	Layers []Layer
 	// Gzip compresses the layers. Base images that never leave the machine
 	// skip it: BuildKit reads uncompressed layers as well, and a Go
@@ -81,51 +67,18 @@ type OCIImage struct {
 	Gzip bool
 }
 
-const (
-	mediaManifest   = "application/vnd.oci.image.manifest.v1+json"
-	mediaIndex      = "application/vnd.oci.image.index.v1+json"
-	mediaConfig     = "application/vnd.oci.image.config.v1+json"
-	mediaLayer      = "application/vnd.oci.image.layer.v1.tar"
-	mediaLayerGzip  = "application/vnd.oci.image.layer.v1.tar+gzip"
-	annotationImage = "io.containerd.image.name"
-	annotationRef   = "org.opencontainers.image.ref.name"
-)
+// AnnotationImage names an image in an archive's index.json for containerd.
+const AnnotationImage = "io.containerd.image.name"
 
 // The layers carry fixed times, so that an image's digest depends only on
 // its files.
 var epoch = time.Unix(0, 0).UTC()
 
-type descriptor struct {
-	MediaType   string            `json:"mediaType"`
-	Digest      string            `json:"digest"`
-	Size        int64             `json:"size"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Platform    *platform         `json:"platform,omitempty"`
-}
-
-type platform struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-}
-
-func digest(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
-
-func hashDigest(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
-
-// WriteLayout writes the image as an OCI image layout in dir (created if
-// missing; one image per layout) and returns its manifest's digest, which
-// names it in an oci-layout:// reference.
+// WriteLayout writes the image as an OCI image layout in dir (one image per
+// layout) and returns its manifest's digest, which names it in an
+// oci-layout:// reference.
 func (o OCIImage) WriteLayout(dir string) (string, error) {
-	blobs, err := newLayout(dir)
-	if err != nil {
-		return "", err
-	}
-	manifest, err := o.writeManifest(blobs)
-	if err != nil {
-		return "", err
-	}
-	manifest.Annotations = map[string]string{annotationImage: o.Ref, annotationRef: o.Ref}
-	return manifest.Digest, writeIndexJSON(dir, manifest)
+	return writeLayout(dir, false, o)
 }
 
 // WriteIndexLayout writes one image for several architectures (same Ref) as
@@ -133,135 +86,113 @@ func (o OCIImage) WriteLayout(dir string) (string, error) {
 // per platform, and returns the image index's digest: BuildKit picks the
 // platform it builds for from it.
 func WriteIndexLayout(dir string, imgs ...OCIImage) (string, error) {
+	return writeLayout(dir, true, imgs...)
+}
+
+func writeLayout(dir string, asIndex bool, imgs ...OCIImage) (string, error) {
 	if len(imgs) == 0 {
 		return "", errors.New("no image to write")
 	}
-	blobs, err := newLayout(dir)
+	tmp, err := os.MkdirTemp("", "cognito-m2m-layers-")
 	if err != nil {
 		return "", err
 	}
-	var manifests []descriptor
+	defer os.RemoveAll(tmp)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return "", err
+	}
+	var adds []mutate.IndexAddendum
 	for _, o := range imgs {
-		m, err := o.writeManifest(blobs)
+		img, err := o.image(tmp)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", o.Arch, err)
+			return "", fmt.Errorf("%s %s: %w", o.Ref, o.Arch, err)
 		}
-		m.Platform = &platform{OS: "linux", Architecture: o.Arch}
-		manifests = append(manifests, m)
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: o.Arch}}})
 	}
-	index, err := writeJSON(blobs, mediaIndex, struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Manifests     []descriptor `json:"manifests"`
-	}{2, mediaIndex, manifests})
+	var top partial.Describable = adds[0].Add
+	ann := layout.WithAnnotations(map[string]string{AnnotationImage: imgs[0].Ref, "org.opencontainers.image.ref.name": imgs[0].Ref})
+	if !asIndex {
+		err = p.AppendImage(adds[0].Add.(v1.Image), ann)
+	} else {
+		idx := mutate.AppendManifests(empty.Index, adds...)
+		top, err = idx, p.AppendIndex(idx, ann)
+	}
 	if err != nil {
 		return "", err
 	}
-	index.Annotations = map[string]string{annotationImage: imgs[0].Ref, annotationRef: imgs[0].Ref}
-	return index.Digest, writeIndexJSON(dir, index)
+	d, err := top.Digest()
+	return d.String(), err
 }
 
-func newLayout(dir string) (string, error) {
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return "", err
-	}
-	return blobs, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
-}
-
-// writeManifest writes the image's layers, config and manifest into blobs.
-func (o OCIImage) writeManifest(blobs string) (descriptor, error) {
-	cfg := Config{Architecture: o.Arch, OS: "linux", Config: o.Config}
-	cfg.RootFS.Type = "layers"
-	var layers []descriptor
-	for _, l := range o.Layers {
-		d, diffID, err := writeLayer(blobs, l, o.Gzip)
+// image assembles the image, its layers written as tar files into dir.
+func (o OCIImage) image(dir string) (v1.Image, error) {
+	var layers []v1.Layer
+	for _, files := range o.Layers {
+		l, err := writeLayer(dir, files)
 		if err != nil {
-			return descriptor{}, err
+			return nil, err
 		}
-		layers = append(layers, d)
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
+		if o.Gzip {
+			layers = append(layers, nil)
+			if layers[len(layers)-1], err = tarball.LayerFromFile(l.path, tarball.WithMediaType(types.OCILayer)); err != nil {
+				return nil, err
+			}
+		} else {
+			layers = append(layers, l)
+		}
 	}
-	cfgDesc, err := writeJSON(blobs, mediaConfig, cfg)
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
-		return descriptor{}, err
+		return nil, err
 	}
-	return writeJSON(blobs, mediaManifest, struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Config        descriptor   `json:"config"`
-		Layers        []descriptor `json:"layers"`
-	}{2, mediaManifest, cfgDesc, layers})
+	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture, cfg.Config = "linux", o.Arch, o.Config
+	return mutate.ConfigFile(img, cfg)
 }
 
-// writeIndexJSON writes the layout's index.json naming one descriptor.
-func writeIndexJSON(dir string, d descriptor) error {
-	index, err := json.Marshal(struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Manifests     []descriptor `json:"manifests"`
-	}{2, mediaIndex, []descriptor{d}})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644)
+// fileLayer is an uncompressed layer in a tar file. go-containerregistry's
+// tarball layers are always compressed (compression.None falls back to
+// gzip), and compressing the Go toolchain for a base image that never
+// leaves the machine is the slowest part of making it.
+type fileLayer struct {
+	path   string
+	digest v1.Hash
+	size   int64
 }
 
-func writeJSON(blobs, mediaType string, v any) (descriptor, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return descriptor{}, err
-	}
-	d := digest(b)
-	return descriptor{MediaType: mediaType, Digest: d, Size: int64(len(b))},
-		os.WriteFile(filepath.Join(blobs, strings.TrimPrefix(d, "sha256:")), b, 0o644)
-}
+func (l fileLayer) Digest() (v1.Hash, error)             { return l.digest, nil }
+func (l fileLayer) DiffID() (v1.Hash, error)             { return l.digest, nil }
+func (l fileLayer) Compressed() (io.ReadCloser, error)   { return os.Open(l.path) }
+func (l fileLayer) Uncompressed() (io.ReadCloser, error) { return os.Open(l.path) }
+func (l fileLayer) Size() (int64, error)                 { return l.size, nil }
+func (l fileLayer) MediaType() (types.MediaType, error)  { return types.OCIUncompressedLayer, nil }
 
-// writeLayer streams the layer's tar (gzip-compressed if asked) into a blob
-// and returns its descriptor and the digest of the uncompressed tar (the
-// config's diff id).
-func writeLayer(blobs string, files Layer, compress bool) (descriptor, string, error) {
-	f, err := os.CreateTemp(blobs, ".layer-")
+// writeLayer writes the layer's tar into a file of its own in dir.
+func writeLayer(dir string, files Layer) (fileLayer, error) {
+	f, err := os.CreateTemp(dir, "layer-")
 	if err != nil {
-		return descriptor{}, "", err
+		return fileLayer{}, err
 	}
-	defer os.Remove(f.Name())
 	defer f.Close()
-	blobHash, diffHash := sha256.New(), sha256.New()
-	blob := io.MultiWriter(f, blobHash)
-	var zw *gzip.Writer
-	var tarOut io.Writer = blob
-	media := mediaLayer
-	if compress {
-		zw = gzip.NewWriter(blob)
-		tarOut, media = zw, mediaLayerGzip
-	}
-	tw := tar.NewWriter(io.MultiWriter(tarOut, diffHash))
+	h := sha256.New()
+	tw := tar.NewWriter(io.MultiWriter(f, h))
 	for _, e := range files {
 		if err := writeEntry(tw, e); err != nil {
-			return descriptor{}, "", fmt.Errorf("layer entry %s: %w", e.Name, err)
+			return fileLayer{}, fmt.Errorf("layer entry %s: %w", e.Name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return descriptor{}, "", err
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			return descriptor{}, "", err
-		}
+		return fileLayer{}, err
 	}
 	size, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return descriptor{}, "", err
-	}
-	if err := f.Close(); err != nil {
-		return descriptor{}, "", err
-	}
-	d := hashDigest(blobHash)
-	if err := os.Rename(f.Name(), filepath.Join(blobs, strings.TrimPrefix(d, "sha256:"))); err != nil {
-		return descriptor{}, "", err
-	}
-	return descriptor{MediaType: media, Digest: d, Size: size}, hashDigest(diffHash), nil
+	l := fileLayer{path: f.Name(), digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, size: size}
+	return l, errors.Join(err, f.Close())
 }
 
 func writeEntry(tw *tar.Writer, e File) error {
@@ -319,11 +250,8 @@ func Tree(src, dst string, mode func(rel string, d fs.DirEntry) int64) (Layer, e
 			return err
 		}
 		rel, err := filepath.Rel(src, p)
-		if err != nil {
+		if err != nil || rel == "." {
 			return err
-		}
-		if rel == "." {
-			return nil
 		}
 		name := path.Join(strings.TrimPrefix(dst, "/"), filepath.ToSlash(rel))
 		info, err := d.Info()
@@ -355,12 +283,26 @@ func Tree(src, dst string, mode func(rel string, d fs.DirEntry) int64) (Layer, e
 	return out, err
 }
 
-// WriteArchive writes the OCI layout in dir as a tar archive, the format
-// `ctr images import` reads.
-func WriteArchive(w io.Writer, dir string) error {
-	tw := tar.NewWriter(w)
+// WriteArchive writes images as an OCI layout archive at path, the format
+// `ctr images import` reads: one image, or an image index of them (one per
+// architecture) when index is true.
+func WriteArchive(path string, index bool, imgs ...OCIImage) error {
+	dir, err := os.MkdirTemp("", "cognito-m2m-layout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := writeLayout(dir, index, imgs...); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
 	var names []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			rel, _ := filepath.Rel(dir, p)
 			names = append(names, filepath.ToSlash(rel))
@@ -376,117 +318,124 @@ func WriteArchive(w io.Writer, dir string) error {
 			return err
 		}
 	}
-	return tw.Close()
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
-// ReadArchive reads an OCI layout archive of one image for this machine's
-// kind (linux/arch): its config, its ref (io.containerd.image.name), and
-// the regular files of its layers by path, the upper layers' winning.
-func ReadArchive(archive io.Reader, arch string) (cfg Config, ref string, files map[string][]byte, err error) {
-	entries := map[string][]byte{}
-	tr := tar.NewReader(archive)
+// Archive is an OCI layout archive unpacked into a temporary directory.
+type Archive struct {
+	dir string
+	// Index is the layout's index.json; Top is the one image or image
+	// index it names, and Ref that one's name (io.containerd.image.name).
+	Index v1.ImageIndex
+	Top   v1.Descriptor
+	Ref   string
+}
+
+// OpenArchive unpacks an OCI layout archive of one image or image index;
+// Close removes it.
+func OpenArchive(archive string) (*Archive, error) {
+	dir, err := os.MkdirTemp("", "cognito-m2m-archive-")
+	if err != nil {
+		return nil, err
+	}
+	a := &Archive{dir: dir}
+	if err := untar(archive, dir); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%s: %w", archive, err)
+	}
+	if a.Index, err = layout.ImageIndexFromPath(dir); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%s: %w", archive, err)
+	}
+	m, err := a.Index.IndexManifest()
+	if err == nil && len(m.Manifests) != 1 {
+		err = fmt.Errorf("index.json lists %d images, want 1", len(m.Manifests))
+	}
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%s: %w", archive, err)
+	}
+	a.Top, a.Ref = m.Manifests[0], m.Manifests[0].Annotations[AnnotationImage]
+	return a, nil
+}
+
+// Close removes the unpacked archive.
+func (a *Archive) Close() error { return os.RemoveAll(a.dir) }
+
+// Image is the archive's image for linux/arch: the one image, or the
+// platform's of its image index.
+func (a *Archive) Image(arch string) (v1.Image, error) {
+	if !a.Top.MediaType.IsIndex() {
+		return a.Index.Image(a.Top.Digest)
+	}
+	idx, err := a.Index.ImageIndex(a.Top.Digest)
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := partial.FindImages(idx, match.Platforms(v1.Platform{OS: "linux", Architecture: arch}))
+	if err == nil && len(imgs) != 1 {
+		err = fmt.Errorf("index %s has %d linux/%s images, want 1", a.Top.Digest, len(imgs), arch)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return imgs[0], nil
+}
+
+// ReadArchive reads an OCI layout archive's image for linux/arch: its
+// config, its ref (io.containerd.image.name), and the regular files of its
+// filesystem by path.
+func ReadArchive(archive, arch string) (cfg *v1.ConfigFile, ref string, files map[string][]byte, err error) {
+	a, err := OpenArchive(archive)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	defer a.Close()
+	img, err := a.Image(arch)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if cfg, err = img.ConfigFile(); err != nil {
+		return nil, "", nil, err
+	}
+	files, err = Files(img)
+	return cfg, a.Ref, files, err
+}
+
+// Files are the regular files of an image's filesystem (its layers
+// flattened), by path.
+func Files(img v1.Image) (map[string][]byte, error) {
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	files := map[string][]byte{}
+	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
-			break
+		if errors.Is(err, io.EOF) {
+			return files, nil
 		}
 		if err != nil {
-			return cfg, "", nil, err
+			return nil, err
 		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			return cfg, "", nil, err
-		}
-		entries[strings.TrimPrefix(h.Name, "./")] = b
-	}
-	blob := func(d string) ([]byte, error) {
-		b, ok := entries["blobs/sha256/"+strings.TrimPrefix(d, "sha256:")]
-		if !ok {
-			return nil, fmt.Errorf("blob %s missing", d)
-		}
-		if got := digest(b); got != d {
-			return nil, fmt.Errorf("blob %s has digest %s", d, got)
-		}
-		return b, nil
-	}
-	type index struct{ Manifests []descriptor }
-	var idx index
-	if err := json.Unmarshal(entries["index.json"], &idx); err != nil {
-		return cfg, "", nil, fmt.Errorf("index.json: %w", err)
-	}
-	if len(idx.Manifests) != 1 {
-		return cfg, "", nil, fmt.Errorf("index.json lists %d images, want 1", len(idx.Manifests))
-	}
-	ref = idx.Manifests[0].Annotations[annotationImage]
-	desc := idx.Manifests[0]
-	// A builder may put a nested index (platforms, attestations) first.
-	for desc.MediaType == mediaIndex {
-		b, err := blob(desc.Digest)
-		if err != nil {
-			return cfg, "", nil, err
-		}
-		var nested struct{ Manifests []descriptor }
-		if err := json.Unmarshal(b, &nested); err != nil {
-			return cfg, "", nil, err
-		}
-		found := false
-		for _, m := range nested.Manifests {
-			if m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == arch {
-				desc, found = m, true
-				break
+		if h.Typeflag == tar.TypeReg {
+			if files[strings.TrimPrefix(h.Name, "./")], err = io.ReadAll(tr); err != nil {
+				return nil, err
 			}
 		}
-		if !found {
-			return cfg, "", nil, fmt.Errorf("index %s has no linux/%s image", desc.Digest, arch)
-		}
 	}
-	b, err := blob(desc.Digest)
-	if err != nil {
-		return cfg, "", nil, err
-	}
-	var manifest struct {
-		Config descriptor
-		Layers []descriptor
-	}
-	if err := json.Unmarshal(b, &manifest); err != nil {
-		return cfg, "", nil, err
-	}
-	if b, err = blob(manifest.Config.Digest); err != nil {
-		return cfg, "", nil, err
-	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return cfg, "", nil, err
-	}
-	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
-		return cfg, "", nil, fmt.Errorf("%d diff ids for %d layers", len(cfg.RootFS.DiffIDs), len(manifest.Layers))
-	}
-	files = map[string][]byte{}
-	for _, l := range manifest.Layers {
-		b, err := blob(l.Digest)
-		if err != nil {
-			return cfg, "", nil, err
-		}
-		if err := layerFiles(b, l.MediaType, files); err != nil {
-			return cfg, "", nil, fmt.Errorf("layer %s: %w", l.Digest, err)
-		}
-	}
-	return cfg, ref, files, nil
 }
 
-func layerFiles(b []byte, mediaType string, files map[string][]byte) error {
-	var r io.Reader = bytes.NewReader(b)
-	switch mediaType {
-	case mediaLayerGzip, "application/vnd.docker.image.rootfs.diff.tar.gzip":
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return err
-		}
-		r = zr
-	case mediaLayer:
-	default:
-		return fmt.Errorf("unsupported layer type %s", mediaType)
+// untar unpacks an archive's regular files (all an OCI layout has) into dir.
+func untar(archive, dir string) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
 	}
-	tr := tar.NewReader(r)
+	defer f.Close()
+	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -495,10 +444,23 @@ func layerFiles(b []byte, mediaType string, files map[string][]byte) error {
 		if err != nil {
 			return err
 		}
-		if h.Typeflag == tar.TypeReg {
-			if files[strings.TrimPrefix(h.Name, "./")], err = io.ReadAll(tr); err != nil {
-				return err
-			}
+		name := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag != tar.TypeReg || !strings.HasPrefix(name, dir+string(filepath.Separator)) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		out, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, tr)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
 		}
 	}
 }

@@ -3,6 +3,7 @@
 package node
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,16 +16,22 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
 )
 
 // pki is the node's certificate authority and the files it issued; every
 // component authenticates with a client certificate of its own, so that the
 // API server's Node and RBAC authorizers see the same identities as in a
-// kubeadm cluster.
+// kubeadm cluster. client-go makes the CA and writes the files; it has no
+// helper that signs a leaf with a CA, which crypto/x509 does.
 type pki struct {
 	dir    string
 	caCert *x509.Certificate
-	caKey  *ecdsa.PrivateKey
+	caKey  crypto.Signer
 }
 
 func newPKI(dir string) (*pki, error) {
@@ -35,28 +42,12 @@ func newPKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cognito-m2m-node-ca"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca, err := cert.NewSelfSignedCACert(cert.Config{CommonName: "cognito-m2m-node-ca"}, key)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	p := &pki{dir: dir, caCert: cert, caKey: key}
-	if err := writePEM(p.path("ca.crt"), "CERTIFICATE", der); err != nil {
-		return nil, err
-	}
-	return p, nil
+	p := &pki{dir: dir, caCert: ca, caKey: key}
+	return p, cert.WriteCert(p.path("ca.crt"), pemCert(ca.Raw))
 }
 
 func (p *pki) path(name string) string { return filepath.Join(p.dir, name) }
@@ -89,58 +80,37 @@ func (p *pki) issue(name, cn string, orgs []string, ips []net.IP, dns []string) 
 	if err != nil {
 		return fmt.Errorf("certificate %s: %w", name, err)
 	}
-	if err := writePEM(p.path(name+".crt"), "CERTIFICATE", der); err != nil {
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
+	if err != nil {
 		return err
 	}
-	return writeKey(p.path(name+".key"), key)
+	if err := cert.WriteCert(p.path(name+".crt"), pemCert(der)); err != nil {
+		return err
+	}
+	return keyutil.WriteKey(p.path(name+".key"), keyPEM)
 }
 
-// serviceAccountKey writes the key pair that signs service account tokens.
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: cert.CertificateBlockType, Bytes: der})
+}
+
+// serviceAccountKey writes sa.key, the key that signs service account
+// tokens; the API server reads the public half from the same file.
 func (p *pki) serviceAccountKey() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := keyutil.MakeEllipticPrivateKeyPEM()
 	if err != nil {
 		return err
 	}
-	if err := writeKey(p.path("sa.key"), key); err != nil {
-		return err
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return err
-	}
-	return writePEM(p.path("sa.pub"), "PUBLIC KEY", pub)
-}
-
-func writeKey(path string, key *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return writePEM(path, "EC PRIVATE KEY", der)
-}
-
-func writePEM(path, typ string, der []byte) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
+	return keyutil.WriteKey(p.path("sa.key"), key)
 }
 
 // kubeconfig writes a kubeconfig for the API server with a client certificate
 // issued by p.
 func (p *pki) kubeconfig(path, server, certName string) error {
-	return os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: %s
-    certificate-authority: %s
-users:
-- name: %s
-  user:
-    client-certificate: %s
-    client-key: %s
-contexts:
-- name: local
-  context: {cluster: local, user: %s}
-current-context: local
-`, server, p.path("ca.crt"), certName, p.path(certName+".crt"), p.path(certName+".key"), certName)), 0o600)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthority: p.path("ca.crt")}
+	cfg.AuthInfos[certName] = &clientcmdapi.AuthInfo{ClientCertificate: p.path(certName + ".crt"), ClientKey: p.path(certName + ".key")}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: certName}
+	cfg.CurrentContext = "local"
+	return clientcmd.WriteToFile(*cfg, path)
 }

@@ -3,7 +3,6 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
+	"github.com/prometheus/procfs"
 )
 
 // Down stops the node in order (the kubelet and the other clients of the API
@@ -30,7 +32,7 @@ func (n *Node) Down() error {
 	stop := func(names ...string) {
 		for _, name := range names {
 			if p := byName[name]; p != nil {
-				p.stop(15 * time.Second)
+				p.stop()
 			}
 		}
 	}
@@ -47,15 +49,15 @@ func (n *Node) Down() error {
 // killTasks kills every container of the kubelet's namespace through
 // containerd, so that the shims exit and release their mounts.
 func (n *Node) killTasks(ctx context.Context) {
-	out, err := n.ctr(ctx, "tasks", "ls", "-q")
+	out, err := n.Ctr(ctx, "tasks", "ls", "-q")
 	if err != nil {
 		return
 	}
 	for _, id := range strings.Fields(string(out)) {
-		_, _ = n.ctr(ctx, "tasks", "kill", "-a", "-s", "SIGKILL", id)
+		_, _ = n.Ctr(ctx, "tasks", "kill", "-a", "-s", "SIGKILL", id)
 	}
 	for _, id := range strings.Fields(string(out)) {
-		_, _ = n.ctr(ctx, "tasks", "delete", "-f", id)
+		_, _ = n.Ctr(ctx, "tasks", "delete", "-f", id)
 	}
 }
 
@@ -66,19 +68,8 @@ func (n *Node) killTasks(ctx context.Context) {
 // rule and chain of the node, kube-proxy, the kubelet and CNI, and the sysctls
 // it changed. It is safe to call when nothing is left.
 func Sweep(logf func(string, ...any)) error {
-	var errs []error
-	for i := 0; i < 20; i++ {
-		if killed := killProcesses(); killed == 0 {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if err := unmountAll(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := removeCgroups(); err != nil {
-		errs = append(errs, err)
-	}
+	traces.Kill()
+	errs := []error{traces.Unmount(), traces.RemoveCgroups()}
 	if err := removeBridge(); err != nil {
 		errs = append(errs, err)
 	}
@@ -115,26 +106,21 @@ var hostDirs = []string{"/run/containerd", "/run/mount", "/var/lib/cni", "/var/l
 
 func createdDirs() string { return filepath.Join(stateDir, "created-dirs") }
 
+// traces are the node's: every process it starts has a path under its
+// directories on its command line (a configuration, a data directory, a
+// socket), and the pods' processes live in its cgroups.
+var traces = Traces{Dirs: []string{stateDir, runDir}, MountDirs: []string{"/run/containerd"}, Cgroup: cgroupDir}
+
 // Leftovers lists what of a node is still on the host: nothing after Sweep.
 func Leftovers() []string {
-	var left []string
-	for _, pid := range nodeProcesses() {
-		left = append(left, fmt.Sprintf("process %d (%s)", pid, Cmdline(pid)))
-	}
-	for _, m := range nodeMounts() {
-		left = append(left, "mount "+m)
-	}
-	for _, d := range cgroupDirs() {
-		left = append(left, "cgroup "+d)
-	}
+	left := traces.Leftovers()
 	if _, err := os.Stat("/sys/class/net/" + Bridge); err == nil {
 		left = append(left, "bridge "+Bridge)
 	}
 	for _, bin := range []string{"iptables", "ip6tables"} {
-		for table, rules := range nodeRules(bin) {
-			for _, r := range rules {
-				left = append(left, fmt.Sprintf("%s -t %s %s", bin, table, r))
-			}
+		chains, jumps := nodeRules(bin)
+		for _, r := range append(chains, jumps...) {
+			left = append(left, fmt.Sprintf("%s -t %s %s", bin, r.table, r.spec))
 		}
 	}
 	for _, d := range []string{stateDir, runDir} {
@@ -145,93 +131,103 @@ func Leftovers() []string {
 	return left
 }
 
-// nodeProcesses are the processes started by a node: every one has a path
-// under the node's directories on its command line (a configuration, a data
-// directory, a socket), and the pods' processes live in the node's cgroups.
-func nodeProcesses() []int {
-	seen := map[int]bool{}
-	self := os.Getpid()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
+// Traces are what a set of programs may leave on the host, found the same
+// way for the node and the image builder: processes whose command line
+// names one of Dirs, that live in the cgroups named Cgroup, or that Owns
+// claims; mounts under Dirs and MountDirs; and those cgroups.
+type Traces struct {
+	Dirs, MountDirs []string
+	Cgroup          string
+	Owns            func(pid int) bool
+}
+
+// Processes are the programs' processes, never this one or its ancestors
+// (whose command lines may name a directory, as hack/release --state does).
+func (tr Traces) Processes() []int {
+	callers := map[int]bool{}
+	for pid := os.Getpid(); pid > 1 && !callers[pid]; {
+		callers[pid] = true
+		p, err := procfs.NewProc(pid)
+		if err != nil {
+			break
 		}
-		c := Cmdline(pid)
-		if strings.Contains(c, stateDir) || strings.Contains(c, runDir) {
-			seen[pid] = true
+		st, err := p.Stat()
+		if err != nil {
+			break
 		}
+		pid = st.PPID
 	}
-	for _, d := range cgroupDirs() {
+	inCgroups := map[int]bool{}
+	for _, d := range tr.Cgroups() {
 		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil && pid != self {
-				seen[pid] = true
-			}
+			pid, _ := strconv.Atoi(f)
+			inCgroups[pid] = true
 		}
 	}
-	pids := make([]int, 0, len(seen))
-	for p := range seen {
-		pids = append(pids, p)
+	procs, _ := procfs.AllProcs()
+	var pids []int
+	for _, p := range procs {
+		if callers[p.PID] {
+			continue
+		}
+		c := Cmdline(p.PID)
+		if inCgroups[p.PID] || slices.ContainsFunc(tr.Dirs, func(d string) bool { return d != "" && strings.Contains(c, d) }) ||
+			(tr.Owns != nil && tr.Owns(p.PID)) {
+			pids = append(pids, p.PID)
+		}
 	}
-	sort.Ints(pids)
 	return pids
 }
 
 // Cmdline is a process's command line, its arguments joined by spaces.
 func Cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-}
-
-func killProcesses() int {
-	pids := nodeProcesses()
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	return len(pids)
-}
-
-// nodeMounts are the mount points under the node's directories (container
-// root filesystems, Secret and projected volumes, network namespaces), the
-// deepest first.
-func nodeMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return nil
+		return ""
 	}
-	defer f.Close()
-	var mounts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := strings.ReplaceAll(fields[4], `\040`, " ")
-		for _, d := range []string{stateDir, runDir, "/run/containerd"} {
-			if mp == d || strings.HasPrefix(mp, d+"/") {
-				mounts = append(mounts, mp)
-			}
-		}
-	}
-	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
-	return mounts
+	args, _ := p.CmdLine()
+	return strings.Join(args, " ")
 }
 
-func unmountAll() error {
-	for i := 0; i < 10; i++ {
-		mounts := nodeMounts()
-		if len(mounts) == 0 {
-			return nil
+// Kill kills the processes until none is left (or 5s have passed).
+func (tr Traces) Kill() {
+	for i := 0; i < 20; i++ {
+		pids := tr.Processes()
+		if len(pids) == 0 {
+			return
 		}
-		for _, m := range mounts {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// Mounts are the mount points under the directories (container root
+// filesystems, volumes, network namespaces), the deepest first.
+func (tr Traces) Mounts() []string {
+	infos, _ := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		under := func(d string) bool { return d != "" && (i.Mountpoint == d || strings.HasPrefix(i.Mountpoint, d+"/")) }
+		return !slices.ContainsFunc(tr.Dirs, under) && !slices.ContainsFunc(tr.MountDirs, under), false
+	})
+	var mounts []string
+	for _, i := range infos {
+		mounts = append(mounts, i.Mountpoint)
+	}
+	return deepestFirst(mounts)
+}
+
+// Unmount unmounts the mounts, lazily those that are busy.
+func (tr Traces) Unmount() error {
+	for i := 0; i < 10 && len(tr.Mounts()) > 0; i++ {
+		for _, m := range tr.Mounts() {
 			if err := syscall.Unmount(m, 0); err != nil {
 				_ = syscall.Unmount(m, syscall.MNT_DETACH)
 			}
 		}
 	}
-	if m := nodeMounts(); len(m) > 0 {
+	if m := tr.Mounts(); len(m) > 0 {
 		return fmt.Errorf("cannot unmount %s", strings.Join(m, ", "))
 	}
 	return nil
@@ -241,41 +237,67 @@ func unmountAll() error {
 // and the v2 one (/sys/fs/cgroup/unified on a hybrid host, or
 // /sys/fs/cgroup itself).
 func CgroupHierarchies() []string {
+	infos, _ := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	var hs []string
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.Index(line, " - ")
-		if i < 0 {
-			continue
-		}
-		fs := strings.Fields(line[i+3:])
-		if len(fs) > 0 && (fs[0] == "cgroup" || fs[0] == "cgroup2") {
-			hs = append(hs, strings.Fields(line)[4])
-		}
+	for _, i := range infos {
+		hs = append(hs, i.Mountpoint)
 	}
 	return hs
 }
 
-// cgroupDirs are the node's cgroups, children before parents.
-func cgroupDirs() []string {
+// Cgroups are the cgroups named Cgroup and their children, children first.
+func (tr Traces) Cgroups() []string {
+	if tr.Cgroup == "" {
+		return nil
+	}
 	var dirs []string
 	for _, h := range CgroupHierarchies() {
-		root := filepath.Join(h, cgroupDir)
-		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		_ = filepath.WalkDir(filepath.Join(h, tr.Cgroup), func(path string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
 				dirs = append(dirs, path)
 			}
 			return nil
 		})
 	}
-	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
-	return dirs
+	return deepestFirst(dirs)
+}
+
+// RemoveCgroups removes the cgroups, killing what still lives in them.
+func (tr Traces) RemoveCgroups() error {
+	var last error
+	for i := 0; i < 20; i++ {
+		last = nil
+		for _, d := range tr.Cgroups() {
+			if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				last = fmt.Errorf("rmdir %s: %w", d, err)
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		tr.Kill()
+	}
+	return last
+}
+
+// Leftovers lists the processes, mounts and cgroups still on the host.
+func (tr Traces) Leftovers() []string {
+	var left []string
+	for _, pid := range tr.Processes() {
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, Cmdline(pid)))
+	}
+	for _, m := range tr.Mounts() {
+		left = append(left, "mount "+m)
+	}
+	for _, d := range tr.Cgroups() {
+		left = append(left, "cgroup "+d)
+	}
+	return left
+}
+
+func deepestFirst(paths []string) []string {
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	return paths
 }
 
 // makeCgroups creates the cgroup the kubelet puts pods under (cgroupRoot).
@@ -295,24 +317,6 @@ func makeCgroups() error {
 		}
 	}
 	return nil
-}
-
-func removeCgroups() error {
-	var last error
-	for i := 0; i < 20; i++ {
-		last = nil
-		for _, d := range cgroupDirs() {
-			if err := syscall.Rmdir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				last = fmt.Errorf("rmdir %s: %w", d, err)
-			}
-		}
-		if last == nil {
-			return nil
-		}
-		killProcesses()
-		time.Sleep(250 * time.Millisecond)
-	}
-	return last
 }
 
 func removeBridge() error {
@@ -344,18 +348,25 @@ func ours(chainName string) bool {
 
 var tables = []string{"filter", "nat", "mangle", "raw"}
 
-// nodeRules lists, per table, the node's chains and the rules of other chains
-// that jump to them.
-func nodeRules(bin string) map[string][]string {
-	out := map[string][]string{}
+// rule is an iptables chain (-N) or rule (-A, num its position in its chain)
+// as `iptables -S` prints it.
+type rule struct {
+	table, chain, spec string
+	num                int
+}
+
+// nodeRules lists the node's chains and the rules of other chains that jump
+// to them, in every table.
+func nodeRules(bin string) (chains, jumps []rule) {
 	if _, err := exec.LookPath(bin); err != nil {
-		return out
+		return nil, nil
 	}
 	for _, t := range tables {
 		b, err := exec.Command(bin, "-w", "-t", t, "-S").Output()
 		if err != nil {
 			continue
 		}
+		num := map[string]int{}
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
 			if len(f) < 2 {
@@ -363,13 +374,16 @@ func nodeRules(bin string) map[string][]string {
 			}
 			switch {
 			case f[0] == "-N" && ours(f[1]):
-				out[t] = append(out[t], line)
-			case f[0] == "-A" && !ours(f[1]) && jumpsToOurs(f):
-				out[t] = append(out[t], line)
+				chains = append(chains, rule{table: t, chain: f[1], spec: line})
+			case f[0] == "-A":
+				num[f[1]]++
+				if !ours(f[1]) && jumpsToOurs(f) {
+					jumps = append(jumps, rule{table: t, chain: f[1], spec: line, num: num[f[1]]})
+				}
 			}
 		}
 	}
-	return out
+	return chains, jumps
 }
 
 func jumpsToOurs(f []string) bool {
@@ -381,58 +395,29 @@ func jumpsToOurs(f []string) bool {
 	return false
 }
 
-// removeChains deletes, in every table, the rules of other chains that jump
-// to the node's chains (by number, from the last), then flushes and deletes
-// the node's chains.
+// removeChains deletes the rules of other chains that jump to the node's
+// chains (by number, from the last, so that the numbers stay right), then
+// flushes and deletes the node's chains.
 func removeChains(bin string) error {
-	if _, err := exec.LookPath(bin); err != nil {
-		return nil
-	}
+	chains, jumps := nodeRules(bin)
 	var errs []error
-	for _, t := range tables {
-		b, err := exec.Command(bin, "-w", "-t", t, "-S").Output()
-		if err != nil {
-			continue
-		}
-		type ruleRef struct {
-			chain string
-			num   int
-		}
-		var jumps []ruleRef
-		var chains []string
-		num := map[string]int{}
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			switch f[0] {
-			case "-N":
-				if ours(f[1]) {
-					chains = append(chains, f[1])
-				}
-			case "-A":
-				num[f[1]]++
-				if !ours(f[1]) && jumpsToOurs(f) {
-					jumps = append(jumps, ruleRef{f[1], num[f[1]]})
-				}
-			}
-		}
-		for i := len(jumps) - 1; i >= 0; i-- {
-			if out, err := exec.Command(bin, "-w", "-t", t, "-D", jumps[i].chain, strconv.Itoa(jumps[i].num)).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("%s -t %s -D %s %d: %w: %s", bin, t, jumps[i].chain, jumps[i].num, err, out))
-			}
-		}
-		for _, c := range chains {
-			_ = exec.Command(bin, "-w", "-t", t, "-F", c).Run()
-		}
-		for _, c := range chains {
-			if out, err := exec.Command(bin, "-w", "-t", t, "-X", c).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("%s -t %s -X %s: %w: %s", bin, t, c, err, out))
-			}
-		}
+	for i := len(jumps) - 1; i >= 0; i-- {
+		errs = append(errs, iptables(bin, jumps[i].table, "-D", jumps[i].chain, strconv.Itoa(jumps[i].num)))
+	}
+	for _, c := range chains {
+		_ = iptables(bin, c.table, "-F", c.chain)
+	}
+	for _, c := range chains {
+		errs = append(errs, iptables(bin, c.table, "-X", c.chain))
 	}
 	return errors.Join(errs...)
+}
+
+func iptables(bin, table string, args ...string) error {
+	if out, err := exec.Command(bin, append([]string{"-w", "-t", table}, args...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s -t %s %s: %w: %s", bin, table, strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // sysctls the node, the kubelet and kube-proxy may change; their values are
