@@ -3,8 +3,6 @@ package v1alpha1_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,10 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cognito-m2m/operator/api/v1alpha1"
+	"github.com/cognito-m2m/operator/internal/kubetest"
 )
 
 // A ResourceServer's namespace selector is a tenant's input that the operator
@@ -152,20 +150,7 @@ func TestSelectorBoundsAtApply(t *testing.T) {
 func crdServer(t *testing.T) client.Client {
 	t.Helper()
 	logf.SetLogger(logr.Discard())
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join("..", "..", "bin")
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting the test API server (run `make tools`): %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg, _ := kubetest.Start(t, true)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)

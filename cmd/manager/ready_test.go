@@ -10,23 +10,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/cognito-m2m/operator/internal/kubetest"
 )
 
 // TestReadyOnlyAfterTheCacheSynced runs the readiness check against a real
-// informer cache on a real API server (envtest, KUBEBUILDER_ASSETS): it
+// informer cache on a real API server (kubetest): it
 // fails while the cache has not started, and passes once it has synced.
 func TestReadyOnlyAfterTheCacheSynced(t *testing.T) {
-	env := &envtest.Environment{}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting the API server (make tools, KUBEBUILDER_ASSETS): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the API server: %v", err)
-		}
-	})
+	cfg, _ := kubetest.Start(t, false)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)

@@ -13,20 +13,16 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cognito-m2m/operator/controllers"
+	"github.com/cognito-m2m/operator/internal/kubetest"
 	"github.com/cognito-m2m/operator/internal/metricsauth"
 )
 
@@ -38,28 +34,24 @@ import (
 // SubjectAccessReviews).
 func TestMetricsAnswers(t *testing.T) {
 	logf.SetLogger(logr.Discard())
-	cfg, kube := startAPIServer(t)
+	cfg, kube := kubetest.Start(t, false)
 	ctx := context.Background()
-	for _, ns := range []string{"cognito-system", "monitoring", "team-a"} {
-		if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	manager := serviceAccount(t, kube, "cognito-system", "manager")
-	bind(t, kube, generatedClusterRole(t), rbacv1.Subject{Kind: "ServiceAccount", Namespace: "cognito-system", Name: "manager"})
-	bind(t, kube, &rbacv1.ClusterRole{
+	kubetest.Namespaces(t, kube, "cognito-system", "monitoring", "team-a")
+	manager := kubetest.ServiceAccount(t, kube, "cognito-system", "manager")
+	kubetest.Bind(t, kube, generatedClusterRole(t), rbacv1.Subject{Kind: "ServiceAccount", Namespace: "cognito-system", Name: "manager"})
+	kubetest.Bind(t, kube, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
 		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
 	}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "monitoring", Name: "prometheus"})
-	serviceAccount(t, kube, "monitoring", "prometheus")
+	kubetest.ServiceAccount(t, kube, "monitoring", "prometheus")
 	// A manager without the reviews' RBAC, and one that may review tokens only.
-	unreviewed := serviceAccount(t, kube, "cognito-system", "no-reviews")
-	tokensOnly := serviceAccount(t, kube, "cognito-system", "token-reviews-only")
-	bind(t, kube, &rbacv1.ClusterRole{
+	unreviewed := kubetest.ServiceAccount(t, kube, "cognito-system", "no-reviews")
+	tokensOnly := kubetest.ServiceAccount(t, kube, "cognito-system", "token-reviews-only")
+	kubetest.Bind(t, kube, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "token-reviews-only"},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}}},
 	}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "cognito-system", Name: "token-reviews-only"})
-	serviceAccount(t, kube, "team-a", "deployer")
+	kubetest.ServiceAccount(t, kube, "team-a", "deployer")
 	if _, err := kube.RbacV1().RoleBindings("team-a").Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "deployer-admin"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
@@ -67,11 +59,11 @@ func TestMetricsAnswers(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	reader := token(t, kube, "monitoring", "prometheus")
-	tenant := token(t, kube, "team-a", "deployer")
+	reader := kubetest.Token(t, kube, "monitoring", "prometheus")
+	tenant := kubetest.Token(t, kube, "team-a", "deployer")
 	// A token the API server once issued, of a ServiceAccount since deleted.
-	serviceAccount(t, kube, "team-a", "gone")
-	stale := token(t, kube, "team-a", "gone")
+	kubetest.ServiceAccount(t, kube, "team-a", "gone")
+	stale := kubetest.Token(t, kube, "team-a", "gone")
 	if err := kube.CoreV1().ServiceAccounts("team-a").Delete(ctx, "gone", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -193,56 +185,6 @@ func get(t *testing.T, url, token string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
-}
-
-func startAPIServer(t *testing.T) (*rest.Config, kubernetes.Interface) {
-	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join("..", "..", "bin")
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting the test API server (run `make tools`): %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	return cfg, kubernetes.NewForConfigOrDie(cfg)
-}
-
-// serviceAccount creates a ServiceAccount and returns its user name.
-func serviceAccount(t *testing.T, kube kubernetes.Interface, ns, name string) string {
-	t.Helper()
-	if _, err := kube.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return "system:serviceaccount:" + ns + ":" + name
-}
-
-func token(t *testing.T, kube kubernetes.Interface, ns, name string) string {
-	t.Helper()
-	tr, err := kube.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("a token for %s/%s: %v", ns, name, err)
-	}
-	return tr.Status.Token
-}
-
-func bind(t *testing.T, kube kubernetes.Interface, role *rbacv1.ClusterRole, subject rbacv1.Subject) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{subject},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // generatedClusterRole is the manager's ClusterRole as controller-gen writes it,
