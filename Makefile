@@ -120,7 +120,7 @@ $(CONTROLLER_GEN):
 	@hack/tools.sh controller-gen $(BIN) hack/tools/controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen
 
 $(HELM):
-	@hack/tools.sh helm $(BIN) hack/tools/helm helm.sh/helm/v3/cmd/helm
+	@hack/tools.sh helm $(BIN) hack/tools/helm helm.sh/helm/v4/cmd/helm
 
 .PHONY: help
 help:

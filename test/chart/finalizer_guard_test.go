@@ -51,7 +51,7 @@ func TestFinalizerGuard(t *testing.T) {
 	const opNS = "cognito-m2m-system"
 
 	t.Run("chart", func(t *testing.T) {
-		values := []string{"--namespace", opNS, "--kubeconfig", srv.kubeconfig, "--wait=false"}
+		values := []string{"--namespace", opNS, "--kubeconfig", srv.kubeconfig, "--wait=hookOnly"}
 		mustHelm(t, append([]string{"install", "guard", chartDir(t), "--create-namespace"}, values...)...)
 		for _, name := range crdNames {
 			waitEstablished(t, dynamicFor(t, srv), name)

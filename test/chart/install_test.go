@@ -22,7 +22,8 @@ var (
 
 // TestInstallIntoAPIServer installs the chart into a real kube-apiserver, which
 // must accept every manifest. No kubelet runs, so pods never start and
-// --wait is off; the checks are on the objects the API server stored.
+// Helm waits for hooks only (--wait=hookOnly); the checks are on the objects the
+// API server stored.
 func TestInstallIntoAPIServer(t *testing.T) {
 	srv := startAPIServer(t)
 	kube := kubernetes.NewForConfigOrDie(srv.config)
@@ -32,7 +33,7 @@ func TestInstallIntoAPIServer(t *testing.T) {
 	install := func(name, namespace string, args ...string) {
 		t.Helper()
 		mustHelm(t, append([]string{"install", name, chart, "--kubeconfig", srv.kubeconfig,
-			"--namespace", namespace, "--create-namespace", "--wait=false", "--timeout", "2m"}, args...)...)
+			"--namespace", namespace, "--create-namespace", "--wait=hookOnly", "--timeout", "2m"}, args...)...)
 	}
 
 	// The operator for real Cognito, with its CRDs.
@@ -83,7 +84,7 @@ func TestInstallIntoAPIServer(t *testing.T) {
 
 	// Upgrading the development release to drop the emulator removes it.
 	mustHelm(t, "upgrade", devRelease, chart, "--kubeconfig", srv.kubeconfig, "--namespace", devNS,
-		"--wait=false", "--set", "crds.install=false", "--set", "replicaCount=2")
+		"--wait=hookOnly", "--set", "crds.install=false", "--set", "replicaCount=2")
 	if _, err := kube.AppsV1().Deployments(devNS).Get(ctx, devFull+"-emulator", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("emulator Deployment after upgrade without it: %v", err)
 	}

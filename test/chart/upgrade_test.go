@@ -87,7 +87,7 @@ func TestUpgradeFromThePreviousChart(t *testing.T) {
 	cognito := cip.New(cip.Options{Region: emu.Region, BaseEndpoint: aws.String(emu.BaseURL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	const opNS, appNS = "cognito-m2m-system", "team-a"
-	values := []string{"--namespace", opNS, "--kubeconfig", srv.kubeconfig, "--wait=false",
+	values := []string{"--namespace", opNS, "--kubeconfig", srv.kubeconfig, "--wait=hookOnly",
 		"--set", "region=" + emu.Region, "--set", "userPoolId=" + emu.UserPoolID,
 		"--set", "cognito.endpoint=" + emu.BaseURL, "--set", "cognito.tokenEndpoint=" + emu.TokenEndpoint,
 		"--set", "cognito.issuerBaseUrl=" + emu.BaseURL}

@@ -44,7 +44,7 @@ const modulePath = "github.com/cognito-m2m/operator"
 const (
 	envtestVersion = "1.37.0"
 	kubectlVersion = "1.37.0"
-	helmVersion    = "3.22.0"
+	helmVersion    = "4.3.2"
 )
 
 var platform = runtime.GOOS + "-" + runtime.GOARCH

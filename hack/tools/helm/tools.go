@@ -3,4 +3,4 @@
 // Package tools records the command this module builds so that go mod tidy keeps it.
 package tools
 
-import _ "helm.sh/helm/v3/cmd/helm"
+import _ "helm.sh/helm/v4/cmd/helm"
