@@ -10,7 +10,8 @@
 //     SOURCE_DATE_EPOCH the commit's time, so a rebuild of the same commit
 //     gives the same digests;
 //   - dist/cognito-m2m-operator-<version>.tgz: the chart at that version,
-//     whose appVersion, and so default image tag, is the release's tag;
+//     whose appVersion, and so default image tag, is the release's tag, its
+//     files stamped with the commit's time, so it too is the same when rebuilt;
 //   - dist/install.yaml: the namespace, the CRDs and the operator as the
 //     chart renders them with its defaults, for kubectl apply -f;
 //   - dist/SHA256SUMS of all of them.
@@ -133,13 +134,10 @@ func run(ctx context.Context, version, out, registry, helm, state string) error 
 	}
 	fmt.Printf("==> release: images built in %s\n", time.Since(t0).Round(time.Second))
 
-	// The chart, at the release's version; appVersion is the image tag.
-	chartVersion := strings.TrimPrefix(version, "v")
-	if o, err := exec.CommandContext(ctx, helm, "package", filepath.Join(root, "charts", chartName),
-		"--version", chartVersion, "--app-version", version, "--destination", out).CombinedOutput(); err != nil {
-		return fmt.Errorf("helm package: %w: %s", err, o)
+	tgz, err := packageChart(ctx, helm, root, version, epoch, out)
+	if err != nil {
+		return err
 	}
-	tgz := filepath.Join(out, chartName+"-"+chartVersion+".tgz")
 
 	// install.yaml: what the chart installs with its defaults, test hooks left out.
 	rendered, err := exec.CommandContext(ctx, helm, "template", chartName, tgz, "--namespace", namespace, "--skip-tests").Output()
@@ -154,6 +152,22 @@ func run(ctx context.Context, version, out, registry, helm, state string) error 
 	}
 
 	return writeSums(out)
+}
+
+// packageChart packages the chart at version into out and returns the archive's
+// path. Its appVersion, and so its default image tag, is the release's tag. Helm
+// stamps every file in the archive with SOURCE_DATE_EPOCH, the commit's time, so
+// that a rebuild of the same commit gives the same bytes (by default it stamps
+// each file's time on disk, which differs between clones).
+func packageChart(ctx context.Context, helm, root, version string, epoch int64, out string) (string, error) {
+	chartVersion := strings.TrimPrefix(version, "v")
+	cmd := exec.CommandContext(ctx, helm, "package", filepath.Join(root, "charts", chartName),
+		"--version", chartVersion, "--app-version", version, "--destination", out)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch, 10))
+	if o, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("helm package: %w: %s", err, o)
+	}
+	return filepath.Join(out, chartName+"-"+chartVersion+".tgz"), nil
 }
 
 // commitTime is HEAD's commit time, the SOURCE_DATE_EPOCH of the images.
