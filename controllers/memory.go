@@ -41,7 +41,20 @@ func (m *memory) entry(key types.NamespacedName, uid types.UID) remembered {
 	return remembered{uid: uid}
 }
 
-func (m *memory) set(key types.NamespacedName, e remembered) {
+// get is what is remembered of obj.
+func (m *memory) get(obj *v1alpha1.M2MClient) remembered {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.entry(client.ObjectKeyFromObject(obj), obj.UID)
+}
+
+// update changes what is remembered of obj.
+func (m *memory) update(obj *v1alpha1.M2MClient, change func(*remembered)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := client.ObjectKeyFromObject(obj)
+	e := m.entry(key, obj.UID)
+	change(&e)
 	if m.objects == nil {
 		m.objects = map[types.NamespacedName]remembered{}
 	}
@@ -51,20 +64,13 @@ func (m *memory) set(key types.NamespacedName, e remembered) {
 // wroteSecret records that obj's Secret secret is at resourceVersion rv, as the
 // operator wrote or checked it.
 func (m *memory) wroteSecret(obj *v1alpha1.M2MClient, secret, rv string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	key := client.ObjectKeyFromObject(obj)
-	e := m.entry(key, obj.UID)
-	e.secret, e.secretVersion = secret, rv
-	m.set(key, e)
+	m.update(obj, func(e *remembered) { e.secret, e.secretVersion = secret, rv })
 }
 
 // secretVersion is the resourceVersion of obj's Secret secret as the operator
 // last wrote or checked it; false when it has not.
 func (m *memory) secretVersion(obj *v1alpha1.M2MClient, secret string) (string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.entry(client.ObjectKeyFromObject(obj), obj.UID)
+	e := m.get(obj)
 	return e.secretVersion, e.secret == secret && e.secretVersion != ""
 }
 
@@ -83,37 +89,19 @@ func (m *memory) ownWrite(s client.Object) bool {
 
 // checked is when obj was last compared with Cognito by this manager; zero when
 // it has not been since the manager started.
-func (m *memory) checked(obj *v1alpha1.M2MClient) time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.entry(client.ObjectKeyFromObject(obj), obj.UID).checked
-}
+func (m *memory) checked(obj *v1alpha1.M2MClient) time.Time { return m.get(obj).checked }
 
 // setChecked records when obj was (or counts as) compared with Cognito.
 func (m *memory) setChecked(obj *v1alpha1.M2MClient, at time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	key := client.ObjectKeyFromObject(obj)
-	e := m.entry(key, obj.UID)
-	e.checked = at
-	m.set(key, e)
+	m.update(obj, func(e *remembered) { e.checked = at })
 }
 
 // marked reports whether this manager has written a create-pending mark for obj.
-func (m *memory) marked(obj *v1alpha1.M2MClient) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.entry(client.ObjectKeyFromObject(obj), obj.UID).marked
-}
+func (m *memory) marked(obj *v1alpha1.M2MClient) bool { return m.get(obj).marked }
 
 // setMarked records that this manager is writing a create-pending mark for obj.
 func (m *memory) setMarked(obj *v1alpha1.M2MClient) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	key := client.ObjectKeyFromObject(obj)
-	e := m.entry(key, obj.UID)
-	e.marked = true
-	m.set(key, e)
+	m.update(obj, func(e *remembered) { e.marked = true })
 }
 
 // forget drops what is remembered of the object at key.
