@@ -42,7 +42,7 @@ tool_build_estimate() {
     kube-apiserver) echo "about 15 min" ;;
     kubectl) echo "about 3 min" ;;
     controller-gen) echo "about 4 min" ;;
-    helm) echo "about 15 min" ;;
+    helm) echo "about 4 min" ;;
     setup-envtest) echo "about 30 s" ;;
     *) echo "a few minutes" ;;
   esac
