@@ -2,12 +2,15 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -94,20 +97,23 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	if len(want.Scopes) == 0 {
 		return nil, waiting(v1alpha1.ReasonScopesUnavailable, "no requested scope is available yet")
 	}
+	if r.memory.marked(obj) {
+		if err := r.confirmNewest(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
 	// The mark records what is sent (pool, name, scopes and the spec's generation),
 	// so that recovery accepts only a client with exactly that; sending anything
 	// else starts a new mark. It is written once the request is about to go, so that
-	// a request never sent leaves none. It is written only onto the newest copy: a
-	// cached copy can be older than an earlier pass's mark or client id (the cache
-	// lags behind the operator's own writes), and since Cognito allows duplicate
-	// names, a create from it would make a second app client.
+	// a request never sent leaves none.
 	mark := func(ctx context.Context) error {
+		r.memory.setMarked(obj) // before the write: it may land unanswered
 		if obj.Status.CreatePendingSince == nil || obj.Status.UserPoolID != pool || obj.Status.ClientName != want.Name || !slices.Equal(obj.Status.Scopes, want.Scopes) {
 			obj.Status.CreatePendingSince = r.now()
 		}
 		obj.Status.CreatePendingGeneration = obj.Generation
 		obj.Status.UserPoolID, obj.Status.ClientName, obj.Status.Scopes = pool, want.Name, want.Scopes
-		if err := st.patchNewest(ctx); err != nil {
+		if err := st.patch(ctx); err != nil {
 			return fmt.Errorf("recording that an app client is about to be created: %w", err)
 		}
 		return nil
@@ -127,6 +133,27 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 	logf.FromContext(ctx).Info("Created app client", "pool", pool, "clientId", obj.Status.ClientID, "clientName", want.Name)
 	r.event(obj, v1alpha1.ReasonCreated, "created app client %s in pool %s", obj.Status.ClientID, pool)
 	return app, nil
+}
+
+// confirmNewest fails the pass as a stale copy (see staleCopy) unless obj is the
+// object as the API server holds it. The manager's cache lags behind the
+// operator's own writes: once this manager has written a create-pending mark for
+// the object, its cached copy may be older than that mark or than the client id
+// recorded after it, and Cognito allows duplicate names, so a create from that
+// copy would make a second app client and overwrite status.clientId. Only a
+// create after this manager's own mark pays for the read.
+func (r *M2MClientReconciler) confirmNewest(ctx context.Context, obj *v1alpha1.M2MClient) error {
+	newest := &v1alpha1.M2MClient{}
+	if err := r.reader().Get(ctx, client.ObjectKeyFromObject(obj), newest); err != nil {
+		return fmt.Errorf("reading M2MClient %s/%s from the API server before creating its app client: %w", obj.Namespace, obj.Name, err)
+	}
+	// A resourceVersion is opaque: only equality tells anything, and the API
+	// server's answer is never the older one.
+	if newest.ResourceVersion != obj.ResourceVersion {
+		return apierrors.NewConflict(v1alpha1.GroupVersion.WithResource("m2mclients").GroupResource(), obj.Name,
+			errors.New("the cached copy is older than the object the API server holds; not creating an app client from it"))
+	}
+	return nil
 }
 
 // findCreated looks for the app client an interrupted create may have made: exactly

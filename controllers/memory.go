@@ -14,7 +14,9 @@ import (
 // memory is what this manager remembers of each M2MClient between passes: the
 // resourceVersion of its Secret as the operator last wrote or checked it (so
 // that the watch does not bring back the operator's own writes, and a pass can
-// tell an untouched Secret), and when it last compared the object with Cognito.
+// tell an untouched Secret), when it last compared the object with Cognito, and
+// whether it has written a create-pending mark for it (so that a create never
+// starts from a cached copy older than that mark: see confirmNewest).
 // Entries are keyed by the object and dropped when it goes (see reconcilePass),
 // so that a long-lived manager holds one entry per live object however many come
 // and go; an entry for an earlier object of the same name counts for nothing.
@@ -28,6 +30,7 @@ type remembered struct {
 	secret        string // the Secret's name
 	secretVersion string // its resourceVersion, "" when not written or checked
 	checked       time.Time
+	marked        bool // a create-pending mark was written (or its write tried)
 }
 
 // entry is what is remembered of obj; zero when nothing is. m.mu is held.
@@ -91,6 +94,14 @@ func (m *memory) checked(obj *v1alpha1.M2MClient) time.Time { return m.get(obj).
 // setChecked records when obj was (or counts as) compared with Cognito.
 func (m *memory) setChecked(obj *v1alpha1.M2MClient, at time.Time) {
 	m.update(obj, func(e *remembered) { e.checked = at })
+}
+
+// marked reports whether this manager has written a create-pending mark for obj.
+func (m *memory) marked(obj *v1alpha1.M2MClient) bool { return m.get(obj).marked }
+
+// setMarked records that this manager is writing a create-pending mark for obj.
+func (m *memory) setMarked(obj *v1alpha1.M2MClient) {
+	m.update(obj, func(e *remembered) { e.marked = true })
 }
 
 // forget drops what is remembered of the object at key.

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cognitotypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -72,4 +75,68 @@ func TestMemoryForgetsDeletedObjects(t *testing.T) {
 		t.Errorf("after %d M2MClients came and went, %d are remembered, want 0", n, got)
 	}
 	t.Logf("%d objects created and deleted in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// A create from a cached copy older than the create-pending mark this manager
+// wrote ends as a stale copy, before any Cognito call; the object as the API
+// server holds it goes on to create. The API server is a fake (the reader the
+// pass confirms its copy with), and so is Cognito: it counts the creates that
+// reach it and refuses them.
+func TestCreateAfterOwnMarkNeedsTheNewestCopy(t *testing.T) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1alpha1.M2MClient{}).Build()
+	api := &countingCreates{}
+	r := newM2MClientReconciler(newShared(c, c, Config{Tenancy: Tenancy{DefaultUserPoolID: "pool"}}, Deps{}, cognito.NewClient(api, nil)))
+	ctx := context.Background()
+	obj := &v1alpha1.M2MClient{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c", UID: "uid-1"}}
+	if err := c.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	stale := obj.DeepCopy() // as a lagging cache still holds it
+	want := cognito.ClientSpec{Name: "ns-c", Scopes: []string{"api/read"}}
+
+	// Without a mark of this manager's, the copy is not checked.
+	if err := r.confirmNewest(ctx, stale); err != nil {
+		t.Fatalf("the newest copy was refused: %v", err)
+	}
+
+	// This manager marks the object and records the app client it made.
+	r.memory.setMarked(obj)
+	obj.Status.ClientID = "first"
+	if err := c.Status().Update(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.create(ctx, stale, newStatusWriter(c, stale), "pool", want)
+	if !staleCopy(err) {
+		t.Fatalf("a create from a copy older than the mark got %v, want a stale-copy conflict", err)
+	}
+	if stale.Status.CreatePendingSince != nil {
+		t.Error("the refused create wrote a create-pending mark")
+	}
+	if api.creates != 0 {
+		t.Errorf("a create from a copy older than the mark sent %d CreateUserPoolClient calls, want 0", api.creates)
+	}
+	if err := r.confirmNewest(ctx, obj); err != nil {
+		t.Errorf("the API server's copy was refused: %v", err)
+	}
+
+	// An entry for an earlier object of the same name counts for nothing.
+	other := &v1alpha1.M2MClient{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c", UID: "uid-2"}}
+	if r.memory.marked(other) {
+		t.Error("a new object of the same name counts as marked")
+	}
+}
+
+// countingCreates is a Cognito API that counts and refuses app client creates;
+// any other call panics (the embedded API is nil).
+type countingCreates struct {
+	cognito.API
+	creates int
+}
+
+func (a *countingCreates) CreateUserPoolClient(context.Context, *cip.CreateUserPoolClientInput, ...func(*cip.Options)) (*cip.CreateUserPoolClientOutput, error) {
+	a.creates++
+	return nil, &cognitotypes.InvalidParameterException{Message: aws.String("refused by the test")}
 }

@@ -81,8 +81,8 @@ func withPreMarkCache(p *preMarkCache) envOption {
 
 // A pass that starts from a cached copy older than the create-pending mark the
 // operator wrote (the cache lags behind the operator's own writes) must not
-// create a second app client for the object: its mark is written only onto the
-// newest copy, so the pass ends at the mark as a stale copy.
+// create a second app client for the object: the operator knows it wrote the
+// mark, and reads the object from the API server instead.
 func TestCreationFromACopyBeforeTheMark(t *testing.T) {
 	p := &preMarkCache{copies: map[client.ObjectKey]*v1alpha1.M2MClient{}, armed: map[client.ObjectKey]bool{}, served: map[client.ObjectKey]int{}}
 	e := newEnv(t, withPreMarkCache(p))

@@ -26,20 +26,7 @@ func newStatusWriter(c client.Client, obj conditioned) *statusWriter {
 // patch writes what changed since the last write, if anything; a deleted object is
 // no error.
 func (w *statusWriter) patch(ctx context.Context) error {
-	return w.write(ctx, client.MergeFrom(w.base))
-}
-
-// patchNewest is patch onto the object only as the API server holds it: the
-// patch carries the copy's resourceVersion, so a pass that started from a cached
-// copy older than the API server's ends at this write with a conflict (a stale
-// copy, see staleCopy) instead of writing. Ordinary status writes carry no
-// resourceVersion, so that a user's edit never fails them; a write that guards
-// a Cognito call made from the copy's status (a create-pending mark) needs it.
-func (w *statusWriter) patchNewest(ctx context.Context) error {
-	return w.write(ctx, client.MergeFromWithOptions(w.base, client.MergeFromWithOptimisticLock{}))
-}
-
-func (w *statusWriter) write(ctx context.Context, p client.Patch) error {
+	p := client.MergeFrom(w.base)
 	data, err := p.Data(w.obj)
 	if err != nil {
 		return fmt.Errorf("computing the status patch: %w", err)
