@@ -141,7 +141,10 @@ func (r *M2MClientReconciler) create(ctx context.Context, obj *v1alpha1.M2MClien
 // the object, its cached copy may be older than that mark or than the client id
 // recorded after it, and Cognito allows duplicate names, so a create from that
 // copy would make a second app client and overwrite status.clientId. Only a
-// create after this manager's own mark pays for the read.
+// create after this manager's own mark pays for the read. The check is a read
+// before the create, not a resourceVersion on the mark's write: the mark is
+// written after the wait for Cognito's create quota, and a conflict there would
+// spend that quota on a request never sent.
 func (r *M2MClientReconciler) confirmNewest(ctx context.Context, obj *v1alpha1.M2MClient) error {
 	newest := &v1alpha1.M2MClient{}
 	if err := r.reader().Get(ctx, client.ObjectKeyFromObject(obj), newest); err != nil {

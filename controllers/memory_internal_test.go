@@ -97,7 +97,7 @@ func TestCreateAfterOwnMarkNeedsTheNewestCopy(t *testing.T) {
 	stale := obj.DeepCopy() // as a lagging cache still holds it
 	want := cognito.ClientSpec{Name: "ns-c", Scopes: []string{"api/read"}}
 
-	// Without a mark of this manager's, the copy is not checked.
+	// Until the API server's copy moves on, the cached copy is the newest.
 	if err := r.confirmNewest(ctx, stale); err != nil {
 		t.Fatalf("the newest copy was refused: %v", err)
 	}
