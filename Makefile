@@ -66,12 +66,6 @@ test-e2e-local: $(ETCD) $(KUBE_APISERVER) $(KUBECTL) $(HELM) ## The same end-to-
 	hack/node/build.sh $(BIN)/node
 	go test -count=1 -timeout=45m -tags e2elocal ./test/e2elocal/ -v
 
-.PHONY: images-local
-images-local: ## The five images built from the Dockerfile offline with BuildKit, as OCI archives in bin/images (root, Linux).
-	hack/node/deps.sh
-	hack/node/build.sh $(BIN)/node buildkit
-	go test -count=1 -timeout=30m -tags e2elocal ./test/e2elocal/images/ -run TestDockerfileBuildsOffline -v -args -out $(BIN)/images -cache
-
 .PHONY: release
 release: $(HELM) ## A release in dist/, offline (root, Linux): the five images for linux/amd64 and linux/arm64 as OCI archives, the chart, install.yaml, SHA256SUMS. VERSION=v0.1.0
 	@test -n "$(VERSION)" || { echo "make release VERSION=v0.1.0"; exit 2; }

@@ -76,7 +76,7 @@ for group in "${groups[@]}"; do
       build buildkit "$cmd" "github.com/moby/buildkit/cmd/$cmd" "-X github.com/moby/buildkit/version.Version=$v"
     done
     # The Dockerfile frontend as a program of its own: the image made from it stands
-    # in for the Dockerfile's '# syntax=docker/dockerfile:1' (test/e2elocal/images).
+    # in for the Dockerfile's '# syntax=docker/dockerfile:1' (internal/imagebuild).
     build buildkit dockerfile-frontend github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend "-X main.Version=$v"
     # The build stage's Go toolchain: this go command's own version, as the module
     # proxy serves it (checked against the checksum database), into the module cache,

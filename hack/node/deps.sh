@@ -11,7 +11,7 @@ command -v runc >/dev/null || need+=(runc)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
 command -v nsenter >/dev/null || need+=(util-linux)
-# The images built from the Dockerfile (test/e2elocal/images): a static shell for
+# The images built from the Dockerfile (internal/imagebuild): a static shell for
 # the build stage's RUN steps, and the CA bundle of the runtime base.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)

@@ -6,8 +6,8 @@
 //   - dist/images/<name>.oci.tar: the Dockerfile's five images (operator,
 //     cognito-emulator, weather, bff, auth-sidecar) for linux/amd64 and linux/arm64, each
 //     an OCI archive of one multi-platform image index, built with BuildKit
-//     as the local node builds its images (test/e2elocal/images), with
-//     SOURCE_DATE_EPOCH the commit's time, so a rebuild of the same commit
+//     offline (internal/imagebuild, which the local-node test's release
+//     uses too), with SOURCE_DATE_EPOCH the commit's time, so a rebuild of the same commit
 //     gives the same digests;
 //   - dist/cognito-m2m-operator-<version>.tgz: the chart at that version,
 //     whose appVersion, and so default image tag, is the release's tag, its
@@ -36,7 +36,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cognito-m2m/operator/test/e2elocal/images"
+	"github.com/cognito-m2m/operator/internal/imagebuild"
 )
 
 // Platforms of a release. The local-node test (test/e2elocal) makes its
@@ -103,13 +103,13 @@ func run(ctx context.Context, version, out, registry, helm, state string) error 
 
 	// The images.
 	if state == "" {
-		if state, err = images.CacheDir(); err != nil {
+		if state, err = imagebuild.CacheDir(); err != nil {
 			return err
 		}
 	}
 	logf := func(format string, args ...any) { fmt.Printf("    "+format+"\n", args...) }
 	t0 := time.Now()
-	b, err := images.Start(ctx, images.Options{Root: root, BinDir: filepath.Join(root, "bin", "node"), StateDir: state,
+	b, err := imagebuild.Start(ctx, imagebuild.Options{Root: root, BinDir: filepath.Join(root, "bin", "node"), StateDir: state,
 		Platforms: Platforms, SourceDateEpoch: epoch, Logf: logf})
 	defer func() {
 		if err := b.Close(); err != nil {
@@ -123,10 +123,10 @@ func run(ctx context.Context, version, out, registry, helm, state string) error 
 		t1 := time.Now()
 		archive := filepath.Join(imgDir, s.name+".oci.tar")
 		ref := registry + "/" + s.name + ":" + version
-		if err := b.Build(ctx, images.Target{Stage: s.stage, Ref: ref, Archive: archive}); err != nil {
+		if err := b.Build(ctx, imagebuild.Target{Stage: s.stage, Ref: ref, Archive: archive}); err != nil {
 			return err
 		}
-		dgst, err := images.CheckPlatforms(archive, s.binary, Platforms)
+		dgst, err := imagebuild.CheckPlatforms(archive, s.binary, Platforms)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@
 // test. The images, chart and install.yaml are a release made as make
 // release makes it (hack/release, for this machine's platform): the images
 // built from the Dockerfile itself, offline, by BuildKit on base images made
-// on this machine (package images), imported into containerd from the
+// on this machine (internal/imagebuild), imported into containerd from the
 // release's OCI archives; nothing is pulled. The scenario installs the
 // release's chart, and a last subtest its install.yaml. Only the pod
 // sandbox image, which the Dockerfile does not define, is assembled from

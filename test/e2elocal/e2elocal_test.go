@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -22,9 +21,23 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cognito-m2m/operator/internal/imagebuild"
 	"github.com/cognito-m2m/operator/test/e2e/scenario"
 	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
+
+// TestMain runs the tests inside the local node's namespaces and cgroup
+// (node.Isolated), after filling the module cache while the module proxy is
+// still reachable: the release's image build needs the whole module graph.
+func TestMain(m *testing.M) {
+	os.Exit(node.Isolated(m.Run, func() error {
+		root, err := scenario.RepoRoot()
+		if err == nil {
+			_, err = imagebuild.FillHostModuleCache(context.Background(), root)
+		}
+		return err
+	}))
+}
 
 func TestLocalNodeEndToEnd(t *testing.T) {
 	root, err := scenario.RepoRoot()
@@ -40,43 +53,19 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	var n *node.Node
-	var downOnce sync.Once
-	down := func() {
-		downOnce.Do(func() {
-			if n == nil {
-				return
-			}
-			t0 := time.Now()
-			if err := n.Down(); err != nil {
-				t.Errorf("tearing the node down: %v", err)
-			}
-			t.Logf("node: torn down (%s)", time.Since(t0).Round(100*time.Millisecond))
-		})
-	}
+	// The node stops with the test program; node.Isolated sweeps after it.
 	t.Cleanup(func() {
-		down()
 		if t.Failed() {
 			t.Logf("the node's logs are kept in %s", logDir)
 		} else {
 			os.RemoveAll(logDir)
 		}
 	})
-	// Ctrl-C or a kill: tear the node down before exiting.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sig
-		fmt.Fprintf(os.Stderr, "\n%v: tearing the local node down (logs in %s)\n", s, logDir)
-		down()
-		os.Exit(1)
-	}()
-
+	start := time.Now()
 	t.Log("Create the cluster: a local node from upstream parts")
-	n, err = node.Up(context.Background(), node.Options{
+	n, err := node.Up(context.Background(), node.Options{
 		BinDir: binDir, ToolsDir: filepath.Join(root, "bin"), LogDir: logDir, Logf: t.Logf,
-		Images: []node.OCIImage{node.PauseImage(filepath.Join(imgDir, "pause"))},
+		Images: []imagebuild.OCIImage{node.PauseImage(filepath.Join(imgDir, "pause"))},
 	})
 	if err != nil {
 		t.Fatalf("%v (logs in %s)", err, logDir)
@@ -99,7 +88,7 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 
 // localCluster is the local node. Its images, chart and install.yaml are a
 // release's, made offline as `make release` makes them (hack/release,
-// which builds the Dockerfile with BuildKit, package images).
+// which builds the Dockerfile with BuildKit, internal/imagebuild).
 type localCluster struct {
 	node               *node.Node
 	env                *scenario.Env
@@ -255,21 +244,29 @@ func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 		}
 	}
 
-	// A probe namespace the test makes: 10.245.0.1 on the host side of a
-	// veth pair, 10.245.0.2 inside. It stands for any other interface of
-	// the machine, the external one included, without sending a packet
-	// off it.
-	probe := newProbe(t)
-	hostLn := listen(t, "", "10.245.0.1:18080")
-	nsLn := listen(t, probe.netns, "10.245.0.2:18080")
-	nodeLn := listen(t, "", node.NodeIP+":18080")
-	for _, ln := range []net.Listener{hostLn, nsLn, nodeLn} {
-		go serve(ln)
+	// The host's addresses, in its own network namespace, outside the
+	// node's: a listener on all of them answers from there (the check
+	// works), and never from a pod. A pod's packets for them end in the
+	// node's namespace, which has no route out; none leaves the machine.
+	host := node.HostNetns()
+	var hostAddrs []string
+	err := inNetns(host, func() error {
+		addrs, err := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil && !ip.IP.IsLoopback() {
+				hostAddrs = append(hostAddrs, net.JoinHostPort(ip.IP.String(), "18080"))
+			}
+		}
+		return err
+	})
+	if err != nil || len(hostAddrs) == 0 {
+		t.Fatalf("the host's addresses: %v %v", hostAddrs, err)
 	}
-	// From the host both answer: the probe works.
-	for _, a := range []string{"10.245.0.1:18080", "10.245.0.2:18080"} {
-		if err := dial("", a); err != nil {
-			t.Fatalf("the probe is broken: from the host, %s: %v", a, err)
+	go serve(listen(t, host, ":18080"))
+	go serve(listen(t, "", node.NodeIP+":18080"))
+	for _, a := range hostAddrs {
+		if err := dial(host, a); err != nil {
+			t.Fatalf("the check is broken: from the host, %s: %v", a, err)
 		}
 	}
 	pod := strings.TrimSpace(e.Kubectl(t, time.Minute, "-n", scenario.AppNS, "get", "pods", "-l", "app.kubernetes.io/name=bff",
@@ -281,50 +278,15 @@ func checkNetwork(t *testing.T, e *scenario.Env, n *node.Node) {
 	if err := dial(netns, node.NodeIP+":18080"); err != nil {
 		t.Errorf("from a pod, the node's address %s: %v, want a connection", node.NodeIP, err)
 	}
-	for _, a := range []string{"10.245.0.1:18080", "10.245.0.2:18080"} {
+	for _, a := range hostAddrs {
 		if err := dial(netns, a); err == nil {
-			t.Errorf("from a pod, %s answered: pods must reach the node's bridge only", a)
+			t.Errorf("from a pod, the host's %s answered: pods must reach the node's bridge only", a)
 		}
 	}
-}
-
-type probe struct{ name, netns string }
-
-func newProbe(t *testing.T) *probe {
-	t.Helper()
-	p := &probe{name: "cm2m-probe", netns: "/run/netns/cm2m-probe"}
-	_, err := os.Stat("/run/netns")
-	madeDir := errors.Is(err, os.ErrNotExist)
-	cleanup := func() {
-		_ = exec.Command("ip", "link", "del", "cm2mp0").Run()
-		_ = exec.Command("ip", "netns", "del", p.name).Run()
-		if madeDir {
-			// ip netns makes its directory a mount point of its own.
-			_ = syscall.Unmount("/run/netns", syscall.MNT_DETACH)
-			_ = os.Remove("/run/netns")
-		}
-	}
-	cleanup()
-	t.Cleanup(cleanup)
-	for _, args := range [][]string{
-		{"netns", "add", p.name},
-		{"link", "add", "cm2mp0", "type", "veth", "peer", "name", "cm2mp1"},
-		{"link", "set", "cm2mp1", "netns", p.name},
-		{"addr", "add", "10.245.0.1/30", "dev", "cm2mp0"},
-		{"link", "set", "cm2mp0", "up"},
-		{"-n", p.name, "addr", "add", "10.245.0.2/30", "dev", "cm2mp1"},
-		{"-n", p.name, "link", "set", "cm2mp1", "up"},
-		{"-n", p.name, "route", "add", "default", "via", "10.245.0.1"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	return p
 }
 
 // inNetns runs f on an OS thread in the network namespace at path ("" for
-// the host's). The thread is not reused afterwards.
+// the node's, the test's own). The thread is not reused afterwards.
 func inNetns(path string, f func() error) error {
 	if path == "" {
 		return f()
@@ -373,7 +335,7 @@ func serve(ln net.Listener) {
 	}
 }
 
-// dial connects from the network namespace at netns ("" for the host's).
+// dial connects from the network namespace at netns ("" for the node's).
 func dial(netns, addr string) error {
 	return inNetns(netns, func() error {
 		c, err := net.DialTimeout("tcp", addr, 3*time.Second)

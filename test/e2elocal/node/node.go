@@ -4,12 +4,13 @@
 // upstream parts run as processes, as Kubernetes' hack/local-up-cluster.sh
 // does: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a
 // kubelet on containerd 2.x and runc, kube-proxy in iptables mode, and
-// CoreDNS. It needs root and Linux, and changes host state (a bridge,
-// iptables rules, mounts, cgroups, sysctls), all of which Down undoes; Up
-// first undoes what a killed earlier run left.
+// CoreDNS. It needs root and Linux.
 //
-// Everything stays on the machine: the node's address is on a bridge the
-// node creates, pods may reach only that bridge, and CoreDNS has no upstream.
+// The node and the test that uses it run in a network and a mount namespace
+// of their own (Isolated): its bridge, iptables rules and mounts never touch
+// the host's, and nothing in it can reach anything outside it. What it
+// changes outside (a cgroup, kernel settings, directories) Sweep undoes
+// after the run, and before one after a killed run. CoreDNS has no upstream.
 package node
 
 import (
@@ -26,12 +27,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
+	"github.com/cognito-m2m/operator/internal/imagebuild"
 )
 
 // The node's fixed names and addresses. There is one node per machine.
@@ -48,8 +49,6 @@ const (
 	// kubeletRootDir is the kubelet's --root-dir: pods, their volumes.
 	kubeletRootDir = stateDir + "/kubelet"
 	runDir         = "/run/" + Name
-	cgroupDir      = Name // under each cgroup v1 hierarchy and the v2 one
-	chain          = "CM2M-NODE"
 	etcdURL        = "http://127.0.0.1:23790"
 	etcdPeer       = "http://127.0.0.1:23800"
 )
@@ -65,10 +64,12 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Images are imported into containerd before the kubelet starts: at
 	// least PauseImage.
-	Images []OCIImage
+	Images []imagebuild.OCIImage
 }
 
-// Node is a running node.
+// Node is a running node. It stops with the program: each process gets
+// SIGTERM when the program ends (childproc), and Sweep, outside, kills
+// whatever is left in the node's cgroup.
 type Node struct {
 	opts  Options
 	procs []*proc
@@ -79,9 +80,6 @@ type Node struct {
 
 type proc struct {
 	name string
-	// stop asks the process to end (SIGTERM), kills it after its grace
-	// (exec.Cmd.WaitDelay) and waits for it.
-	stop func()
 	done chan struct{}
 	err  error
 }
@@ -89,11 +87,11 @@ type proc struct {
 func (n *Node) bin(name string) string { return filepath.Join(n.opts.BinDir, name) }
 
 // Up starts the node and waits until it is Ready with cluster DNS serving.
-// On error the caller still calls Down.
+// It runs only inside Isolated.
 func Up(ctx context.Context, opts Options) (*Node, error) {
 	n := &Node{opts: opts}
-	if os.Geteuid() != 0 {
-		return n, errors.New("the local node needs root (a bridge, iptables, mounts, cgroups)")
+	if os.Getenv(insideEnv) == "" {
+		return n, errors.New("the local node runs only inside node.Isolated (call it from TestMain)")
 	}
 	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl", "coredns", "containerd", "containerd-shim-runc-v2", "ctr"} {
 		if _, err := os.Stat(n.bin(b)); err != nil {
@@ -108,9 +106,6 @@ func Up(ctx context.Context, opts Options) (*Node, error) {
 	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
 		return n, fmt.Errorf("CNI plugins missing (Debian package containernetworking-plugins): %w", err)
 	}
-	if err := Sweep(opts.Logf); err != nil {
-		return n, fmt.Errorf("cleaning up an earlier run: %w", err)
-	}
 	for _, d := range []string{stateDir, runDir, opts.LogDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return n, err
@@ -120,7 +115,7 @@ func Up(ctx context.Context, opts Options) (*Node, error) {
 		what string
 		f    func(context.Context) error
 	}{
-		{"host settings and network", n.setupHost},
+		{"network", n.setupNetwork},
 		{"certificates", n.setupPKI},
 		{"etcd", n.startEtcd},
 		{"kube-apiserver", n.startAPIServer},
@@ -147,33 +142,17 @@ func (n *Node) logf(format string, args ...any) {
 	}
 }
 
-// setupHost saves the sysctls the node changes, creates the bridge and the
-// firewall that keeps pods on it, and the cgroup the pods live under.
-func (n *Node) setupHost(ctx context.Context) error {
-	if err := saveSysctls(); err != nil {
-		return err
-	}
-	// Directories of the host the node's programs create when missing:
-	// containerd's shims keep their sockets in /run/containerd/s whatever
-	// the state directory, libmount its table in /run/mount, CNI its result
-	// cache in /var/lib/cni, and the kubelet /var/lib/kubelet/device-plugins
-	// whatever its root directory. Sweep removes those this run creates.
-	var created []string
-	for _, d := range hostDirs {
-		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
-			created = append(created, d)
-		}
-	}
-	if err := os.WriteFile(createdDirs(), []byte(strings.Join(created, "\n")), 0o600); err != nil {
-		return err
-	}
+// setupNetwork brings up, in the node's network namespace, loopback and
+// the bridge the node's address and the pods are on.
+func (n *Node) setupNetwork(ctx context.Context) error {
 	for _, args := range [][]string{
+		{"link", "set", "lo", "up"},
 		{"link", "add", Bridge, "type", "bridge"},
 		{"addr", "add", NodeIP + "/24", "dev", Bridge},
 		{"link", "set", Bridge, "up"},
-		// The host's own connections to Service addresses (the test's, the
-		// API server's) leave from the node's address, and never by the
-		// default route should kube-proxy have no rule for one.
+		// The test's own connections to Service addresses, and the API
+		// server's, leave from the node's address: the namespace has no
+		// other route.
 		{"route", "add", ServiceCIDR, "dev", Bridge, "src", NodeIP},
 	} {
 		if err := run(ctx, "ip", args...); err != nil {
@@ -181,32 +160,15 @@ func (n *Node) setupHost(ctx context.Context) error {
 		}
 	}
 	for k, v := range map[string]string{
-		"net.ipv4.ip_forward":                       "1",
-		"net.bridge.bridge-nf-call-iptables":        "1",
-		"net.ipv6.conf." + Bridge + ".disable_ipv6": "1",
+		"net/ipv4/ip_forward":                       "1",
+		"net/bridge/bridge-nf-call-iptables":        "1",
+		"net/ipv6/conf/" + Bridge + "/disable_ipv6": "1",
 	} {
-		if err := writeSysctl(k, v); err != nil {
+		if err := os.WriteFile("/proc/sys/"+k, []byte(v), 0o644); err != nil {
 			return err
 		}
 	}
-	// Pods reach the bridge and nothing else: no forwarding to or from any
-	// other interface (the host's external one included), and on the host
-	// only the node's address on the bridge.
-	for _, args := range [][]string{
-		{"-N", chain + "-FWD"},
-		{"-A", chain + "-FWD", "-i", Bridge, "-o", Bridge, "-j", "RETURN"},
-		{"-A", chain + "-FWD", "-i", Bridge, "-j", "DROP"},
-		{"-A", chain + "-FWD", "-o", Bridge, "-j", "DROP"},
-		{"-I", "FORWARD", "1", "-j", chain + "-FWD"},
-		{"-N", chain + "-IN"},
-		{"-A", chain + "-IN", "-i", Bridge, "!", "-d", NodeIP, "-j", "DROP"},
-		{"-I", "INPUT", "1", "-j", chain + "-IN"},
-	} {
-		if err := run(ctx, "iptables", append([]string{"-w"}, args...)...); err != nil {
-			return err
-		}
-	}
-	return makeCgroups()
+	return nil
 }
 
 func (n *Node) setupPKI(context.Context) error {
@@ -376,7 +338,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		return err
 	}
 	// containerd finds its shim on PATH.
-	p, err := n.startEnv("containerd", n.path(), n.bin("containerd"), "--config", cfg, "--log-level", "warn")
+	p, err := n.start("containerd", n.bin("containerd"), "--config", cfg, "--log-level", "warn")
 	if err != nil {
 		return err
 	}
@@ -389,10 +351,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	return n.ImportImages(ctx, n.opts.Images...)
 }
 
-// path is the environment of node processes that run others: the node's
-// binaries first, then the system's (runc, iptables, mount).
-func (n *Node) path() []string {
-	return []string{"PATH=" + n.opts.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+// path is the PATH of node processes, for those that run others: the
+// node's binaries first, then the system's (runc, iptables, mount).
+func (n *Node) path() string {
+	return "PATH=" + n.opts.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 }
 
 // Ctr runs ctr against the node's containerd in the kubelet's namespace.
@@ -402,7 +364,7 @@ func (n *Node) Ctr(ctx context.Context, args ...string) ([]byte, error) {
 
 // ImportImages writes each image as an OCI archive and imports it into
 // containerd's namespace of the kubelet.
-func (n *Node) ImportImages(ctx context.Context, images ...OCIImage) error {
+func (n *Node) ImportImages(ctx context.Context, images ...imagebuild.OCIImage) error {
 	dir, err := os.MkdirTemp("", "cognito-m2m-images-")
 	if err != nil {
 		return err
@@ -410,7 +372,7 @@ func (n *Node) ImportImages(ctx context.Context, images ...OCIImage) error {
 	defer os.RemoveAll(dir)
 	for i, img := range images {
 		path := filepath.Join(dir, fmt.Sprintf("%d.tar", i))
-		if err := WriteArchive(path, false, img); err != nil {
+		if err := imagebuild.WriteArchive(path, false, img); err != nil {
 			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
 		if err := n.ImportArchives(ctx, path); err != nil {
@@ -421,7 +383,7 @@ func (n *Node) ImportImages(ctx context.Context, images ...OCIImage) error {
 }
 
 // ImportArchives imports OCI image archives (an image builder's output, or
-// WriteArchive's) into containerd's namespace of the kubelet, under the name
+// imagebuild.WriteArchive's) into containerd's namespace of the kubelet, under the name
 // each archive's index gives its image (io.containerd.image.name).
 func (n *Node) ImportArchives(ctx context.Context, archives ...string) error {
 	for _, path := range archives {
@@ -467,11 +429,11 @@ evictionHard: {memory.available: 50Mi, nodefs.available: 1%%, imagefs.available:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
-`, cgroupDir, n.containerdSocket(), NodeIP, p("kubelet-serving.crt"), p("kubelet-serving.key"), p("ca.crt"),
+`, cgroup, n.containerdSocket(), NodeIP, p("kubelet-serving.crt"), p("kubelet-serving.key"), p("ca.crt"),
 		NodeIP, emptyResolv, filepath.Join(stateDir, "pod-logs"))), 0o600); err != nil {
 		return err
 	}
-	if _, err := n.startEnv("kubelet", n.path(), n.bin("kubelet"),
+	if _, err := n.start("kubelet", n.bin("kubelet"),
 		"--config", kubeletCfg, "--kubeconfig", n.kubeconfigPath("kubelet"),
 		"--root-dir", kubeletRootDir,
 		"--hostname-override", Name, "--node-ip", NodeIP, "--v", "1",
@@ -525,7 +487,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 `, n.kubeconfigPath("kube-proxy"), Name, NodeIP, NodeIP, NodeIP, PodCIDR, NodeIP)), 0o600); err != nil {
 		return err
 	}
-	_, err := n.startEnv("kube-proxy", n.path(), n.bin("kube-proxy"), "--config", proxyCfg)
+	_, err := n.start("kube-proxy", n.bin("kube-proxy"), "--config", proxyCfg)
 	return err
 }
 
@@ -601,32 +563,20 @@ func (n *Node) Netns(ctx context.Context, containerID string) (string, error) {
 
 // start runs a node process with its output in LogDir.
 func (n *Node) start(name, bin string, args ...string) (*proc, error) {
-	return n.startEnv(name, nil, bin, args...)
-}
-
-func (n *Node) startEnv(name string, env []string, bin string, args ...string) (*proc, error) {
 	log, err := os.Create(filepath.Join(n.opts.LogDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 15 * time.Second
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
-	// Its own process group: a terminal's Ctrl-C reaches the test alone,
-	// which then stops the node in order. If the test dies, so does the
-	// process, and only then (see childproc).
+	cmd.Env = append(os.Environ(), n.path())
+	// Its own process group: a terminal's Ctrl-C ends the test, and the
+	// process ends with the test, and only then (see childproc).
 	if err := childproc.Start(cmd); err != nil {
-		cancel()
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &proc{name: name, done: make(chan struct{})}
-	p.stop = func() { cancel(); <-p.done }
 	go func() {
 		p.err = cmd.Wait()
 		log.Close()

@@ -1,5 +1,5 @@
-// Module buildkit pins the image builder of the local-node end-to-end test (make
-// test-e2e-local, make images-local): buildkitd and buildctl build the project's
+// Module buildkit pins the image builder of releases and of the local-node
+// end-to-end test (make release, make test-e2e-local): buildkitd and buildctl build the project's
 // Dockerfile offline, with base images made on this machine. Built by
 // hack/node/build.sh into the per-user cache, never by 'make tools'.
 module github.com/cognito-m2m/operator/hack/tools/node/buildkit

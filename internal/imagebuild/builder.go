@@ -1,6 +1,6 @@
 //go:build linux
 
-package images
+package imagebuild
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -23,11 +22,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/prometheus/procfs"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
-	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
 
 // Names the builder gives its base images; the Dockerfile's build arguments
@@ -84,18 +81,14 @@ type Builder struct {
 	opts Options
 	// dir holds everything: buildkitd's root and socket, the base images'
 	// layouts, logs. Removed by Close.
-	dir    string
-	cgroup string
+	dir string
+	// cgroup holds buildkitd and everything it runs (the build's
+	// containers, which runc puts under it as their parent).
+	cgroup childproc.Cgroup
 	cmd    *exec.Cmd
 	cancel context.CancelFunc // SIGTERM to buildkitd, SIGKILL 30s later
 	done   chan struct{}
 	err    error
-	// netns is buildkitd's network namespace ("net:[inode]"), held open by
-	// netnsFile until Close has emptied it: a namespace's inode number is
-	// reused once it is gone, and processes must never be matched by a
-	// number that may now name a pod's namespace.
-	netns     string
-	netnsFile *os.File
 	// GoVersion is the Go toolchain of the build stage (GO_VERSION).
 	GoVersion string
 	bases     map[string]base
@@ -123,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Builder, error) {
 		}
 	}
 	for _, bin := range []string{"runc", "nsenter", "ip"} {
-		if _, err := lookPath(bin); err != nil {
+		if _, err := exec.LookPath(bin); err != nil {
 			return b, fmt.Errorf("%s missing (hack/node/deps.sh installs it): %w", bin, err)
 		}
 	}
@@ -132,7 +125,7 @@ func Start(ctx context.Context, opts Options) (*Builder, error) {
 		return b, err
 	}
 	b.dir = dir
-	b.cgroup = filepath.Base(dir)
+	b.cgroup = childproc.Cgroup(filepath.Base(dir))
 	t0 := time.Now()
 	if err := b.makeBases(ctx); err != nil {
 		return b, fmt.Errorf("base images: %w", err)
@@ -146,19 +139,6 @@ func Start(ctx context.Context, opts Options) (*Builder, error) {
 	return b, nil
 }
 
-// lookPath finds a system binary also when PATH lacks the sbin directories.
-func lookPath(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
-		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
-			return filepath.Join(d, name), nil
-		}
-	}
-	return "", exec.ErrNotFound
-}
-
 func (b *Builder) makeBases(ctx context.Context) error {
 	goImg, err := b.goImage(ctx)
 	if err != nil {
@@ -166,9 +146,9 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	}
 	// The runtime base: its files (CA bundle, /etc/passwd) are the same for
 	// every architecture, so one image per platform built for.
-	var runtimeImgs []node.OCIImage
+	var runtimeImgs []OCIImage
 	for _, arch := range b.arches() {
-		img, err := node.RuntimeBase(RuntimeImage, arch)
+		img, err := RuntimeBase(RuntimeImage, arch)
 		if err != nil {
 			return err
 		}
@@ -178,10 +158,10 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	// (frontend/dockerfile/cmd/dockerfile-frontend/Dockerfile): the program,
 	// its entrypoint, and labels that run it without network and say which
 	// requests it handles.
-	frontend := node.OCIImage{
+	frontend := OCIImage{
 		Ref: syntaxImage, Arch: runtime.GOARCH,
-		Layers: []node.Layer{append(node.Dirs("/bin/dockerfile-frontend"),
-			node.File{Name: "bin/dockerfile-frontend", Mode: 0o755, Src: filepath.Join(b.opts.BinDir, "dockerfile-frontend")})},
+		Layers: []Layer{append(Dirs("/bin/dockerfile-frontend"),
+			File{Name: "bin/dockerfile-frontend", Mode: 0o755, Src: filepath.Join(b.opts.BinDir, "dockerfile-frontend")})},
 		Config: v1.Config{
 			Entrypoint: []string{"/bin/dockerfile-frontend"},
 			Labels: map[string]string{
@@ -190,13 +170,13 @@ func (b *Builder) makeBases(ctx context.Context) error {
 			},
 		},
 	}
-	for name, imgs := range map[string][]node.OCIImage{"golang": {goImg}, "runtime": runtimeImgs, "dockerfile": {frontend}} {
+	for name, imgs := range map[string][]OCIImage{"golang": {goImg}, "runtime": runtimeImgs, "dockerfile": {frontend}} {
 		d := filepath.Join(b.dir, "layouts", name)
 		var dgst string
 		var err error
 		if name == "runtime" && len(b.opts.Platforms) > 0 {
 			// The final stages are built for each platform from this one.
-			dgst, err = node.WriteIndexLayout(d, imgs...)
+			dgst, err = WriteIndexLayout(d, imgs...)
 		} else {
 			// The build stage and the frontend run on this machine.
 			dgst, err = imgs[0].WriteLayout(d)
@@ -226,19 +206,19 @@ func (b *Builder) arches() []string {
 // in the module cache), busybox as /bin/sh, and a module cache holding the
 // project's modules. GOPROXY=off: a module missing from it fails the build
 // instead of reaching the network.
-func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
+func (b *Builder) goImage(ctx context.Context) (OCIImage, error) {
 	env, err := goEnv(ctx, b.opts.Root, "GOVERSION", "GOMODCACHE")
 	if err != nil {
-		return node.OCIImage{}, err
+		return OCIImage{}, err
 	}
 	b.GoVersion = strings.TrimPrefix(env[0], "go")
 	toolchain := filepath.Join(env[1], "golang.org", fmt.Sprintf("toolchain@v0.0.1-go%s.linux-%s", b.GoVersion, runtime.GOARCH))
 	if _, err := os.Stat(filepath.Join(toolchain, "bin", "go")); err != nil {
-		return node.OCIImage{}, fmt.Errorf("the Go toolchain go%s is not in the module cache (hack/node/build.sh downloads it from the module proxy): %w", b.GoVersion, err)
+		return OCIImage{}, fmt.Errorf("the Go toolchain go%s is not in the module cache (hack/node/build.sh downloads it from the module proxy): %w", b.GoVersion, err)
 	}
 	// Module zips carry no modes: the toolchain's programs are made
 	// executable as the go command does when it switches toolchains.
-	goroot, err := node.Tree(toolchain, "/usr/local/go", func(rel string, d fs.DirEntry) int64 {
+	goroot, err := Tree(toolchain, "/usr/local/go", func(rel string, d fs.DirEntry) int64 {
 		switch {
 		case d.IsDir():
 			return 0o755
@@ -248,34 +228,34 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 		return 0o644
 	})
 	if err != nil {
-		return node.OCIImage{}, err
+		return OCIImage{}, err
 	}
 
 	shell, err := busybox()
 	if err != nil {
-		return node.OCIImage{}, err
+		return OCIImage{}, err
 	}
 
 	modcache := filepath.Join(b.dir, "modcache")
 	if err := ModuleCache(ctx, b.opts.Root, modcache); err != nil {
-		return node.OCIImage{}, err
+		return OCIImage{}, err
 	}
 	// Only the download cache: `go mod download` in the build extracts it,
 	// as it would fill an empty cache from the network.
-	mods, err := node.Tree(filepath.Join(modcache, "cache", "download"), "/go/pkg/mod/cache/download", func(_ string, d fs.DirEntry) int64 {
+	mods, err := Tree(filepath.Join(modcache, "cache", "download"), "/go/pkg/mod/cache/download", func(_ string, d fs.DirEntry) int64 {
 		if d.IsDir() {
 			return 0o755
 		}
 		return 0o644
 	})
 	if err != nil {
-		return node.OCIImage{}, err
+		return OCIImage{}, err
 	}
-	mods = append(node.Layer{{Name: "go", Mode: 0o755, Dir: true}, {Name: "go/bin", Mode: 0o755, Dir: true}}, mods...)
+	mods = append(Layer{{Name: "go", Mode: 0o755, Dir: true}, {Name: "go/bin", Mode: 0o755, Dir: true}}, mods...)
 
-	return node.OCIImage{
+	return OCIImage{
 		Ref: "golang:" + b.GoVersion, Arch: runtime.GOARCH,
-		Layers: []node.Layer{append(node.Accounts(), append(node.Layer{{Name: "root", Mode: 0o700, Dir: true}}, shell...)...), goroot, mods},
+		Layers: []Layer{append(Accounts(), append(Layer{{Name: "root", Mode: 0o700, Dir: true}}, shell...)...), goroot, mods},
 		Config: v1.Config{
 			Env: []string{
 				"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -295,27 +275,18 @@ func (b *Builder) goImage(ctx context.Context) (node.OCIImage, error) {
 // (a file:// proxy), so they are checked against go.sum on the way. A host
 // that has only built the project lacks go.mod files of modules it never
 // compiled (github.com/davecgh/go-spew@v1.1.1, required by go-logr/zapr, is
-// one), and a file:// proxy fails on the first one missing: so first `go mod
-// download` runs with the host's own settings, which fetches what is missing
-// from the module proxy into the host's cache (seconds when nothing is). The
-// image build itself never sees a network.
+// one), and a file:// proxy fails on the first one missing: so first
+// FillHostModuleCache fetches what is missing. The image build itself never
+// sees a network.
 func ModuleCache(ctx context.Context, root, dst string) error {
-	host, err := goEnv(ctx, root, "GOMODCACHE", "GOPROXY")
+	host, err := FillHostModuleCache(ctx, root)
 	if err != nil {
 		return err
 	}
 	for _, mod := range []string{".", "auth"} {
-		dir := filepath.Join(root, mod)
-		fill := exec.CommandContext(ctx, "go", "mod", "download")
-		fill.Dir = dir
-		fill.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
-		if out, err := fill.CombinedOutput(); err != nil {
-			return fmt.Errorf("filling the host's module cache %s for %s from the module proxy (GOPROXY=%s): %w: %s",
-				host[0], mod, host[1], err, out)
-		}
 		cp := exec.CommandContext(ctx, "go", "mod", "download")
-		cp.Dir = dir
-		cp.Env = append(os.Environ(), "GOMODCACHE="+dst, "GOPROXY=file://"+filepath.Join(host[0], "cache", "download"),
+		cp.Dir = filepath.Join(root, mod)
+		cp.Env = append(os.Environ(), "GOMODCACHE="+dst, "GOPROXY=file://"+filepath.Join(host, "cache", "download"),
 			// Writable, so that any user can remove the copy.
 			"GOSUMDB=off", "GOFLAGS=-mod=readonly -modcacherw", "GOTOOLCHAIN=local")
 		if out, err := cp.CombinedOutput(); err != nil {
@@ -325,38 +296,53 @@ func ModuleCache(ctx context.Context, root, dst string) error {
 	return nil
 }
 
+// FillHostModuleCache runs `go mod download` in both modules with the host's
+// own settings, which fetches from the module proxy what the host's module
+// cache lacks (seconds when nothing is), and returns that cache's path.
+func FillHostModuleCache(ctx context.Context, root string) (string, error) {
+	host, err := goEnv(ctx, root, "GOMODCACHE", "GOPROXY")
+	if err != nil {
+		return "", err
+	}
+	for _, mod := range []string{".", "auth"} {
+		fill := exec.CommandContext(ctx, "go", "mod", "download")
+		fill.Dir = filepath.Join(root, mod)
+		fill.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
+		if out, err := fill.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("filling the host's module cache %s for %s from the module proxy (GOPROXY=%s): %w: %s",
+				host[0], mod, host[1], err, out)
+		}
+	}
+	return host[0], nil
+}
+
 // busybox is Debian's busybox-static as /bin/busybox, with its applets
 // (sh first among them) linked to it in /bin.
-func busybox() (node.Layer, error) {
+func busybox() (Layer, error) {
 	const src = "/bin/busybox"
-	if err := staticELF(src); err != nil {
+	b, err := os.ReadFile(src)
+	if err == nil {
+		err = StaticELF(b)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s is not a static busybox (hack/node/deps.sh installs Debian's busybox-static): %w", src, err)
 	}
 	out, err := exec.Command(src, "--list").Output()
 	if err != nil {
 		return nil, fmt.Errorf("busybox --list: %w", err)
 	}
-	l := node.Layer{{Name: "bin", Mode: 0o755, Dir: true}, {Name: "bin/busybox", Mode: 0o755, Src: src}}
+	l := Layer{{Name: "bin", Mode: 0o755, Dir: true}, {Name: "bin/busybox", Mode: 0o755, Src: src}}
 	applets := strings.Fields(string(out))
 	sort.Strings(applets)
 	for _, a := range applets {
 		if a != "busybox" && !strings.Contains(a, "/") {
-			l = append(l, node.File{Name: "bin/" + a, Link: "busybox"})
+			l = append(l, File{Name: "bin/" + a, Link: "busybox"})
 		}
 	}
-	if !slices.ContainsFunc(l, func(f node.File) bool { return f.Name == "bin/sh" }) {
+	if !slices.ContainsFunc(l, func(f File) bool { return f.Name == "bin/sh" }) {
 		return nil, errors.New("busybox has no sh applet")
 	}
 	return l, nil
-}
-
-// staticELF fails unless the file is a static ELF executable (see StaticELF).
-func staticELF(p string) error {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return err
-	}
-	return StaticELF(b)
 }
 
 // StaticELF fails unless the data is an ELF executable with no program
@@ -406,7 +392,7 @@ func (b *Builder) socket() string { return filepath.Join(b.dir, "buildkitd.sock"
 // unless a build asks for ulimits (executor/oci/spec.go), which the
 // Dockerfile does not.
 func (b *Builder) startDaemon(ctx context.Context) error {
-	runc, _ := lookPath("runc")
+	runc, _ := exec.LookPath("runc")
 	cfg := filepath.Join(b.dir, "buildkitd.toml")
 	// A configuration of its own, nothing from /etc/buildkit; runc puts the
 	// build's containers under a cgroup named after the builder's directory.
@@ -419,6 +405,9 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		if err := os.MkdirAll(root, 0o700); err != nil {
 			return err
 		}
+	}
+	if err := b.cgroup.Create(); err != nil {
+		return err
 	}
 	log, err := os.Create(filepath.Join(b.dir, "buildkitd.log"))
 	if err != nil {
@@ -444,7 +433,12 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		Setpgid:      true,
 		Pdeathsig:    syscall.SIGKILL,
 	}
-	if err := childproc.Fork(cmd); err != nil {
+	started, err := b.cgroup.IntoCgroup(cmd)
+	if err == nil {
+		err = childproc.Fork(cmd)
+		started()
+	}
+	if err != nil {
 		cancel()
 		log.Close()
 		return fmt.Errorf("start buildkitd: %w", err)
@@ -455,17 +449,7 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 		log.Close()
 		close(b.done)
 	}()
-	pid := cmd.Process.Pid
-	if b.netnsFile, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
-		return err
-	}
-	if b.netns, err = os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
-		return err
-	}
-	if self, _ := os.Readlink("/proc/self/ns/net"); self == b.netns {
-		return errors.New("buildkitd shares the host's network namespace")
-	}
-	if out, err := exec.CommandContext(ctx, "nsenter", "--target", strconv.Itoa(pid), "--net", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "nsenter", "--target", strconv.Itoa(cmd.Process.Pid), "--net", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("loopback in buildkitd's network namespace: %w: %s", err, out)
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -477,25 +461,9 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 			return err == nil, nil
 		}
 	}); err != nil {
-		return fmt.Errorf("buildkitd not answering: %w: %s", err, tail(filepath.Join(b.dir, "buildkitd.log")))
+		return fmt.Errorf("buildkitd not answering: %w: %s", err, lastLines(filepath.Join(b.dir, "buildkitd.log"), nil, 20))
 	}
 	return nil
-}
-
-// Interfaces are the network interfaces buildkitd sees: loopback only.
-func (b *Builder) Interfaces() ([]string, error) {
-	return Interfaces(fmt.Sprintf("/proc/%d", b.cmd.Process.Pid))
-}
-
-// Interfaces lists, sorted, the interfaces in net/dev of a proc directory
-// (/proc/<pid>, or a copy of one made inside a build).
-func Interfaces(proc string) ([]string, error) {
-	fs, err := procfs.NewFS(proc)
-	if err != nil {
-		return nil, err
-	}
-	dev, err := fs.NetDev()
-	return slices.Sorted(maps.Keys(dev)), err
 }
 
 func (b *Builder) buildctl(ctx context.Context, args ...string) ([]byte, error) {
@@ -529,15 +497,6 @@ func (b *Builder) Build(ctx context.Context, t Target) error {
 	return b.build(ctx, t.Stage, args)
 }
 
-// BuildFile builds a Dockerfile of the caller's (dockerfile in dir, also the
-// context) with the same base images, its result's files written to out.
-func (b *Builder) BuildFile(ctx context.Context, name, dir, out string) error {
-	args := append(b.contextArgs(),
-		"--local", "context="+dir, "--local", "dockerfile="+dir,
-		"--output", "type=local,dest="+out)
-	return b.build(ctx, name, args)
-}
-
 // contextArgs map the Dockerfile's external images to the local layouts.
 func (b *Builder) contextArgs() []string {
 	args := []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
@@ -562,17 +521,16 @@ func (b *Builder) build(ctx context.Context, name string, args []string) error {
 	out, err := b.buildctl(ctx, args...)
 	_ = os.WriteFile(logPath, out, 0o644)
 	if err != nil {
-		return fmt.Errorf("build %s: %w\n%s", name, err, lastLines(out, 40))
+		return fmt.Errorf("build %s: %w\n%s", name, err, lastLines("", out, 40))
 	}
 	return nil
 }
 
-func tail(p string) string {
-	b, _ := os.ReadFile(p)
-	return lastLines(b, 20)
-}
-
-func lastLines(b []byte, n int) string {
+// lastLines are the last n lines of b, or of the file p when p is set.
+func lastLines(p string, b []byte, n int) string {
+	if p != "" {
+		b, _ = os.ReadFile(p)
+	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
@@ -581,27 +539,17 @@ func lastLines(b []byte, n int) string {
 }
 
 // Close stops buildkitd and removes everything the builder made: its
-// processes (buildkitd and any container left in its network namespace),
-// mounts, cgroups and directory. It is safe to call after a failed Start.
+// processes, cgroups and directory. Its mounts were in its own mount
+// namespace. It is safe to call after a failed Start.
 func (b *Builder) Close() error {
 	if b.cmd != nil {
 		b.cancel()
 		<-b.done
 	}
-	tr := b.traces()
-	tr.Kill()
-	var errs []error
-	if b.netnsFile != nil {
-		if pids := tr.Processes(); len(pids) > 0 {
-			errs = append(errs, fmt.Errorf("processes %v still in buildkitd's network namespace", pids))
-		}
-		b.netnsFile.Close()
-		b.netnsFile, b.netns = nil, ""
+	if b.dir == "" {
+		return nil
 	}
-	errs = append(errs, tr.Unmount(), tr.RemoveCgroups())
-	if b.dir != "" {
-		errs = append(errs, os.RemoveAll(b.dir))
-	}
+	errs := []error{b.cgroup.Remove(), os.RemoveAll(b.dir)}
 	if left := b.Leftovers(); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("left on the host: %s", strings.Join(left, "; ")))
 	}
@@ -611,39 +559,12 @@ func (b *Builder) Close() error {
 // Leftovers lists what of the builder is still on the host: nothing after
 // Close.
 func (b *Builder) Leftovers() []string {
-	left := b.traces().Leftovers()
-	if b.dir != "" {
-		if _, err := os.Stat(b.dir); err == nil {
-			left = append(left, "directory "+b.dir)
-		}
+	if b.dir == "" {
+		return nil
+	}
+	left := b.cgroup.Leftovers()
+	if _, err := os.Stat(b.dir); err == nil {
+		left = append(left, "directory "+b.dir)
 	}
 	return left
-}
-
-// traces are buildkitd and whatever runs in its network namespace (the
-// build's containers, the frontend) while the builder holds it, anything
-// whose command line names the builder's directories, mounts under them
-// that the host can see (there should be none: buildkitd mounts in its own
-// namespace), and the cgroups runc made under the parent buildkitd was given.
-func (b *Builder) traces() node.Traces {
-	if b.dir == "" {
-		return node.Traces{}
-	}
-	return node.Traces{
-		Dirs: []string{b.dir, b.opts.StateDir}, Cgroup: b.cgroup,
-		Owns: func(pid int) bool {
-			ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-			return b.netnsFile != nil && ns == b.netns
-		},
-	}
-}
-
-// ProjectTargets are the Dockerfile's final stages as the scenario names
-// their images (refs by stage), written into dir.
-func ProjectTargets(dir string, refs map[string]string) []Target {
-	var out []Target
-	for _, stage := range []string{"manager", "cognito-emulator", "weather", "bff", "auth-sidecar"} {
-		out = append(out, Target{Stage: stage, Ref: refs[stage], Archive: path.Join(dir, stage+".tar")})
-	}
-	return out
 }

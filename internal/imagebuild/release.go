@@ -1,6 +1,6 @@
 //go:build linux
 
-package images
+package imagebuild
 
 import (
 	"bytes"
@@ -10,8 +10,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-
-	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
 
 // elfMachine is the ELF machine of each GOARCH a release is built for.
@@ -24,7 +22,7 @@ var elfMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_
 // image holds binary as a static ELF program for that platform's machine.
 // It returns the digest index.json names, which a registry keeps.
 func CheckPlatforms(archive, binary string, platforms []string) (string, error) {
-	a, err := node.OpenArchive(archive)
+	a, err := OpenArchive(archive)
 	if err != nil {
 		return "", err
 	}
@@ -47,7 +45,7 @@ func CheckPlatforms(archive, binary string, platforms []string) (string, error) 
 	return a.Top.Digest.String(), errors.Join(errs...)
 }
 
-func archivePlatforms(a *node.Archive) ([]string, error) {
+func archivePlatforms(a *Archive) ([]string, error) {
 	if !a.Top.MediaType.IsIndex() {
 		img, err := a.Image("")
 		if err != nil {
@@ -76,7 +74,7 @@ func archivePlatforms(a *node.Archive) ([]string, error) {
 	return listed, nil
 }
 
-func checkPlatform(a *node.Archive, arch, binary string) error {
+func checkPlatform(a *Archive, arch, binary string) error {
 	img, err := a.Image(arch)
 	if err != nil {
 		return err
@@ -88,7 +86,7 @@ func checkPlatform(a *node.Archive, arch, binary string) error {
 	if cfg.Architecture != arch || cfg.OS != "linux" {
 		return fmt.Errorf("the image config says %s/%s", cfg.OS, cfg.Architecture)
 	}
-	files, err := node.Files(img)
+	files, err := Files(img)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package images
+package imagebuild
 
 import (
 	"fmt"
@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/cognito-m2m/operator/test/e2e/scenario"
-	"github.com/cognito-m2m/operator/test/e2elocal/node"
 )
 
 // The tests of this file need neither root nor BuildKit: they run in make test.
@@ -95,15 +94,15 @@ func TestCheckPlatforms(t *testing.T) {
 	const binary = "/usr/local/bin/pause"
 	archive := func(t *testing.T, arches map[string]string) string {
 		t.Helper()
-		var imgs []node.OCIImage
+		var imgs []OCIImage
 		for _, arch := range []string{"amd64", "arm64"} {
 			if src, ok := arches[arch]; ok {
-				imgs = append(imgs, node.OCIImage{Ref: "example/pause:v0.0.1", Arch: arch, Gzip: true,
-					Layers: []node.Layer{append(node.Dirs(binary), node.File{Name: strings.TrimPrefix(binary, "/"), Mode: 0o755, Src: src})}})
+				imgs = append(imgs, OCIImage{Ref: "example/pause:v0.0.1", Arch: arch, Gzip: true,
+					Layers: []Layer{append(Dirs(binary), File{Name: strings.TrimPrefix(binary, "/"), Mode: 0o755, Src: src})}})
 			}
 		}
 		p := filepath.Join(t.TempDir(), "image.oci.tar")
-		if err := node.WriteArchive(p, true, imgs...); err != nil {
+		if err := WriteArchive(p, true, imgs...); err != nil {
 			t.Fatal(err)
 		}
 		return p

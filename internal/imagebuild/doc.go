@@ -1,4 +1,4 @@
-// Package images builds the project's five images (weather, bff,
+// Package imagebuild builds the project's five images (weather, bff,
 // auth-sidecar, cognito-emulator, manager) from its Dockerfile, offline,
 // with BuildKit: buildkitd with its OCI worker (runc) and buildctl, from the
 // pinned module hack/tools/node/buildkit (hack/node/build.sh buildkit).
@@ -14,7 +14,7 @@
 //     with what it lacks, see ModuleCache), with GOPROXY=off: the build
 //     stage's `go mod download && go mod verify` succeeds with no network.
 //   - ${RUNTIME_IMAGE}: scratch plus Debian's CA bundle and /etc/passwd
-//     with 65532 (node.RuntimeBase).
+//     with 65532 (RuntimeBase).
 //   - docker/dockerfile:1, the frontend the Dockerfile's syntax line asks
 //     for: the Dockerfile frontend of the same BuildKit module as a
 //     program (dockerfile-frontend) on scratch, with the labels of
@@ -27,8 +27,10 @@
 // buildkitd runs as root in network and mount namespaces of its own: only
 // loopback is up, so neither buildkitd nor a RUN step (host networking of
 // the worker, which is this namespace) can reach anything, and its mounts
-// vanish with it. Close stops it and removes every trace; Leftovers lists
-// what remains (nothing).
+// vanish with it. It starts in a cgroup of its own, which holds it and
+// everything it runs; Close kills what is left there and removes every
+// trace, and Leftovers lists what remains (nothing). hack/release is its
+// user:
 //
-//	sudo make images-local    # the five archives in bin/images
-package images
+//	sudo make release VERSION=v0.1.0
+package imagebuild

@@ -1,4 +1,4 @@
-package node
+package imagebuild
 
 import (
 	"archive/tar"
@@ -9,9 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
-	"sort"
+
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ import (
 
 // This file is the one place that writes and reads OCI images: the images
 // assembled from files (Image), the base images the Dockerfile is built on
-// offline (package images), and the archives either way produces. Images,
+// offline (package imagebuild), and the archives either way produces. Images,
 // indexes and layouts are go-containerregistry's; what is ours is the
 // layers' tar from files on this machine, and the archive (a tar of a
 // layout, which `ctr images import` and BuildKit's oci exporter use and the
@@ -285,7 +286,8 @@ func Tree(src, dst string, mode func(rel string, d fs.DirEntry) int64) (Layer, e
 
 // WriteArchive writes images as an OCI layout archive at path, the format
 // `ctr images import` reads: one image, or an image index of them (one per
-// architecture) when index is true.
+// architecture) when index is true. The archive is a plain tar of the
+// layout, which GNU tar writes.
 func WriteArchive(path string, index bool, imgs ...OCIImage) error {
 	dir, err := os.MkdirTemp("", "cognito-m2m-layout-")
 	if err != nil {
@@ -295,33 +297,14 @@ func WriteArchive(path string, index bool, imgs ...OCIImage) error {
 	if _, err := writeLayout(dir, index, imgs...); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+	return tarCmd("-C", dir, "-cf", path, "oci-layout", "index.json", "blobs")
+}
+
+func tarCmd(args ...string) error {
+	if out, err := exec.Command("tar", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("tar %s: %w: %s", strings.Join(args, " "), err, out)
 	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	var names []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			rel, _ := filepath.Rel(dir, p)
-			names = append(names, filepath.ToSlash(rel))
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := writeEntry(tw, File{Name: name, Mode: 0o644, Src: filepath.Join(dir, name)}); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // Archive is an OCI layout archive unpacked into a temporary directory.
@@ -342,7 +325,7 @@ func OpenArchive(archive string) (*Archive, error) {
 		return nil, err
 	}
 	a := &Archive{dir: dir}
-	if err := untar(archive, dir); err != nil {
+	if err := tarCmd("-C", dir, "-xf", archive); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("%s: %w", archive, err)
 	}
@@ -385,26 +368,6 @@ func (a *Archive) Image(arch string) (v1.Image, error) {
 	return imgs[0], nil
 }
 
-// ReadArchive reads an OCI layout archive's image for linux/arch: its
-// config, its ref (io.containerd.image.name), and the regular files of its
-// filesystem by path.
-func ReadArchive(archive, arch string) (cfg *v1.ConfigFile, ref string, files map[string][]byte, err error) {
-	a, err := OpenArchive(archive)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	defer a.Close()
-	img, err := a.Image(arch)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if cfg, err = img.ConfigFile(); err != nil {
-		return nil, "", nil, err
-	}
-	files, err = Files(img)
-	return cfg, a.Ref, files, err
-}
-
 // Files are the regular files of an image's filesystem (its layers
 // flattened), by path.
 func Files(img v1.Image) (map[string][]byte, error) {
@@ -424,43 +387,6 @@ func Files(img v1.Image) (map[string][]byte, error) {
 			if files[strings.TrimPrefix(h.Name, "./")], err = io.ReadAll(tr); err != nil {
 				return nil, err
 			}
-		}
-	}
-}
-
-// untar unpacks an archive's regular files (all an OCI layout has) into dir.
-func untar(archive, dir string) error {
-	f, err := os.Open(archive)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.Join(dir, filepath.FromSlash(h.Name))
-		if h.Typeflag != tar.TypeReg || !strings.HasPrefix(name, dir+string(filepath.Separator)) {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
-		}
-		out, err := os.Create(name)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(out, tr)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
 		}
 	}
 }
