@@ -29,11 +29,13 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cognito-m2m/operator/internal/imagebuild"
@@ -71,7 +73,10 @@ func main() {
 	flag.Parse()
 	Platforms = strings.Split(*platforms, ",")
 	start := time.Now()
-	if err := run(context.Background(), *version, *out, *registry, *helm, *state); err != nil {
+	// Ctrl-C ends the build, and the image builder is still closed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *version, *out, *registry, *helm, *state); err != nil {
 		fmt.Fprintf(os.Stderr, "release: %v\n", err)
 		os.Exit(1)
 	}

@@ -81,7 +81,8 @@ type Builder struct {
 	opts Options
 	// dir holds everything: buildkitd's root and socket, the base images'
 	// layouts, logs. Removed by Close.
-	dir string
+	dir  string
+	lock *os.File // held on dir while the builder lives (see sweepKilled)
 	// cgroup holds buildkitd and everything it runs (the build's
 	// containers, which runc puts under it as their parent).
 	cgroup childproc.Cgroup
@@ -120,11 +121,17 @@ func Start(ctx context.Context, opts Options) (*Builder, error) {
 			return b, fmt.Errorf("%s missing (hack/node/deps.sh installs it): %w", bin, err)
 		}
 	}
+	if err := sweepKilled(); err != nil {
+		return b, err
+	}
 	dir, err := os.MkdirTemp("", workPrefix)
 	if err != nil {
 		return b, err
 	}
 	b.dir = dir
+	if b.lock, err = lockDir(dir); err != nil {
+		return b, err
+	}
 	b.cgroup = childproc.Cgroup(filepath.Base(dir))
 	t0 := time.Now()
 	if err := b.makeBases(ctx); err != nil {
@@ -526,6 +533,35 @@ func (b *Builder) build(ctx context.Context, name string, args []string) error {
 	return nil
 }
 
+// sweepKilled removes what builders killed before their Close left: a
+// work directory (hundreds of MB) and its cgroup. A running builder holds
+// a lock on its directory, which the kernel drops when it dies.
+func sweepKilled() error {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
+	var errs []error
+	for _, d := range dirs {
+		if lock, err := lockDir(d); err == nil {
+			errs = append(errs, childproc.Cgroup(filepath.Base(d)).Remove(), os.RemoveAll(d))
+			lock.Close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// lockDir takes the builder's lock on its directory, or fails at once if
+// another process holds it.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // lastLines are the last n lines of b, or of the file p when p is set.
 func lastLines(p string, b []byte, n int) string {
 	if p != "" {
@@ -550,6 +586,9 @@ func (b *Builder) Close() error {
 		return nil
 	}
 	errs := []error{b.cgroup.Remove(), os.RemoveAll(b.dir)}
+	if b.lock != nil {
+		b.lock.Close()
+	}
 	if left := b.Leftovers(); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("left on the host: %s", strings.Join(left, "; ")))
 	}

@@ -128,3 +128,36 @@ func TestCheckPlatforms(t *testing.T) {
 		})
 	}
 }
+
+// A builder killed before its Close leaves its work directory behind; the
+// next builder's start removes it, and never the directory of a builder
+// still running, which holds its lock.
+func TestStartSweepsWhatAKilledBuilderLeft(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	killed, err := os.MkdirTemp("", workPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(killed, "buildkitd.log"), []byte("log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	running, err := os.MkdirTemp("", workPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := lockDir(running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+
+	if err := sweepKilled(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(killed); !os.IsNotExist(err) {
+		t.Errorf("the killed builder's directory is still there (%v)", err)
+	}
+	if _, err := os.Stat(running); err != nil {
+		t.Errorf("the running builder's directory was removed: %v", err)
+	}
+}

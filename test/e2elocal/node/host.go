@@ -68,6 +68,7 @@ func Isolated(run func() int, prepare func() error) int {
 // this process lives on to sweep.
 func runInside() (int, error) {
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Args[0] = os.Args[0] // as ps shows it
 	cmd.Env = append(os.Environ(), insideEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
