@@ -8,20 +8,19 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
@@ -104,7 +103,7 @@ func (b *Builder) logf(format string, args ...any) {
 	}
 }
 
-// Start makes the base images and starts buildkitd. On error the caller
+// Start starts buildkitd and makes the base images. On error the caller
 // still calls Close.
 func Start(ctx context.Context, opts Options) (*Builder, error) {
 	b := &Builder{opts: opts, bases: map[string]base{}}
@@ -134,23 +133,24 @@ func Start(ctx context.Context, opts Options) (*Builder, error) {
 	}
 	b.cgroup = childproc.Cgroup(filepath.Base(dir))
 	t0 := time.Now()
-	if err := b.makeBases(ctx); err != nil {
-		return b, fmt.Errorf("base images: %w", err)
-	}
-	b.logf("images: base images made in %s (Go %s)", time.Since(t0).Round(100*time.Millisecond), b.GoVersion)
-	t0 = time.Now()
 	if err := b.startDaemon(ctx); err != nil {
 		return b, err
 	}
 	b.logf("images: buildkitd up in %s", time.Since(t0).Round(100*time.Millisecond))
+	t0 = time.Now()
+	if err := b.makeBases(ctx); err != nil {
+		return b, fmt.Errorf("base images: %w", err)
+	}
+	b.logf("images: base images made in %s (Go %s)", time.Since(t0).Round(100*time.Millisecond), b.GoVersion)
 	return b, nil
 }
 
 func (b *Builder) makeBases(ctx context.Context) error {
-	goImg, err := b.goImage(ctx)
+	golang, err := b.goBase(ctx)
 	if err != nil {
 		return err
 	}
+	b.bases["golang"] = golang
 	// The runtime base: its files (CA bundle, /etc/passwd) are the same for
 	// every architecture, so one image per platform built for.
 	var runtimeImgs []OCIImage
@@ -165,10 +165,14 @@ func (b *Builder) makeBases(ctx context.Context) error {
 	// (frontend/dockerfile/cmd/dockerfile-frontend/Dockerfile): the program,
 	// its entrypoint, and labels that run it without network and say which
 	// requests it handles.
+	frontendBin, err := os.ReadFile(filepath.Join(b.opts.BinDir, "dockerfile-frontend"))
+	if err != nil {
+		return err
+	}
 	frontend := OCIImage{
 		Ref: syntaxImage, Arch: runtime.GOARCH,
 		Layers: []Layer{append(Dirs("/bin/dockerfile-frontend"),
-			File{Name: "bin/dockerfile-frontend", Mode: 0o755, Src: filepath.Join(b.opts.BinDir, "dockerfile-frontend")})},
+			File{Name: "bin/dockerfile-frontend", Mode: 0o755, Data: frontendBin})},
 		Config: v1.Config{
 			Entrypoint: []string{"/bin/dockerfile-frontend"},
 			Labels: map[string]string{
@@ -177,7 +181,7 @@ func (b *Builder) makeBases(ctx context.Context) error {
 			},
 		},
 	}
-	for name, imgs := range map[string][]OCIImage{"golang": {goImg}, "runtime": runtimeImgs, "dockerfile": {frontend}} {
+	for name, imgs := range map[string][]OCIImage{"runtime": runtimeImgs, "dockerfile": {frontend}} {
 		d := filepath.Join(b.dir, "layouts", name)
 		var dgst string
 		var err error
@@ -185,7 +189,7 @@ func (b *Builder) makeBases(ctx context.Context) error {
 			// The final stages are built for each platform from this one.
 			dgst, err = WriteIndexLayout(d, imgs...)
 		} else {
-			// The build stage and the frontend run on this machine.
+			// The frontend runs on this machine.
 			dgst, err = imgs[0].WriteLayout(d)
 		}
 		if err != nil {
@@ -208,69 +212,65 @@ func (b *Builder) arches() []string {
 	return out
 }
 
-// goImage is golang:${GO_VERSION} made here: the toolchain of the go
-// command on PATH as the Go module proxy serves it (golang.org/toolchain,
-// in the module cache), busybox as /bin/sh, and a module cache holding the
-// project's modules. GOPROXY=off: a module missing from it fails the build
-// instead of reaching the network.
-func (b *Builder) goImage(ctx context.Context) (OCIImage, error) {
+// goBase builds golang:${GO_VERSION} with BuildKit from files on this
+// machine: the toolchain of the go command on PATH as the Go module proxy
+// serves it (golang.org/toolchain, in the module cache), busybox as /bin/sh,
+// and a module cache holding the project's modules. GOPROXY=off: a module
+// missing from it fails the build instead of reaching the network. The
+// layers' times are fixed (rewrite-timestamp), so the same files give the
+// same digest and the build stage stays cached between runs.
+func (b *Builder) goBase(ctx context.Context) (base, error) {
 	env, err := goEnv(ctx, b.opts.Root, "GOVERSION", "GOMODCACHE")
 	if err != nil {
-		return OCIImage{}, err
+		return base{}, err
 	}
 	b.GoVersion = strings.TrimPrefix(env[0], "go")
 	toolchain := filepath.Join(env[1], "golang.org", fmt.Sprintf("toolchain@v0.0.1-go%s.linux-%s", b.GoVersion, runtime.GOARCH))
 	if _, err := os.Stat(filepath.Join(toolchain, "bin", "go")); err != nil {
-		return OCIImage{}, fmt.Errorf("the Go toolchain go%s is not in the module cache (hack/node/build.sh downloads it from the module proxy): %w", b.GoVersion, err)
+		return base{}, fmt.Errorf("the Go toolchain go%s is not in the module cache (hack/node/build.sh downloads it from the module proxy): %w", b.GoVersion, err)
 	}
-	// Module zips carry no modes: the toolchain's programs are made
-	// executable as the go command does when it switches toolchains.
-	goroot, err := Tree(toolchain, "/usr/local/go", func(rel string, d fs.DirEntry) int64 {
-		switch {
-		case d.IsDir():
-			return 0o755
-		case strings.HasPrefix(rel, "bin/") || strings.HasPrefix(rel, "pkg/tool/"):
-			return 0o755
-		}
-		return 0o644
-	})
-	if err != nil {
-		return OCIImage{}, err
-	}
-
-	shell, err := busybox()
-	if err != nil {
-		return OCIImage{}, err
-	}
-
-	modcache := filepath.Join(b.dir, "modcache")
+	dir := filepath.Join(b.dir, "golang")
+	modcache := filepath.Join(dir, "modcache")
 	if err := ModuleCache(ctx, b.opts.Root, modcache); err != nil {
-		return OCIImage{}, err
+		return base{}, err
 	}
-	// Only the download cache: `go mod download` in the build extracts it,
-	// as it would fill an empty cache from the network.
-	mods, err := Tree(filepath.Join(modcache, "cache", "download"), "/go/pkg/mod/cache/download", func(_ string, d fs.DirEntry) int64 {
-		if d.IsDir() {
-			return 0o755
-		}
-		return 0o644
-	})
+	root := filepath.Join(dir, "root")
+	if err := shellRoot(root); err != nil {
+		return base{}, err
+	}
+	// Module zips carry no modes: --chmod makes the toolchain's programs
+	// executable, as the go command does when it switches toolchains. Only
+	// the download cache: `go mod download` in the build extracts it, as it
+	// would fill an empty cache from the network.
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(fmt.Sprintf(`FROM scratch
+COPY . /
+COPY --from=toolchain --chmod=755 . /usr/local/go/
+COPY --from=modules . /go/pkg/mod/cache/download/
+ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENV GOLANG_VERSION=%s GOPATH=/go GOTOOLCHAIN=local GOPROXY=off
+WORKDIR /go
+`, b.GoVersion)), 0o644); err != nil {
+		return base{}, err
+	}
+	l := base{name: "golang", dir: filepath.Join(b.dir, "layouts", "golang")}
+	if err := b.build(ctx, "golang", []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
+		"--local", "context=" + root, "--local", "dockerfile=" + dir,
+		"--local", "toolchain=" + toolchain, "--local", "modules=" + filepath.Join(modcache, "cache", "download"),
+		"--opt", "context:toolchain=local:toolchain", "--opt", "context:modules=local:modules",
+		"--opt", "build-arg:SOURCE_DATE_EPOCH=1",
+		"--output", "type=oci,tar=false,rewrite-timestamp=true,name=golang:" + b.GoVersion + ",dest=" + l.dir}); err != nil {
+		return base{}, err
+	}
+	idx, err := layout.ImageIndexFromPath(l.dir)
 	if err != nil {
-		return OCIImage{}, err
+		return base{}, err
 	}
-	mods = append(Layer{{Name: "go", Mode: 0o755, Dir: true}, {Name: "go/bin", Mode: 0o755, Dir: true}}, mods...)
-
-	return OCIImage{
-		Ref: "golang:" + b.GoVersion, Arch: runtime.GOARCH,
-		Layers: []Layer{append(Accounts(), append(Layer{{Name: "root", Mode: 0o700, Dir: true}}, shell...)...), goroot, mods},
-		Config: v1.Config{
-			Env: []string{
-				"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				"GOLANG_VERSION=" + b.GoVersion, "GOPATH=/go", "GOTOOLCHAIN=local", "GOPROXY=off",
-			},
-			WorkingDir: "/go",
-		},
-	}, nil
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) != 1 {
+		return base{}, fmt.Errorf("the golang base's layout: %v", err)
+	}
+	l.digest = m.Manifests[0].Digest.String()
+	return l, nil
 }
 
 // ModuleCache fills dst, a module cache of its own, with every module file
@@ -323,33 +323,44 @@ func FillHostModuleCache(ctx context.Context, root string) (string, error) {
 	return host[0], nil
 }
 
-// busybox is Debian's busybox-static as /bin/busybox, with its applets
-// (sh first among them) linked to it in /bin.
-func busybox() (Layer, error) {
+// shellRoot writes the golang base's own files into dir: Debian's
+// busybox-static as /bin/busybox with its applets (sh first among them)
+// linked to it in /bin, the accounts, and the directories Go's image has.
+func shellRoot(dir string) error {
 	const src = "/bin/busybox"
-	b, err := os.ReadFile(src)
+	bb, err := os.ReadFile(src)
 	if err == nil {
-		err = StaticELF(b)
+		err = StaticELF(bb)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a static busybox (hack/node/deps.sh installs Debian's busybox-static): %w", src, err)
+		return fmt.Errorf("%s is not a static busybox (hack/node/deps.sh installs Debian's busybox-static): %w", src, err)
 	}
 	out, err := exec.Command(src, "--list").Output()
 	if err != nil {
-		return nil, fmt.Errorf("busybox --list: %w", err)
+		return fmt.Errorf("busybox --list: %w", err)
 	}
-	l := Layer{{Name: "bin", Mode: 0o755, Dir: true}, {Name: "bin/busybox", Mode: 0o755, Src: src}}
-	applets := strings.Fields(string(out))
-	sort.Strings(applets)
-	for _, a := range applets {
-		if a != "busybox" && !strings.Contains(a, "/") {
-			l = append(l, File{Name: "bin/" + a, Link: "busybox"})
+	for _, d := range []string{"bin", "etc", "root", "tmp", "go/bin"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
 		}
 	}
-	if !slices.ContainsFunc(l, func(f File) bool { return f.Name == "bin/sh" }) {
-		return nil, errors.New("busybox has no sh applet")
+	for name, data := range map[string]string{"bin/busybox": string(bb), "etc/passwd": passwd, "etc/group": group} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o755); err != nil {
+			return err
+		}
 	}
-	return l, nil
+	applets := strings.Fields(string(out))
+	if !slices.Contains(applets, "sh") {
+		return errors.New("busybox has no sh applet")
+	}
+	for _, a := range applets {
+		if a != "busybox" && !strings.Contains(a, "/") {
+			if err := os.Symlink("busybox", filepath.Join(dir, "bin", a)); err != nil {
+				return err
+			}
+		}
+	}
+	return os.Chmod(filepath.Join(dir, "tmp"), 0o1777)
 }
 
 // StaticELF fails unless the data is an ELF executable with no program

@@ -6,15 +6,17 @@
 // Nothing is pulled. The images the Dockerfile names are made on this
 // machine and handed to the build as named contexts in OCI layouts:
 //
-//   - golang:${GO_VERSION}: the Go toolchain of the go command on PATH,
-//     from the Go module proxy's golang.org/toolchain module in the
-//     module cache (hack/node/build.sh downloads it), busybox-static from
-//     Debian as the shell of RUN, and a module cache with the project's
-//     modules copied from the host's (which the module proxy first fills
-//     with what it lacks, see ModuleCache), with GOPROXY=off: the build
-//     stage's `go mod download && go mod verify` succeeds with no network.
+//   - golang:${GO_VERSION}, built by BuildKit itself from scratch and
+//     local directories: the Go toolchain of the go command on PATH, from
+//     the Go module proxy's golang.org/toolchain module in the module cache
+//     (hack/node/build.sh downloads it), busybox-static from Debian as the
+//     shell of RUN, and a module cache with the project's modules copied
+//     from the host's (which the module proxy first fills with what it
+//     lacks, see ModuleCache), with GOPROXY=off: the build stage's `go mod
+//     download && go mod verify` succeeds with no network.
 //   - ${RUNTIME_IMAGE}: scratch plus Debian's CA bundle and /etc/passwd
-//     with 65532 (RuntimeBase).
+//     with 65532 (RuntimeBase), written here: a few small files whose
+//     owners and modes distroless's static image fixes.
 //   - docker/dockerfile:1, the frontend the Dockerfile's syntax line asks
 //     for: the Dockerfile frontend of the same BuildKit module as a
 //     program (dockerfile-frontend) on scratch, with the labels of

@@ -97,8 +97,12 @@ func TestCheckPlatforms(t *testing.T) {
 		var imgs []OCIImage
 		for _, arch := range []string{"amd64", "arm64"} {
 			if src, ok := arches[arch]; ok {
-				imgs = append(imgs, OCIImage{Ref: "example/pause:v0.0.1", Arch: arch, Gzip: true,
-					Layers: []Layer{append(Dirs(binary), File{Name: strings.TrimPrefix(binary, "/"), Mode: 0o755, Src: src})}})
+				prog, err := os.ReadFile(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				imgs = append(imgs, OCIImage{Ref: "example/pause:v0.0.1", Arch: arch,
+					Layers: []Layer{append(Dirs(binary), File{Name: strings.TrimPrefix(binary, "/"), Mode: 0o755, Data: prog})}})
 			}
 		}
 		p := filepath.Join(t.TempDir(), "image.oci.tar")

@@ -40,7 +40,7 @@ func RuntimeBase(ref, arch string) (OCIImage, error) {
 		return OCIImage{}, fmt.Errorf("CA certificates for the image base (Debian package ca-certificates): %w", err)
 	}
 	return OCIImage{
-		Ref: ref, Arch: arch, Gzip: true,
+		Ref: ref, Arch: arch,
 		Layers: []Layer{append(Accounts(),
 			File{Name: "etc/ssl", Mode: 0o755, Dir: true},
 			File{Name: "etc/ssl/certs", Mode: 0o755, Dir: true},

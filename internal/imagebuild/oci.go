@@ -2,16 +2,13 @@ package imagebuild
 
 import (
 	"archive/tar"
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 
 	"strings"
 	"time"
@@ -26,27 +23,22 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// This file is the one place that writes and reads OCI images: the images
-// assembled from files (Image), the base images the Dockerfile is built on
-// offline (package imagebuild), and the archives either way produces. Images,
-// indexes and layouts are go-containerregistry's; what is ours is the
-// layers' tar from files on this machine, and the archive (a tar of a
-// layout, which `ctr images import` and BuildKit's oci exporter use and the
-// library does not read or write).
+// This file writes and reads OCI images: the small images assembled here
+// from a few files (the runtime base, the Dockerfile frontend, the node's
+// sandbox image), and the archives BuildKit writes. Images, indexes and
+// layouts are go-containerregistry's; a layer's tar is written in memory
+// (the largest file is the frontend, some 40 MB); archives are plain tars
+// of layouts, which GNU tar writes and unpacks. The Go toolchain's base is
+// built by BuildKit itself (Builder.goBase).
 
-// File is one entry of an image layer.
+// File is one entry of an image layer: a directory, or a file holding Data.
 type File struct {
 	// Name is the path in the image, without the leading slash.
 	Name     string
 	Mode     int64
 	UID, GID int
 	Dir      bool
-	// Link makes the entry a symbolic link to Link.
-	Link string
-	// The content is Data, or the host file Src when Src is set (large
-	// files are streamed, not held in memory).
-	Data []byte
-	Src  string
+	Data     []byte
 }
 
 // Layer is a filesystem layer: its entries in order, parents before
@@ -62,10 +54,6 @@ type OCIImage struct {
 	Arch   string
 	Config v1.Config
 	Layers []Layer
-	// Gzip compresses the layers. Base images that never leave the machine
-	// skip it: BuildKit reads uncompressed layers as well, and a Go
-	// toolchain compresses slowly.
-	Gzip bool
 }
 
 // AnnotationImage names an image in an archive's index.json for containerd.
@@ -94,18 +82,13 @@ func writeLayout(dir string, asIndex bool, imgs ...OCIImage) (string, error) {
 	if len(imgs) == 0 {
 		return "", errors.New("no image to write")
 	}
-	tmp, err := os.MkdirTemp("", "cognito-m2m-layers-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return "", err
 	}
 	var adds []mutate.IndexAddendum
 	for _, o := range imgs {
-		img, err := o.image(tmp)
+		img, err := o.image()
 		if err != nil {
 			return "", fmt.Errorf("%s %s: %w", o.Ref, o.Arch, err)
 		}
@@ -126,22 +109,35 @@ func writeLayout(dir string, asIndex bool, imgs ...OCIImage) (string, error) {
 	return d.String(), err
 }
 
-// image assembles the image, its layers written as tar files into dir.
-func (o OCIImage) image(dir string) (v1.Image, error) {
+// image assembles the image, each layer a tar written in memory.
+func (o OCIImage) image() (v1.Image, error) {
 	var layers []v1.Layer
 	for _, files := range o.Layers {
-		l, err := writeLayer(dir, files)
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, e := range files {
+			h := &tar.Header{Name: e.Name, Mode: e.Mode, Uid: e.UID, Gid: e.GID, ModTime: epoch, Format: tar.FormatPAX,
+				Typeflag: tar.TypeReg, Size: int64(len(e.Data))}
+			if e.Dir {
+				h.Typeflag, h.Name = tar.TypeDir, e.Name+"/"
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				return nil, fmt.Errorf("layer entry %s: %w", e.Name, err)
+			}
+			if _, err := tw.Write(e.Data); err != nil {
+				return nil, err
+			}
+		}
+		if err := tw.Close(); err != nil {
+			return nil, err
+		}
+		b := buf.Bytes()
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+			tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
 		if err != nil {
 			return nil, err
 		}
-		if o.Gzip {
-			layers = append(layers, nil)
-			if layers[len(layers)-1], err = tarball.LayerFromFile(l.path, tarball.WithMediaType(types.OCILayer)); err != nil {
-				return nil, err
-			}
-		} else {
-			layers = append(layers, l)
-		}
+		layers = append(layers, l)
 	}
 	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
@@ -157,80 +153,6 @@ func (o OCIImage) image(dir string) (v1.Image, error) {
 	return mutate.ConfigFile(img, cfg)
 }
 
-// fileLayer is an uncompressed layer in a tar file. go-containerregistry's
-// tarball layers are always compressed (compression.None falls back to
-// gzip), and compressing the Go toolchain for a base image that never
-// leaves the machine is the slowest part of making it.
-type fileLayer struct {
-	path   string
-	digest v1.Hash
-	size   int64
-}
-
-func (l fileLayer) Digest() (v1.Hash, error)             { return l.digest, nil }
-func (l fileLayer) DiffID() (v1.Hash, error)             { return l.digest, nil }
-func (l fileLayer) Compressed() (io.ReadCloser, error)   { return os.Open(l.path) }
-func (l fileLayer) Uncompressed() (io.ReadCloser, error) { return os.Open(l.path) }
-func (l fileLayer) Size() (int64, error)                 { return l.size, nil }
-func (l fileLayer) MediaType() (types.MediaType, error)  { return types.OCIUncompressedLayer, nil }
-
-// writeLayer writes the layer's tar into a file of its own in dir.
-func writeLayer(dir string, files Layer) (fileLayer, error) {
-	f, err := os.CreateTemp(dir, "layer-")
-	if err != nil {
-		return fileLayer{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	tw := tar.NewWriter(io.MultiWriter(f, h))
-	for _, e := range files {
-		if err := writeEntry(tw, e); err != nil {
-			return fileLayer{}, fmt.Errorf("layer entry %s: %w", e.Name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return fileLayer{}, err
-	}
-	size, err := f.Seek(0, io.SeekCurrent)
-	l := fileLayer{path: f.Name(), digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, size: size}
-	return l, errors.Join(err, f.Close())
-}
-
-func writeEntry(tw *tar.Writer, e File) error {
-	h := &tar.Header{Name: e.Name, Mode: e.Mode, Uid: e.UID, Gid: e.GID, ModTime: epoch, Format: tar.FormatPAX}
-	switch {
-	case e.Dir:
-		h.Typeflag, h.Name = tar.TypeDir, e.Name+"/"
-		return tw.WriteHeader(h)
-	case e.Link != "":
-		h.Typeflag, h.Linkname = tar.TypeSymlink, e.Link
-		return tw.WriteHeader(h)
-	case e.Src != "":
-		src, err := os.Open(e.Src)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		st, err := src.Stat()
-		if err != nil {
-			return err
-		}
-		h.Typeflag, h.Size = tar.TypeReg, st.Size()
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		_, err = io.Copy(tw, src)
-		return err
-	default:
-		h.Typeflag, h.Size = tar.TypeReg, int64(len(e.Data))
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		_, err := tw.Write(e.Data)
-		return err
-	}
-}
-
 // Dirs are the directory entries (mode 0755, root) for every parent of
 // name, outermost first: a layer lists a file's parents before the file.
 func Dirs(name string) Layer {
@@ -239,49 +161,6 @@ func Dirs(name string) Layer {
 		out = append(Layer{{Name: d, Mode: 0o755, Dir: true}}, out...)
 	}
 	return out
-}
-
-// Tree is the layer entries for the host directory src placed at dst in the
-// image, owned by root, with the host's modes unless mode says otherwise
-// (module zips, and so the Go toolchain's, carry no executable bits).
-func Tree(src, dst string, mode func(rel string, d fs.DirEntry) int64) (Layer, error) {
-	out := Dirs(dst + "/x")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		name := path.Join(strings.TrimPrefix(dst, "/"), filepath.ToSlash(rel))
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		m := int64(info.Mode().Perm())
-		if mode != nil {
-			if mm := mode(filepath.ToSlash(rel), d); mm != 0 {
-				m = mm
-			}
-		}
-		switch {
-		case d.IsDir():
-			out = append(out, File{Name: name, Mode: m, Dir: true})
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			out = append(out, File{Name: name, Mode: 0o777, Link: target})
-		case d.Type().IsRegular():
-			out = append(out, File{Name: name, Mode: m, Src: p})
-		default:
-			return fmt.Errorf("%s: unsupported file type %v", p, d.Type())
-		}
-		return nil
-	})
-	return out, err
 }
 
 // WriteArchive writes images as an OCI layout archive at path, the format

@@ -48,6 +48,10 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	imgDir := t.TempDir()
 	// The sandbox image's program, built like the Dockerfile's binaries.
 	goBuild(t, root, imgDir, "./test/e2elocal/pause")
+	pause, err := os.ReadFile(filepath.Join(imgDir, "pause"))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	logDir, err := os.MkdirTemp("", "cognito-m2m-node-logs-")
 	if err != nil {
@@ -65,7 +69,7 @@ func TestLocalNodeEndToEnd(t *testing.T) {
 	t.Log("Create the cluster: a local node from upstream parts")
 	n, err := node.Up(context.Background(), node.Options{
 		BinDir: binDir, ToolsDir: filepath.Join(root, "bin"), LogDir: logDir, Logf: t.Logf,
-		Images: []imagebuild.OCIImage{node.PauseImage(filepath.Join(imgDir, "pause"))},
+		Images: []imagebuild.OCIImage{node.PauseImage(pause)},
 	})
 	if err != nil {
 		t.Fatalf("%v (logs in %s)", err, logDir)
