@@ -7,8 +7,8 @@
 //     cognito-emulator, weather, bff, auth-sidecar) for linux/amd64 and linux/arm64, each
 //     an OCI archive of one multi-platform image index, built with BuildKit
 //     offline (internal/imagebuild, which the local-node test's release
-//     uses too), with SOURCE_DATE_EPOCH the commit's time, so a rebuild of the same commit
-//     gives the same digests;
+//     uses too), with SOURCE_DATE_EPOCH the commit's time, so a rebuild of
+//     the same commit gives the same digests;
 //   - dist/cognito-m2m-operator-<version>.tgz: the chart at that version,
 //     whose appVersion, and so default image tag, is the release's tag, its
 //     files stamped with the commit's time, so it too is the same when rebuilt;

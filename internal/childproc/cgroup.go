@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,9 +27,11 @@ import (
 // reading cgroup.procs.
 type Cgroup string
 
-// hierarchies are the mounted cgroup hierarchies: each v1 controller and
-// the v2 one (/sys/fs/cgroup/unified on a hybrid host, or /sys/fs/cgroup).
-func hierarchies() ([]string, string) {
+// hierarchies are the mounted cgroup hierarchies, each v1 controller and
+// the v2 one, and the v2 one alone (/sys/fs/cgroup/unified on a hybrid
+// host, or /sys/fs/cgroup). They are read from the mount table once: a
+// sweep walks them many times, and they do not change under a program.
+var hierarchies = sync.OnceValues(func() ([]string, string) {
 	infos, _ := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	var hs []string
 	var v2 string
@@ -39,7 +42,7 @@ func hierarchies() ([]string, string) {
 		}
 	}
 	return hs, v2
-}
+})
 
 // Create makes the cgroup in every hierarchy.
 func (c Cgroup) Create() error {

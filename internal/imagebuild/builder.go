@@ -20,7 +20,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cognito-m2m/operator/internal/childproc"
@@ -253,23 +252,18 @@ WORKDIR /go
 		return base{}, err
 	}
 	l := base{name: "golang", dir: filepath.Join(b.dir, "layouts", "golang")}
-	if err := b.build(ctx, "golang", []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
-		"--local", "context=" + root, "--local", "dockerfile=" + dir,
+	if err := b.build(ctx, "golang", []string{"--local", "context=" + root, "--local", "dockerfile=" + dir,
 		"--local", "toolchain=" + toolchain, "--local", "modules=" + filepath.Join(modcache, "cache", "download"),
 		"--opt", "context:toolchain=local:toolchain", "--opt", "context:modules=local:modules",
 		"--opt", "build-arg:SOURCE_DATE_EPOCH=1",
 		"--output", "type=oci,tar=false,rewrite-timestamp=true,name=golang:" + b.GoVersion + ",dest=" + l.dir}); err != nil {
 		return base{}, err
 	}
-	idx, err := layout.ImageIndexFromPath(l.dir)
+	_, top, err := readLayout(l.dir)
 	if err != nil {
-		return base{}, err
+		return base{}, fmt.Errorf("the golang base's layout: %w", err)
 	}
-	m, err := idx.IndexManifest()
-	if err != nil || len(m.Manifests) != 1 {
-		return base{}, fmt.Errorf("the golang base's layout: %v", err)
-	}
-	l.digest = m.Manifests[0].Digest.String()
+	l.digest = top.Digest.String()
 	return l, nil
 }
 
@@ -479,7 +473,8 @@ func (b *Builder) startDaemon(ctx context.Context) error {
 			return err == nil, nil
 		}
 	}); err != nil {
-		return fmt.Errorf("buildkitd not answering: %w: %s", err, lastLines(filepath.Join(b.dir, "buildkitd.log"), nil, 20))
+		log, _ := os.ReadFile(filepath.Join(b.dir, "buildkitd.log"))
+		return fmt.Errorf("buildkitd not answering: %w: %s", err, lastLines(log, 20))
 	}
 	return nil
 }
@@ -517,8 +512,7 @@ func (b *Builder) Build(ctx context.Context, t Target) error {
 
 // contextArgs map the Dockerfile's external images to the local layouts.
 func (b *Builder) contextArgs() []string {
-	args := []string{"build", "--frontend", "dockerfile.v0", "--progress", "plain",
-		"--opt", "build-arg:GO_VERSION=" + b.GoVersion,
+	args := []string{"--opt", "build-arg:GO_VERSION=" + b.GoVersion,
 		"--opt", "build-arg:RUNTIME_IMAGE=" + RuntimeImage}
 	if len(b.opts.Platforms) > 0 {
 		args = append(args, "--opt", "platform="+strings.Join(b.opts.Platforms, ","))
@@ -534,12 +528,13 @@ func (b *Builder) contextArgs() []string {
 	return args
 }
 
+// build runs a Dockerfile build with BuildKit's own frontend; its output
+// goes to a log in the builder's directory and, on failure, to the error.
 func (b *Builder) build(ctx context.Context, name string, args []string) error {
-	logPath := filepath.Join(b.dir, "build-"+name+".log")
-	out, err := b.buildctl(ctx, args...)
-	_ = os.WriteFile(logPath, out, 0o644)
+	out, err := b.buildctl(ctx, append([]string{"build", "--frontend", "dockerfile.v0", "--progress", "plain"}, args...)...)
+	_ = os.WriteFile(filepath.Join(b.dir, "build-"+name+".log"), out, 0o644)
 	if err != nil {
-		return fmt.Errorf("build %s: %w\n%s", name, err, lastLines("", out, 40))
+		return fmt.Errorf("build %s: %w\n%s", name, err, lastLines(out, 40))
 	}
 	return nil
 }
@@ -573,11 +568,8 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// lastLines are the last n lines of b, or of the file p when p is set.
-func lastLines(p string, b []byte, n int) string {
-	if p != "" {
-		b, _ = os.ReadFile(p)
-	}
+// lastLines are the last n lines of b.
+func lastLines(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

@@ -208,20 +208,30 @@ func OpenArchive(archive string) (*Archive, error) {
 		a.Close()
 		return nil, fmt.Errorf("%s: %w", archive, err)
 	}
-	if a.Index, err = layout.ImageIndexFromPath(dir); err != nil {
+	if a.Index, a.Top, err = readLayout(dir); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("%s: %w", archive, err)
 	}
-	m, err := a.Index.IndexManifest()
+	a.Ref = a.Top.Annotations[AnnotationImage]
+	return a, nil
+}
+
+// readLayout reads the OCI image layout in dir, which names one image or
+// image index (as BuildKit's oci exporter writes it): its index.json, and
+// that one's descriptor.
+func readLayout(dir string) (v1.ImageIndex, v1.Descriptor, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, v1.Descriptor{}, err
+	}
+	m, err := idx.IndexManifest()
 	if err == nil && len(m.Manifests) != 1 {
 		err = fmt.Errorf("index.json lists %d images, want 1", len(m.Manifests))
 	}
 	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("%s: %w", archive, err)
+		return nil, v1.Descriptor{}, err
 	}
-	a.Top, a.Ref = m.Manifests[0], m.Manifests[0].Annotations[AnnotationImage]
-	return a, nil
+	return idx, m.Manifests[0], nil
 }
 
 // Close removes the unpacked archive.

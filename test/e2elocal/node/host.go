@@ -54,11 +54,8 @@ func Isolated(run func() int, prepare func() error) int {
 		return fail(errors.Join(err, Sweep()))
 	}
 	code, err := runInside()
-	if err := Sweep(); err != nil {
-		code = fail(err)
-	}
-	if err != nil {
-		code = fail(err)
+	if err := errors.Join(err, Sweep()); err != nil {
+		return fail(err)
 	}
 	return code
 }
@@ -84,7 +81,7 @@ func runInside() (int, error) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Fork(cmd); err != nil {
 		return 1, err
 	}
 	go func() {
